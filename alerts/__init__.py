@@ -1,0 +1,1 @@
+"""Alerts: rules evaluated on the classified stream; notifiers deliver them to people."""

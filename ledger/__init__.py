@@ -1,0 +1,1 @@
+"""Ledger: response commitments (舆情回应台账) tracked through to fulfilment and disclosure."""

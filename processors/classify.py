@@ -1,0 +1,78 @@
+"""Classify posts: one tokenisation, then topic, sentiment, keywords, region, event and risk.
+
+``Classifier.classify`` does no I/O. It keeps one piece of state, the event clusterer's recent
+fingerprints, so that posts about the same incident share an ``event_id``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from processors.config import ProcessorsConfig
+from processors.events import EventClusterer
+from processors.gazetteer import Gazetteer
+from processors.keywords import keywords
+from processors.lexicon import lexicon_sentiment, lexicon_topic
+from processors.risk import assess
+from yuqing.events import PostClassified, PostCollected
+from yuqing.text import tokenize
+
+
+@dataclass(frozen=True)
+class Analysis:
+    tokens: list[str]
+    topic: str
+    topic_confidence: float
+    sentiment: str
+    negativity: float
+    keywords: list[str]
+    region: str | None
+
+
+class Classifier:
+    def __init__(self, config: ProcessorsConfig = ProcessorsConfig(), gazetteer: Gazetteer | None = None) -> None:
+        self.config = config
+        self.gazetteer = gazetteer or Gazetteer.load(config.gazetteer)
+        self.events = EventClusterer(timedelta(hours=config.event_window_hours), config.event_max_distance)
+        self._event_sizes: Counter[str] = Counter()
+
+    def analyse(self, title: str, content: str) -> Analysis:
+        """Everything that depends on the text alone."""
+        title_tokens = tokenize(title) if title else []
+        body_tokens = tokenize(content) if content else []
+        tokens = title_tokens + body_tokens
+        topic, confidence = lexicon_topic(title_tokens, body_tokens)
+        sentiment, negativity = lexicon_sentiment(tokens)
+        return Analysis(
+            tokens=tokens,
+            topic=topic,
+            topic_confidence=confidence,
+            sentiment=sentiment,
+            negativity=negativity,
+            keywords=keywords(tokens, self.config.keywords),
+            region=self.gazetteer.locate(f"{title}\n{content}"),
+        )
+
+    def classify(self, post: PostCollected) -> PostClassified:
+        a = self.analyse(post.title, post.content)
+        event_id = self.events.assign(post.id, a.tokens, post.published_at)
+        self._event_sizes[event_id] += 1
+        risk = assess(a.topic, a.sentiment, a.negativity, a.tokens, self._event_sizes[event_id])
+        return PostClassified.from_collected(
+            post,
+            tokens=a.tokens,
+            keywords=a.keywords,
+            topic=a.topic,
+            topic_confidence=a.topic_confidence,
+            sentiment=a.sentiment,
+            sentiment_score=a.negativity,
+            risk=risk,
+            event_id=event_id,
+            region=a.region,
+        )
+
+    def classify_many(self, posts: Iterable[PostCollected]) -> list[PostClassified]:
+        return [self.classify(p) for p in posts]

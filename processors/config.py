@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ProcessorsConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    batch_size: int = Field(500, ge=1, le=10000, description="posts per bus poll and store bulk write")
+    linger_ms: int = Field(200, ge=0, description="how long a poll waits to fill a batch")
+    gazetteer: str | None = Field(None, description="YAML gazetteer; default: the bundled 彭泽县 one")
+    event_window_hours: float = Field(72.0, gt=0, description="posts this close in time may share an event")
+    event_max_distance: int = Field(12, ge=0, le=32, description="SimHash Hamming distance for same event")
+    keywords: int = Field(8, ge=0, le=50)

@@ -1,0 +1,36 @@
+"""The processing stage: posts.raw -> classify -> bulk write to the store -> posts.classified.
+
+Order matters for at-least-once: the store write and the publish both happen before the
+offsets of the batch are committed (by ``yuqing.worker.Stage``); a crash anywhere means the
+batch is classified again and upserted under the same ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from processors.classify import Classifier
+from yuqing.bus import Bus, OutMessage
+from yuqing.events import POSTS_CLASSIFIED, POSTS_RAW, PostCollected, decode
+from yuqing.store import Store
+from yuqing.worker import Stage
+
+GROUP = "processors"
+
+
+def make_stage(bus: Bus, store: Store, classifier: Classifier, *, batch_size: int = 500, linger: float = 0.2) -> Stage[PostCollected]:
+    def handle(posts: Sequence[PostCollected]) -> None:
+        classified = classifier.classify_many(posts)
+        store.write(classified)
+        bus.publish(POSTS_CLASSIFIED, [OutMessage(p.id, p.to_bytes()) for p in classified])
+
+    return Stage(
+        name="process",
+        bus=bus,
+        topic=POSTS_RAW,
+        group=GROUP,
+        decode=lambda data: decode(data, PostCollected),
+        handle=handle,
+        batch_size=batch_size,
+        linger=linger,
+    )

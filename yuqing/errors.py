@@ -1,0 +1,53 @@
+"""The one exception tree of yuqing.
+
+    YuqingError
+    ├── ConfigError          bad settings file, environment override or rule file (names file and key)
+    ├── BackendError         a backend (bus, store, database) failed or is unreachable
+    │   ├── BusError
+    │   └── StoreError
+    ├── PoisonMessage        a message on the bus that can never be processed (goes to dead-letter)
+    └── SourceError          a collector source returned something unusable (names the source)
+"""
+
+from __future__ import annotations
+
+
+class YuqingError(Exception):
+    """Base class of every error yuqing raises on purpose."""
+
+
+class ConfigError(YuqingError):
+    """Invalid configuration. The message names the file and the key."""
+
+    def __init__(self, message: str, *, file: str | None = None, key: str | None = None) -> None:
+        self.file = file
+        self.key = key
+        where = ", ".join(p for p in (f"file {file}" if file else "", f"key {key}" if key else "") if p)
+        super().__init__(f"{message} ({where})" if where else message)
+
+
+class BackendError(YuqingError):
+    """A backend failed; ``retryable`` says whether trying again may help."""
+
+    retryable = True
+
+
+class BusError(BackendError):
+    pass
+
+
+class StoreError(BackendError):
+    pass
+
+
+class PoisonMessage(YuqingError):
+    """A message that can never be processed; the worker moves it to the dead-letter topic."""
+
+
+class SourceError(YuqingError):
+    """A source misbehaved. The message names the source and the reason."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"source {source}: {reason}")

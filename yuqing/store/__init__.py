@@ -1,0 +1,80 @@
+"""The store: classified posts, searchable. Backends picked by URL (``open_store``):
+
+- ``sqlite:///path/store.db`` — embedded default: SQLite FTS5 over jieba terms (``yuqing.store.sqlite``)
+- ``http(s)://host:9200`` — Elasticsearch 8 (``yuqing.store.elasticsearch``)
+
+Writes are idempotent upserts by post id. Text search matches posts that contain *every*
+query term (``yuqing.text.query_terms``) among their index terms (``yuqing.text.index_terms``);
+results are ordered by ``published_at`` descending, then id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+from urllib.parse import urlsplit
+
+from yuqing.errors import ConfigError
+from yuqing.events import PostClassified
+
+CountField = Literal["topic", "sentiment", "risk_level", "source", "region", "event_id"]
+RefreshPolicy = Literal["wait_for", "true", "false"]
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str | None = None
+    topic: str | None = None
+    sentiment: str | None = None
+    risk_level: str | None = None
+    source: str | None = None  # source id
+    region: str | None = None
+    event_id: str | None = None
+    since: datetime | None = None  # published_at >= since
+    until: datetime | None = None  # published_at < until
+    limit: int = 20
+    offset: int = 0
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[PostClassified] = field(default_factory=list)
+
+
+class Store(Protocol):
+    url: str
+
+    def write(self, posts: Sequence[PostClassified]) -> None:
+        """Upsert by id. Raises StoreError if any post was not written (nothing is half-acknowledged)."""
+
+    def get(self, post_id: str) -> PostClassified | None: ...
+
+    def search(self, query: Query) -> SearchResult: ...
+
+    def count_by(self, field: CountField, query: Query = Query()) -> dict[str, int]: ...
+
+    def count_per_day(self, query: Query = Query()) -> dict[str, int]:
+        """Posts per local (Asia/Shanghai) day of ``published_at``, ``YYYY-MM-DD`` -> count."""
+
+    def refresh(self) -> None:
+        """Make every acknowledged write visible to search (a no-op where it already is)."""
+
+    def check(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+def open_store(url: str, *, refresh: RefreshPolicy = "false", **options: object) -> Store:
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        from yuqing.store.sqlite import SqliteStore
+
+        return SqliteStore(url)
+    if scheme in ("http", "https"):
+        from yuqing.store.elasticsearch import ElasticsearchStore
+
+        return ElasticsearchStore(url, refresh=refresh, **options)  # type: ignore[arg-type]
+    raise ConfigError(f"unknown store URL scheme {scheme!r} in {url!r}; use sqlite:///PATH or http(s)://HOST:PORT", key="store.url")

@@ -1,0 +1,168 @@
+"""Embedded store: posts in SQLite, full text in an FTS5 table over jieba index terms.
+
+FTS5's ``unicode61`` tokenizer splits the stored terms on the spaces we join them with (CJK
+characters are token characters to it), so the index holds exactly yuqing's terms; queries are
+built from quoted terms, so user input can never inject FTS syntax.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from yuqing.errors import StoreError
+from yuqing.events import PostClassified
+from yuqing.sqlite_util import connect, sqlite_path
+from yuqing.store import CountField, Query, SearchResult
+from yuqing.text import index_terms, query_terms
+from yuqing.timeutil import TZ
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS posts (
+    rid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    published_ts REAL NOT NULL,
+    day TEXT NOT NULL,
+    topic TEXT NOT NULL, sentiment TEXT NOT NULL, risk_level TEXT NOT NULL, risk_score INTEGER NOT NULL,
+    source TEXT NOT NULL, region TEXT, event_id TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS posts_published ON posts (published_ts DESC, id);
+CREATE INDEX IF NOT EXISTS posts_topic ON posts (topic, published_ts);
+CREATE INDEX IF NOT EXISTS posts_event ON posts (event_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
+"""
+
+_COLUMNS = {"topic": "topic", "sentiment": "sentiment", "risk_level": "risk_level", "source": "source", "region": "region", "event_id": "event_id"}
+
+
+def _fts_query(text: str) -> str | None:
+    terms = query_terms(text)
+    if not terms:
+        return None
+    return " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+class SqliteStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = sqlite_path(url)
+        self._lock = threading.Lock()
+        try:
+            self._conn = connect(self.path)
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open embedded store at {self.path}: {exc}") from exc
+
+    def write(self, posts: Sequence[PostClassified]) -> None:
+        if not posts:
+            return
+        with self._lock:
+            c = self._conn
+            try:
+                c.execute("BEGIN IMMEDIATE")
+                for p in posts:
+                    ts = p.published_at.timestamp()
+                    day = p.published_at.astimezone(TZ).strftime("%Y-%m-%d")
+                    row = c.execute("SELECT rid FROM posts WHERE id=?", (p.id,)).fetchone()
+                    values = (ts, day, p.topic, p.sentiment, p.risk.level, p.risk.score, p.source.id, p.region, p.event_id, p.model_dump_json())
+                    if row:
+                        rid = row[0]
+                        c.execute(
+                            "UPDATE posts SET published_ts=?, day=?, topic=?, sentiment=?, risk_level=?, risk_score=?, source=?, region=?, event_id=?, doc=? WHERE rid=?",
+                            (*values, rid),
+                        )
+                        c.execute("DELETE FROM posts_fts WHERE rowid=?", (rid,))
+                    else:
+                        rid = c.execute(
+                            "INSERT INTO posts (id, published_ts, day, topic, sentiment, risk_level, risk_score, source, region, event_id, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                            (p.id, *values),
+                        ).lastrowid
+                    c.execute("INSERT INTO posts_fts (rowid, terms) VALUES (?, ?)", (rid, " ".join(index_terms(p.tokens))))
+                c.execute("COMMIT")
+            except sqlite3.Error as exc:
+                c.execute("ROLLBACK")
+                raise StoreError(f"embedded store {self.path}: write of {len(posts)} posts failed: {exc}") from exc
+
+    def get(self, post_id: str) -> PostClassified | None:
+        with self._lock:
+            row = self._conn.execute("SELECT doc FROM posts WHERE id=?", (post_id,)).fetchone()
+        return PostClassified.model_validate_json(row[0]) if row else None
+
+    def _where(self, q: Query) -> tuple[str, list[Any]] | None:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if q.text:
+            match = _fts_query(q.text)
+            if match is None:
+                return None  # nothing searchable in the query: no hits, as on Elasticsearch
+            clauses.append("rid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
+            args.append(match)
+        for name in ("topic", "sentiment", "risk_level", "source", "region", "event_id"):
+            value = getattr(q, name)
+            if value is not None:
+                clauses.append(f"{_COLUMNS[name]} = ?")
+                args.append(value)
+        if q.since is not None:
+            clauses.append("published_ts >= ?")
+            args.append(_ts(q.since))
+        if q.until is not None:
+            clauses.append("published_ts < ?")
+            args.append(_ts(q.until))
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+    def search(self, query: Query) -> SearchResult:
+        where = self._where(query)
+        if where is None:
+            return SearchResult(0)
+        sql, args = where
+        with self._lock:
+            try:
+                total = self._conn.execute(f"SELECT COUNT(*) FROM posts{sql}", args).fetchone()[0]
+                rows = self._conn.execute(
+                    f"SELECT doc FROM posts{sql} ORDER BY published_ts DESC, id LIMIT ? OFFSET ?",
+                    [*args, query.limit, query.offset],
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"embedded store {self.path}: search failed: {exc}") from exc
+        return SearchResult(int(total), [PostClassified.model_validate_json(r[0]) for r in rows])
+
+    def count_by(self, field: CountField, query: Query = Query()) -> dict[str, int]:
+        return self._group(_COLUMNS[field], query)
+
+    def count_per_day(self, query: Query = Query()) -> dict[str, int]:
+        return dict(sorted(self._group("day", query).items()))
+
+    def _group(self, column: str, query: Query) -> dict[str, int]:
+        where = self._where(query)
+        if where is None:
+            return {}
+        sql, args = where
+        extra = f"{' AND' if sql else ' WHERE'} {column} IS NOT NULL"
+        with self._lock:
+            rows = self._conn.execute(f"SELECT {column}, COUNT(*) FROM posts{sql}{extra} GROUP BY {column}", args).fetchall()
+        return {str(k): int(v) for k, v in sorted(rows, key=lambda r: (-r[1], r[0]))}
+
+    def refresh(self) -> None:
+        """Committed writes are visible at once in SQLite."""
+
+    def check(self) -> str:
+        with self._lock:
+            try:
+                n = self._conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
+            except sqlite3.Error as exc:
+                raise StoreError(f"embedded store {self.path}: {exc}") from exc
+        return f"embedded store {self.path} ({n} posts)"
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _ts(dt: datetime) -> float:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=TZ)
+    return dt.timestamp()
