@@ -1,0 +1,1 @@
+"""Notifiers: one module per channel behind a registry (``alerts.notifiers.registry``)."""
