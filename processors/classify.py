@@ -15,7 +15,7 @@ from processors.config import ProcessorsConfig
 from processors.events import EventClusterer
 from processors.gazetteer import Gazetteer
 from processors.keywords import keywords
-from processors.lexicon import lexicon_sentiment, lexicon_topic
+from processors.models import Models
 from processors.risk import assess
 from yuqing.events import PostClassified, PostCollected
 from yuqing.text import tokenize
@@ -33,9 +33,10 @@ class Analysis:
 
 
 class Classifier:
-    def __init__(self, config: ProcessorsConfig = ProcessorsConfig(), gazetteer: Gazetteer | None = None) -> None:
+    def __init__(self, config: ProcessorsConfig = ProcessorsConfig(), gazetteer: Gazetteer | None = None, models: Models | None = None) -> None:
         self.config = config
         self.gazetteer = gazetteer or Gazetteer.load(config.gazetteer)
+        self.models = models or Models.load()
         self.events = EventClusterer(timedelta(hours=config.event_window_hours), config.event_max_distance)
         self._event_sizes: Counter[str] = Counter()
 
@@ -44,14 +45,13 @@ class Classifier:
         title_tokens = tokenize(title) if title else []
         body_tokens = tokenize(content) if content else []
         tokens = title_tokens + body_tokens
-        topic, confidence = lexicon_topic(title_tokens, body_tokens)
-        sentiment, negativity = lexicon_sentiment(tokens)
+        pred = self.models.predict(title, content, title_tokens, body_tokens)
         return Analysis(
             tokens=tokens,
-            topic=topic,
-            topic_confidence=confidence,
-            sentiment=sentiment,
-            negativity=negativity,
+            topic=pred.topic,
+            topic_confidence=round(pred.topic_confidence, 4),
+            sentiment=pred.sentiment,
+            negativity=round(pred.negativity, 4),
             keywords=keywords(tokens, self.config.keywords),
             region=self.gazetteer.locate(f"{title}\n{content}"),
         )

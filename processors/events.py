@@ -13,24 +13,28 @@ import hashlib
 from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+
+import numpy as np
 
 _MASK = (1 << 64) - 1
 
 
+@lru_cache(maxsize=200_000)
 def _h64(token: str) -> int:
-    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "big")
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 def simhash(tokens: list[str]) -> int:
+    """64-bit SimHash, token weight = count, tokens of one character ignored (mostly noise)."""
     weights = Counter(t for t in tokens if len(t) >= 2)
     if not weights:
         return 0
-    acc = [0] * 64
-    for tok, w in weights.items():
-        h = _h64(tok)
-        for bit in range(64):
-            acc[bit] += w if h >> bit & 1 else -w
-    return sum(1 << bit for bit in range(64) if acc[bit] > 0) & _MASK
+    hashes = np.fromiter((_h64(t) for t in weights), np.uint64, len(weights))
+    w = np.fromiter(weights.values(), np.float64, len(weights))
+    bits = np.unpackbits(hashes.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")  # (n, 64), bit i of each hash
+    acc = (2.0 * bits - 1.0).T @ w
+    return int(np.packbits(acc > 0, bitorder="little").view("<u8")[0]) & _MASK
 
 
 def hamming(a: int, b: int) -> int:

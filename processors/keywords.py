@@ -3,6 +3,7 @@ words, computed from the one tokenisation (``jieba.analyse.extract_tags`` would 
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from functools import lru_cache
 
@@ -19,8 +20,5 @@ def keywords(tokens: list[str], k: int = 8) -> list[str]:
     if k <= 0:
         return []
     idf, median, stop = _idf()
-    counts = Counter(t for t in tokens if len(t) >= 2 and t not in stop and not t.isdigit())
-    if not counts:
-        return []
-    scored = sorted(((c * idf.get(t, median), t) for t, c in counts.items()), key=lambda x: (-x[0], x[1]))
-    return [t for _, t in scored[:k]]
+    scored = [(-c * idf.get(t, median), t) for t, c in Counter(tokens).items() if len(t) >= 2 and t not in stop and not t.isdigit()]
+    return [t for _, t in heapq.nsmallest(k, scored)]

@@ -22,7 +22,8 @@ class ConfigError(YuqingError):
     def __init__(self, message: str, *, file: str | None = None, key: str | None = None) -> None:
         self.file = file
         self.key = key
-        where = ", ".join(p for p in (f"file {file}" if file else "", f"key {key}" if key else "") if p)
+        origin = file if file and file.startswith("environment ") else f"file {file}" if file else ""
+        where = ", ".join(p for p in (origin, f"key {key}" if key else "") if p)
         super().__init__(f"{message} ({where})" if where else message)
 
 

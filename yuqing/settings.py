@@ -101,12 +101,15 @@ def _set_path(data: dict[str, Any], path: list[str], value: Any) -> None:
 
 
 def _env_overrides(environ: dict[str, str]) -> dict[str, str]:
-    """``YUQING_BUS__URL=kafka://k:9092`` -> {"bus.url": "kafka://k:9092"}; YUQING_CONFIG is not a key."""
+    """``YUQING_BUS__URL=kafka://k:9092`` -> {"bus.url": "kafka://k:9092"}; ``YUQING_STATE_URL`` ->
+    {"state_url": ...}. Variables that name no settings section (YUQING_CONFIG) are not keys."""
     out = {}
+    sections = set(Settings.model_fields) - {"source_file"}
     for name, value in environ.items():
-        nested = name.startswith(ENV_PREFIX) and "__" in name[len(ENV_PREFIX) :]
-        if nested or name == "YUQING_LOG_LEVEL":
-            key = name[len(ENV_PREFIX) :].lower().replace("__", ".")
+        if not name.startswith(ENV_PREFIX):
+            continue
+        key = name[len(ENV_PREFIX) :].lower().replace("__", ".")
+        if key.split(".")[0] in sections:
             out[key] = value
     return out
 

@@ -1,0 +1,69 @@
+"""The trained topic and sentiment models, loaded once from ``processors/models/``.
+
+If the bundle is missing (a custom model directory left empty) the lexicon classifier is
+used and a warning says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from processors.features import topic_features
+from processors.lexicon import lexicon_sentiment, lexicon_topic
+from processors.model import ModelBundle
+from processors.sentiment import TokenBayes, is_praise
+
+log = logging.getLogger("yuqing.processors")
+MODEL_DIR = Path(__file__).resolve().parent / "models"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    topic: str
+    topic_confidence: float
+    sentiment: str
+    negativity: float  # P(negative), 0..1
+
+
+class Models:
+    def __init__(self, bundle: ModelBundle | None, bayes: TokenBayes | None = None) -> None:
+        self.bundle = bundle
+        meta = bundle.meta if bundle else {}
+        self.bayes_weight = float(meta.get("bayes_weight", "0"))
+        self.threshold = float(meta.get("threshold", "0.5"))
+        self.bayes = bayes if self.bayes_weight > 0 else None
+        if bundle:
+            self._topic, self._sentiment = bundle.heads["topic"], bundle.heads["sentiment"]
+            self._neg = self._sentiment.labels.index("negative")
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> Models:
+        d = directory or MODEL_DIR
+        path = d / "classifier.npz"
+        if not path.exists():
+            log.warning("no trained models in %s: using the lexicon classifier (run `yuqing train`)", d)
+            return cls(None)
+        bundle = ModelBundle.load(path)
+        bayes_path = d / "sentiment_bayes.marshal.gz"
+        bayes = TokenBayes.load(bayes_path) if float(bundle.meta.get("bayes_weight", "0")) > 0 and bayes_path.exists() else None
+        return cls(bundle, bayes)
+
+    def predict(self, title: str, content: str, title_tokens: list[str], body_tokens: list[str]) -> Prediction:
+        if self.bundle is None:
+            topic, conf = lexicon_topic(title_tokens, body_tokens)
+            sentiment, neg = lexicon_sentiment(title_tokens + body_tokens)
+            return Prediction(topic, conf, sentiment, neg)
+        vec = self.bundle.vectorizer.transform(topic_features(title, title_tokens, body_tokens))
+        topic, conf = self._topic.predict(vec)
+        neg = float(self._sentiment.proba(vec)[self._neg])
+        if self.bayes is not None:
+            neg = (1 - self.bayes_weight) * neg + self.bayes_weight * self.bayes.prob(title_tokens + body_tokens, "negative")
+        if neg >= self.threshold:
+            sentiment = "negative"
+        elif is_praise(title, content):
+            sentiment = "positive"
+        else:
+            sentiment = "neutral"
+        return Prediction(topic, conf, sentiment, neg)
