@@ -6,7 +6,6 @@ fingerprints, so that posts about the same incident share an ``event_id``.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,7 +15,7 @@ from processors.events import EventClusterer
 from processors.gazetteer import Gazetteer
 from processors.keywords import keywords
 from processors.models import Models
-from processors.risk import assess
+from processors.risk import EventContext, assess
 from yuqing.events import PostClassified, PostCollected
 from yuqing.text import tokenize
 
@@ -33,12 +32,13 @@ class Analysis:
 
 
 class Classifier:
-    def __init__(self, config: ProcessorsConfig = ProcessorsConfig(), gazetteer: Gazetteer | None = None, models: Models | None = None) -> None:
+    def __init__(
+        self, config: ProcessorsConfig = ProcessorsConfig(), gazetteer: Gazetteer | None = None, models: Models | None = None
+    ) -> None:
         self.config = config
         self.gazetteer = gazetteer or Gazetteer.load(config.gazetteer)
         self.models = models or Models.load()
         self.events = EventClusterer(timedelta(hours=config.event_window_hours), config.event_max_distance)
-        self._event_sizes: Counter[str] = Counter()
 
     def analyse(self, title: str, content: str) -> Analysis:
         """Everything that depends on the text alone."""
@@ -58,9 +58,9 @@ class Classifier:
 
     def classify(self, post: PostCollected) -> PostClassified:
         a = self.analyse(post.title, post.content)
-        event_id = self.events.assign(post.id, a.tokens, post.published_at)
-        self._event_sizes[event_id] += 1
-        risk = assess(a.topic, a.sentiment, a.negativity, a.tokens, self._event_sizes[event_id])
+        event = self.events.assign(post.id, a.tokens, post.published_at, post.source.id)
+        ctx = EventContext(size=event.size, recent=event.recent(post.published_at), sources=event.sources)
+        risk = assess(a.topic, a.sentiment, a.negativity, a.tokens, ctx)
         return PostClassified.from_collected(
             post,
             tokens=a.tokens,
@@ -70,9 +70,18 @@ class Classifier:
             sentiment=a.sentiment,
             sentiment_score=a.negativity,
             risk=risk,
-            event_id=event_id,
+            event_id=event.event_id,
             region=a.region,
         )
 
     def classify_many(self, posts: Iterable[PostCollected]) -> list[PostClassified]:
         return [self.classify(p) for p in posts]
+
+    def warm_up(self, recent: Iterable[PostClassified]) -> int:
+        """Re-learn recent events from the store after a restart, oldest first, so that new
+        posts join the events they belong to instead of starting new ones."""
+        n = 0
+        for p in sorted(recent, key=lambda p: p.published_at):
+            self.events.assign(p.id, p.tokens, p.published_at, p.source.id, event_id=p.event_id)
+            n += 1
+        return n

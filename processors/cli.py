@@ -39,10 +39,15 @@ def classify(ctx: Ctx, file: IO[str]) -> None:
         title, content = str(item.get("title") or ""), str(item.get("content") or "")
         post = PostCollected(
             id=str(item.get("id") or post_id("classify", text=(title, content or str(lineno)))),
-            title=title, content=content, published_at=parse_datetime(item.get("published_at") or item.get("published")) or now(), source=src,
+            title=title,
+            content=content,
+            published_at=parse_datetime(item.get("published_at") or item.get("published")) or now(),
+            source=src,
         )
         c = classifier.classify(post)
-        item.update(topic=c.topic, sentiment=c.sentiment, risk=c.risk.model_dump(), keywords=c.keywords, event_id=c.event_id, region=c.region)
+        item.update(
+            topic=c.topic, sentiment=c.sentiment, risk=c.risk.model_dump(), keywords=c.keywords, event_id=c.event_id, region=c.region
+        )
         click.echo(json.dumps(item, ensure_ascii=False))
         n += 1
         if show_progress and n % 1000 == 0:
@@ -51,4 +56,19 @@ def classify(ctx: Ctx, file: IO[str]) -> None:
         click.echo(f"classified {n} posts", err=True)
 
 
-COMMANDS = [classify]
+@click.command()
+@click.option(
+    "--ship",
+    type=click.Choice(["all", "train"]),
+    default="all",
+    show_default=True,
+    help="ship models refitted on all labelled posts, or the train-split ones the dev metrics describe",
+)
+def train(ship: str) -> None:
+    """Rebuild the topic and sentiment models from data/labels/labelled.jsonl."""
+    from processors.train import main as train_main
+
+    train_main(ship=ship, echo=lambda line: click.echo(line, err=True))
+
+
+COMMANDS = [classify, train]

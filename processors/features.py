@@ -3,6 +3,7 @@ character bigrams of the title (prefixed ``C``; robust to segmentation of rare n
 
 from __future__ import annotations
 
+
 def topic_features(title: str, title_tokens: list[str], body_tokens: list[str]) -> list[str]:
     feats = ["T" + t for t in title_tokens]
     feats += body_tokens

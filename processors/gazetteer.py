@@ -69,6 +69,6 @@ class Gazetteer:
 def _aliases(place: Place) -> list[str]:
     names = [place.name]
     for suffix in _SUFFIXES:
-        if place.name.endswith(suffix) and len(place.name) - len(suffix) >= 2 and place.depth >= 1:
+        if place.name.endswith(suffix) and len(place.name) - len(suffix) >= 2 and place.depth == 1:
             names.append(place.name[: -len(suffix)])
     return names

@@ -17,6 +17,9 @@ from processors.sentiment import TokenBayes, is_praise
 
 log = logging.getLogger("yuqing.processors")
 MODEL_DIR = Path(__file__).resolve().parent / "models"
+# Praise is too rare in the labelled posts to learn (1 in 2,930), so a title that thanks or
+# praises, with no complaint or request in it, decides unless the text is clearly negative.
+PRAISE_MAX_NEGATIVITY = 0.75
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,10 @@ class Models:
         neg = float(self._sentiment.proba(vec)[self._neg])
         if self.bayes is not None:
             neg = (1 - self.bayes_weight) * neg + self.bayes_weight * self.bayes.prob(title_tokens + body_tokens, "negative")
-        if neg >= self.threshold:
-            sentiment = "negative"
-        elif is_praise(title, content):
+        if is_praise(title, content) and neg < PRAISE_MAX_NEGATIVITY:
             sentiment = "positive"
+        elif neg >= self.threshold:
+            sentiment = "negative"
         else:
             sentiment = "neutral"
         return Prediction(topic, conf, sentiment, neg)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from processors.features import topic_features
+from processors.keywords import learn_idf
 from processors.model import Head, ModelBundle, Vectorizer
 from processors.models import Models
 from processors.sentiment import TokenBayes
@@ -143,8 +144,16 @@ def report(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     from sklearn.metrics import accuracy_score, classification_report
 
     rep = classification_report(y, p, output_dict=True, zero_division=0)
-    per_class = {k: {"precision": round(v["precision"], 3), "recall": round(v["recall"], 3), "f1": round(v["f1-score"], 3), "support": int(v["support"])}
-                 for k, v in rep.items() if isinstance(v, dict) and k not in ("macro avg", "weighted avg")}
+    per_class = {
+        k: {
+            "precision": round(v["precision"], 3),
+            "recall": round(v["recall"], 3),
+            "f1": round(v["f1-score"], 3),
+            "support": int(v["support"]),
+        }
+        for k, v in rep.items()
+        if isinstance(v, dict) and k not in ("macro avg", "weighted avg")
+    }
     return {"accuracy": round(float(accuracy_score(y, p)), 3), "macro_f1": round(_macro_f1(y, p), 3), "per_class": per_class, "n": len(y)}
 
 
@@ -200,12 +209,22 @@ def main(ship: str = "all", out: Path = MODELS, echo: Callable[[str], None] = pr
     topic_dev = report(yt[dv], np.array([p.topic for p in preds]))
     sent_dev = report(ys[dv], np.array([p.sentiment for p in preds]))
     ys_bin = np.where(ys[dv] == "negative", "negative", "neutral")
-    lin_only = np.array(["negative" if bundle.heads["sentiment"].proba(bundle.vectorizer.transform(feats[i]))[bundle.heads["sentiment"].labels.index("negative")] >= 0.5 else "neutral" for i in dv])
+    lin_only = np.array(
+        [
+            "negative"
+            if bundle.heads["sentiment"].proba(bundle.vectorizer.transform(feats[i]))[bundle.heads["sentiment"].labels.index("negative")]
+            >= 0.5
+            else "neutral"
+            for i in dv
+        ]
+    )
     bayes_only = np.array(["negative" if bayes.prob(tokens[i], "negative") >= 0.5 else "neutral" for i in dv])
 
     if ship == "all":
         echo("refitting on all labelled posts for shipping ...")
         bundle, bayes = fit_bundle(feats, tokens, yt, ys)
+    n_idf = learn_idf(tokens)
+    echo(f"keyword IDF: {n_idf} words")
     bundle.meta.update(trained_on=ship, labelled=str(len(rows)))
     out.mkdir(parents=True, exist_ok=True)
     bundle.save(out / "classifier.npz")
@@ -214,21 +233,30 @@ def main(ship: str = "all", out: Path = MODELS, echo: Callable[[str], None] = pr
     else:
         (out / "sentiment_bayes.marshal.gz").unlink(missing_ok=True)
     metrics = {
-        "labelled": len(rows), "train": len(tr), "dev": len(dv), "shipped_models_trained_on": ship,
-        "topic_dev": topic_dev, "sentiment_dev": sent_dev,
+        "labelled": len(rows),
+        "train": len(tr),
+        "dev": len(dv),
+        "shipped_models_trained_on": ship,
+        "topic_dev": topic_dev,
+        "sentiment_dev": sent_dev,
         "sentiment_dev_components": {
             "linear_only_accuracy": round(float((lin_only == ys_bin).mean()), 3),
             "snownlp_bayes_retrained_accuracy": round(float((bayes_only == ys_bin).mean()), 3),
-            "bayes_weight": bundle.meta["bayes_weight"], "threshold": bundle.meta["threshold"],
+            "bayes_weight": bundle.meta["bayes_weight"],
+            "threshold": bundle.meta["threshold"],
         },
         "seconds": round(time.monotonic() - t0, 1),
     }
     (out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    echo(f"topic dev: macro-F1 {topic_dev['macro_f1']}, accuracy {topic_dev['accuracy']}, 其他 recall {topic_dev['per_class'][OTHER]['recall']}")
+    echo(
+        f"topic dev: macro-F1 {topic_dev['macro_f1']}, accuracy {topic_dev['accuracy']}, 其他 recall {topic_dev['per_class'][OTHER]['recall']}"
+    )
     for k, v in topic_dev["per_class"].items():
         echo(f"  {k:<10} P {v['precision']:.3f}  R {v['recall']:.3f}  F1 {v['f1']:.3f}  n={v['support']}")
-    echo(f"sentiment dev: accuracy {sent_dev['accuracy']} (linear alone {metrics['sentiment_dev_components']['linear_only_accuracy']}, "
-         f"snownlp Bayes retrained alone {metrics['sentiment_dev_components']['snownlp_bayes_retrained_accuracy']})")
+    echo(
+        f"sentiment dev: accuracy {sent_dev['accuracy']} (linear alone {metrics['sentiment_dev_components']['linear_only_accuracy']}, "
+        f"snownlp Bayes retrained alone {metrics['sentiment_dev_components']['snownlp_bayes_retrained_accuracy']})"
+    )
     echo(f"models written to {out} in {metrics['seconds']} s")
     return metrics
 

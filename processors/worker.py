@@ -7,15 +7,34 @@ batch is classified again and upserted under the same ids.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
 from processors.classify import Classifier
 from yuqing.bus import Bus, OutMessage
 from yuqing.events import POSTS_CLASSIFIED, POSTS_RAW, PostCollected, decode
-from yuqing.store import Store
+from yuqing.store import Query, Store
+from yuqing.timeutil import now
 from yuqing.worker import Stage
 
 GROUP = "processors"
+log = logging.getLogger("yuqing.processors")
+
+
+def warm_up(classifier: Classifier, store: Store, *, page: int = 1000, max_posts: int = 50_000) -> int:
+    """Teach the event clusterer the store's posts of the last event window (after a restart)."""
+    since = now() - timedelta(hours=classifier.config.event_window_hours)
+    posts = []
+    for offset in range(0, max_posts, page):
+        hits = store.search(Query(since=since, limit=page, offset=offset)).hits
+        posts += hits
+        if len(hits) < page:
+            break
+    n = classifier.warm_up(posts)
+    if n:
+        log.info("event clusterer warmed up with %d posts since %s", n, since.isoformat(timespec="minutes"))
+    return n
 
 
 def make_stage(bus: Bus, store: Store, classifier: Classifier, *, batch_size: int = 500, linger: float = 0.2) -> Stage[PostCollected]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from yuqing.timeutil import parse_datetime  # noqa: E402
+from yuqing.timeutil import parse_datetime
 
 TOWNS = ["龙城镇", "马当镇", "定山镇", "芙蓉墩镇", "太白镇", "黄花镇", "天红镇", "杨梓镇", "浩山乡", "棉船镇"]
 
@@ -30,7 +30,8 @@ def localise(text: str, rng: random.Random) -> str:
 
 def main(src: str, out: str) -> None:
     rng = random.Random(42)
-    rows = [json.loads(line) for line in open(src, encoding="utf-8")]
+    with open(src, encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
     pool = [r for r in rows if r["source"].startswith("tipdm2020c") and 60 <= len(r["content"]) <= 1500]
@@ -55,8 +56,11 @@ def main(src: str, out: str) -> None:
         items.append(
             "<item><title>{}</title><link>https://wz.jxnews.example/thread/{}</link><guid>{}</guid>"
             "<pubDate>{}</pubDate><description>{}</description></item>".format(
-                escape(localise(r["title"], rng)), r["id"].split(":")[1], escape(r["id"]),
-                format_datetime(dt) if dt else "", escape(localise(r["content"], rng)),
+                escape(localise(r["title"], rng)),
+                r["id"].split(":")[1],
+                escape(r["id"]),
+                format_datetime(dt) if dt else "",
+                escape(localise(r["content"], rng)),
             )
         )
     (outdir / "wenzheng_jiujiang.xml").write_text(
@@ -68,8 +72,18 @@ def main(src: str, out: str) -> None:
         w = csv.writer(f)
         w.writerow(["工单编号", "标题", "诉求内容", "受理时间", "诉求类型", "办理结果", "办结时间", "承办单位"])
         for i, r in enumerate(hotline):
-            w.writerow([f"GD2026{i + 1:06d}", localise(r["title"], rng), localise(r["content"], rng), r["published"],
-                        r.get("request_type", ""), localise(r.get("reply", "") or "", rng), r.get("replied_at", "") or "", "县生态环境局"])
+            w.writerow(
+                [
+                    f"GD2026{i + 1:06d}",
+                    localise(r["title"], rng),
+                    localise(r["content"], rng),
+                    r["published"],
+                    r.get("request_type", ""),
+                    localise(r.get("reply", "") or "", rng),
+                    r.get("replied_at", "") or "",
+                    "县生态环境局",
+                ]
+            )
     print(f"demo: {len(replay)} replay posts, {len(feed)} feed items, {len(hotline)} hotline orders -> {outdir}")
 
 

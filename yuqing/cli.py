@@ -112,13 +112,15 @@ def _on_signals(stop: threading.Event) -> None:
 def process(ctx: Ctx, once: bool) -> None:
     """Worker: consume posts.raw, classify, write to the store, publish posts.classified."""
     from processors.classify import Classifier
-    from processors.worker import make_stage
+    from processors.worker import make_stage, warm_up
     from yuqing.runtime import Runtime
 
     settings = ctx.settings
     runtime = Runtime(settings)
     cfg = settings.processors
-    stage = make_stage(runtime.bus, runtime.store, Classifier(cfg), batch_size=cfg.batch_size, linger=cfg.linger_ms / 1000)
+    classifier = Classifier(cfg)
+    warm_up(classifier, runtime.store)
+    stage = make_stage(runtime.bus, runtime.store, classifier, batch_size=cfg.batch_size, linger=cfg.linger_ms / 1000)
     try:
         if once:
             n = stage.drain()
@@ -158,30 +160,60 @@ def _since(value: str | None) -> Any:
 @click.option("-n", "--limit", default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
 @pass_ctx
-def search(ctx: Ctx, query: str, topic: str | None, sentiment: str | None, risk_level: str | None, source: str | None,
-           region: str | None, since: str | None, until: str | None, limit: int, as_json: bool) -> None:
+def search(
+    ctx: Ctx,
+    query: str,
+    topic: str | None,
+    sentiment: str | None,
+    risk_level: str | None,
+    source: str | None,
+    region: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
     """Search classified posts (all words must match)."""
-    from yuqing.store import Query, open_store
     from yuqing.runtime import _store_options
+    from yuqing.store import Query, open_store
 
     s = ctx.settings
     store = open_store(s.store.url, refresh=s.store.refresh, **_store_options(s))
     try:
-        q = Query(text=query or None, topic=topic, sentiment=sentiment, risk_level=risk_level, source=source, region=region,
-                  since=_since(since), until=_since(until), limit=limit)
+        q = Query(
+            text=query or None,
+            topic=topic,
+            sentiment=sentiment,
+            risk_level=risk_level,
+            source=source,
+            region=region,
+            since=_since(since),
+            until=_since(until),
+            limit=limit,
+        )
         result = store.search(q)
     finally:
         store.close()
     for p in result.hits:
         if as_json:
             row = {
-                "id": p.id, "title": p.title, "topic": p.topic, "sentiment": p.sentiment,
-                "risk": p.risk.model_dump(), "published_at": p.published_at.isoformat(), "url": p.url,
-                "source": p.source.id, "region": p.region, "event_id": p.event_id, "keywords": p.keywords,
+                "id": p.id,
+                "title": p.title,
+                "topic": p.topic,
+                "sentiment": p.sentiment,
+                "risk": p.risk.model_dump(),
+                "published_at": p.published_at.isoformat(),
+                "url": p.url,
+                "source": p.source.id,
+                "region": p.region,
+                "event_id": p.event_id,
+                "keywords": p.keywords,
             }
             click.echo(json.dumps(row, ensure_ascii=False))
         else:
-            click.echo(f"{p.published_at:%Y-%m-%d %H:%M}  [{p.topic}|{p.sentiment}|风险{p.risk.level}{p.risk.score}]  {p.title[:40]}  ({p.id})")
+            click.echo(
+                f"{p.published_at:%Y-%m-%d %H:%M}  [{p.topic}|{p.sentiment}|风险{p.risk.level}{p.risk.score}]  {p.title[:40]}  ({p.id})"
+            )
     if not as_json:
         click.echo(f"共 {result.total} 条，显示 {len(result.hits)} 条", err=True)
 

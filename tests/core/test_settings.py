@@ -28,7 +28,9 @@ def test_defaults_are_the_embedded_backends() -> None:
 
 def test_environment_overrides_file(tmp_path: Path) -> None:
     f = write(tmp_path, "bus:\n  url: sqlite:///a.db\n  partitions: 2\n")
-    s = load_settings(f, environ={"YUQING_BUS__URL": "kafka://127.0.0.1:9092", "YUQING_BUS__PARTITIONS": "8", "YUQING_STATE_URL": "sqlite:///s.db"})
+    s = load_settings(
+        f, environ={"YUQING_BUS__URL": "kafka://127.0.0.1:9092", "YUQING_BUS__PARTITIONS": "8", "YUQING_STATE_URL": "sqlite:///s.db"}
+    )
     assert (s.bus.url, s.bus.partitions, s.state_url) == ("kafka://127.0.0.1:9092", 8, "sqlite:///s.db")
 
 

@@ -1,0 +1,156 @@
+"""bench/classify: the full classify step on one core over real posts of 300+ characters,
+beside tokenisation alone (the floor) and snownlp's stock ``SnowNLP(text).sentiments`` (the
+baseline the issue names), plus the processing worker's throughput and peak memory.
+
+    python -m bench.classify [--posts N] [--snownlp-posts N] [--worker-posts N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench._common import one_core, peak_rss_mb, real_posts, result_line
+
+
+def _rate(n: int, seconds: float) -> float:
+    return round(n / seconds, 1) if seconds > 0 else float("inf")
+
+
+def worker_child(n: int) -> None:
+    """Run in a fresh process: publish n posts on an embedded bus, drain the processing stage."""
+    one_core()
+    from processors.classify import Classifier
+    from processors.worker import make_stage
+    from yuqing.bus import OutMessage, open_bus
+    from yuqing.events import POSTS_RAW, PostCollected, Source
+    from yuqing.store import open_store
+    from yuqing.timeutil import now
+
+    rows = real_posts()
+    with tempfile.TemporaryDirectory() as tmp:
+        bus = open_bus(f"sqlite:///{tmp}/bus.db")
+        store = open_store(f"sqlite:///{tmp}/store.db")
+        src = Source(id="bench", kind="replay", name="bench")
+        ref = now()
+        posts = [
+            PostCollected(id=f"bench:{i}", title=r["title"], content=r["content"], published_at=ref, source=src)
+            for i, r in enumerate(rows[i % len(rows)] for i in range(n))
+        ]
+        bus.publish(POSTS_RAW, [OutMessage(p.id, p.to_bytes()) for p in posts])
+        stage = make_stage(bus, store, Classifier(), batch_size=500, linger=0.05)
+        t0 = time.perf_counter()
+        done = stage.drain(idle_polls=1, poll_timeout=0.05)
+        secs = time.perf_counter() - t0
+        stage.close()
+        stored = store.search(__import__("yuqing.store", fromlist=["Query"]).Query(limit=1)).total
+        print(json.dumps({"messages": done, "stored": stored, "seconds": secs, "peak_rss_mb": peak_rss_mb()}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--posts", type=int, default=2000)
+    ap.add_argument("--snownlp-posts", type=int, default=60)
+    ap.add_argument("--worker-posts", type=int, default=3000)
+    ap.add_argument("--worker-child", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker_child:
+        worker_child(args.worker_child)
+        return
+    pin = one_core()
+    rows = real_posts()
+    sample = [rows[i % len(rows)] for i in range(args.posts)]
+    chars = sum(len(r["title"]) + len(r["content"]) for r in sample) / len(sample)
+    print(f"bench/classify: {len(sample)} real posts (mean {chars:.0f} characters), one core ({pin})")
+
+    t0 = time.perf_counter()
+    from processors.classify import Classifier
+    from yuqing.events import PostCollected, Source
+    from yuqing.text import tokenize
+    from yuqing.timeutil import now
+
+    classifier = Classifier()
+    tokenize("预热")
+    load_ms = (time.perf_counter() - t0) * 1000
+
+    src = Source(id="bench", kind="replay", name="bench")
+    ref = now()
+    posts = [
+        PostCollected(id=f"bench:{i}", title=r["title"], content=r["content"], published_at=ref, source=src) for i, r in enumerate(sample)
+    ]
+
+    t0 = time.perf_counter()
+    for p in posts:
+        tokenize(p.title)
+        tokenize(p.content)
+    tok = _rate(len(posts), time.perf_counter() - t0)
+
+    import jieba
+
+    jieba.setLogLevel(60)
+    jieba.initialize()
+    sub = posts[: max(1, len(posts) // 4)]
+    t0 = time.perf_counter()
+    for p in sub:
+        jieba.lcut(p.title)
+        jieba.lcut(p.content)
+    py_jieba = _rate(len(sub), time.perf_counter() - t0)
+
+    t0 = time.perf_counter()
+    for p in posts:
+        classifier.classify(p)
+    full = _rate(len(posts), time.perf_counter() - t0)
+
+    from snownlp import SnowNLP
+
+    sub = posts[: args.snownlp_posts]
+    t0 = time.perf_counter()
+    for p in sub:
+        _ = SnowNLP(p.text).sentiments
+    snow = _rate(len(sub), time.perf_counter() - t0)
+
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.classify", "--worker-child", str(args.worker_posts)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    worker = json.loads(out.stdout.strip().splitlines()[-1])
+    wrate = _rate(worker["messages"], worker["seconds"])
+
+    print()
+    print(f"{'step':<44}{'posts/s':>10}{'vs snownlp':>12}")
+    for name, rate in (
+        ("tokenisation alone, rjieba (floor)", tok),
+        ("tokenisation, Python jieba (for reference)", py_jieba),
+        ("full classify step (yuqing)", full),
+        ("snownlp stock SnowNLP(text).sentiments", snow),
+        ("worker: bus -> classify -> store -> bus", wrate),
+    ):
+        print(f"{name:<44}{rate:>10.1f}{rate / snow:>11.1f}x")
+    print(
+        f"\nmodel load + tokeniser start-up: {load_ms:.0f} ms; worker peak RSS {worker['peak_rss_mb']:.0f} MB "
+        f"({worker['messages']} messages, {worker['stored']} stored)"
+    )
+    print(
+        result_line(
+            classify_posts_per_s=full,
+            tokenize_posts_per_s=tok,
+            python_jieba_posts_per_s=py_jieba,
+            snownlp_posts_per_s=snow,
+            speedup_vs_snownlp=round(full / snow, 1),
+            worker_posts_per_s=wrate,
+            worker_peak_rss_mb=round(worker["peak_rss_mb"]),
+            startup_ms=round(load_ms),
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

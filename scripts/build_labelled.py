@@ -1,0 +1,51 @@
+"""Assemble data/labels/labelled.jsonl from the labellers' files in data/labels/raw/.
+
+batch_*.jsonl are first-pass labels (each post read once); review_*.jsonl are second reads of
+the posts where the first label and a cross-validated model disagreed, and override them.
+Texts are joined from ../shared/data/wenzheng_posts.jsonl by id.
+
+    python scripts/build_labelled.py [PATH/TO/wenzheng_posts.jsonl]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RAW = ROOT / "data" / "labels" / "raw"
+
+
+def main(source: str) -> None:
+    texts = {}
+    with open(source, encoding="utf-8") as fh:
+        for line in fh:
+            d = json.loads(line)
+            texts[d["id"]] = d
+    labels: dict[str, dict[str, str]] = {}
+    for f in sorted(RAW.glob("batch_*.jsonl")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            d = json.loads(line)
+            labels.setdefault(d["id"], {"topic": d["topic"], "sentiment": d["sentiment"], "batch": f.stem})
+    changed = Counter()
+    for f in sorted(RAW.glob("review_*.jsonl")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            d = json.loads(line)
+            old = labels[d["id"]]
+            changed["topic"] += old["topic"] != d["topic"]
+            changed["sentiment"] += old["sentiment"] != d["sentiment"]
+            labels[d["id"]] = {"topic": d["topic"], "sentiment": d["sentiment"], "batch": old["batch"], "reviewed": f.stem}
+    out = ROOT / "data" / "labels" / "labelled.jsonl"
+    with open(out, "w", encoding="utf-8") as fh:
+        for pid, lab in labels.items():
+            t = texts[pid]
+            fh.write(json.dumps({"id": pid, "title": t["title"], "content": t["content"], **lab}, ensure_ascii=False) + "\n")
+    print(f"{len(labels)} posts -> {out}; review changed {changed['topic']} topics, {changed['sentiment']} sentiments")
+    print(Counter(v["topic"] for v in labels.values()))
+    print(Counter(v["sentiment"] for v in labels.values()))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else str(ROOT.parent / "shared" / "data" / "wenzheng_posts.jsonl"))
