@@ -169,6 +169,6 @@ def keywords(tokens: list[str], k: int = 8) -> list[str]:
     scored = [
         (-c * idf.get(t, unseen), t)
         for t, c in Counter(tokens).items()
-        if len(t) >= 2 and t not in stop and not t.isdigit() and not _CODE.fullmatch(t)
+        if len(t) >= 2 and t not in stop and not (t.isascii() and _CODE.fullmatch(t)) and not t.isdigit()
     ]
     return [t for _, t in heapq.nsmallest(k, scored)]

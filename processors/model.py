@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +23,11 @@ class Vectorizer:
         self.idf = idf.astype(np.float32)
 
     def transform(self, features: Sequence[str]) -> Vector:
-        get = self.vocabulary.get
-        ids = [i for i in map(get, features) if i is not None]
-        if not ids:
+        ids = np.fromiter(map(self.vocabulary.get, features, repeat(-1)), np.int64, len(features))
+        ids = ids[ids >= 0]
+        if ids.size == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        idx, counts = np.unique(np.array(ids, np.int64), return_counts=True)
+        idx, counts = np.unique(ids, return_counts=True)
         w = (1.0 + np.log(counts)).astype(np.float32) * self.idf[idx]
         w /= np.sqrt(np.dot(w, w))
         return idx, w

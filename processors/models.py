@@ -6,13 +6,17 @@ used and a warning says so.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from processors.features import topic_features
 from processors.lexicon import lexicon_sentiment, lexicon_topic
 from processors.model import ModelBundle
+from processors.priors import prior_vector
 from processors.sentiment import TokenBayes, is_praise
 
 log = logging.getLogger("yuqing.processors")
@@ -40,6 +44,8 @@ class Models:
         if bundle:
             self._topic, self._sentiment = bundle.heads["topic"], bundle.heads["sentiment"]
             self._neg = self._sentiment.labels.index("negative")
+            boosts = json.loads(meta.get("title_prior_boosts", "{}"))
+            self._boosts = np.array([boosts.get(lbl, 0.0) for lbl in self._topic.labels], np.float32)
 
     @classmethod
     def load(cls, directory: Path | None = None) -> Models:
@@ -59,7 +65,12 @@ class Models:
             sentiment, neg = lexicon_sentiment(title_tokens + body_tokens)
             return Prediction(topic, conf, sentiment, neg)
         vec = self.bundle.vectorizer.transform(topic_features(title, title_tokens, body_tokens))
-        topic, conf = self._topic.predict(vec)
+        scores = self._topic.scores(vec)
+        if self._boosts.any():
+            scores = scores + prior_vector(title, self._topic.labels, self._boosts)
+        e = np.exp(scores - scores.max())
+        i = int(scores.argmax())
+        topic, conf = self._topic.labels[i], float(e[i] / e.sum())
         neg = float(self._sentiment.proba(vec)[self._neg])
         if self.bayes is not None:
             neg = (1 - self.bayes_weight) * neg + self.bayes_weight * self.bayes.prob(title_tokens + body_tokens, "negative")

@@ -27,6 +27,7 @@ import numpy as np
 from processors.features import topic_features
 from processors.keywords import learn_idf
 from processors.model import Head, ModelBundle, Vectorizer
+from processors.priors import prior_matrix
 from processors.models import Models
 from processors.sentiment import TokenBayes
 from yuqing.text import tokenize
@@ -113,20 +114,23 @@ def _macro_f1(y: np.ndarray, p: np.ndarray) -> float:
     return float(f1_score(y, p, average="macro"))
 
 
-def tune_offsets(scores: np.ndarray, y: np.ndarray, labels: list[str]) -> np.ndarray:
-    """Coordinate ascent on per-class score offsets: macro-F1 up, 其他 recall kept."""
+def tune_offsets(scores: np.ndarray, y: np.ndarray, labels: list[str], priors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinate ascent on per-class score offsets and title-prior boosts: macro-F1 up while
+    其他 recall stays >= MIN_OTHER_RECALL. Returns (offsets, boosts)."""
     lab = np.array(labels)
     other = labels.index(OTHER)
+    m = np.zeros_like(scores) if priors is None else priors
 
-    def evaluate(b: np.ndarray) -> float:
-        p = lab[(scores + b).argmax(1)]
+    def evaluate(b: np.ndarray, w: np.ndarray) -> float:
+        p = lab[(scores + b + m * w).argmax(1)]
         mask = y == OTHER
         if mask.any() and (p[mask] == OTHER).mean() < MIN_OTHER_RECALL:
             return -1.0
         return _macro_f1(y, p)
 
     b = np.zeros(len(labels), np.float32)
-    best = evaluate(b)
+    w = np.zeros(len(labels), np.float32)
+    best = evaluate(b, w)
     for _ in range(3):
         for k in range(len(labels)):
             if k == other:
@@ -134,10 +138,17 @@ def tune_offsets(scores: np.ndarray, y: np.ndarray, labels: list[str]) -> np.nda
             for d in np.linspace(-0.6, 0.6, 25):
                 cand = b.copy()
                 cand[k] = d
-                f = evaluate(cand)
+                f = evaluate(cand, w)
                 if f > best + 1e-9:
                     best, b = f, cand
-    return b
+            if m[:, k].any():
+                for d in np.linspace(0, 1.2, 13):
+                    cand = w.copy()
+                    cand[k] = d
+                    f = evaluate(b, cand)
+                    if f > best + 1e-9:
+                        best, w = f, cand
+    return b, w
 
 
 def report(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
@@ -157,11 +168,11 @@ def report(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     return {"accuracy": round(float(accuracy_score(y, p)), 3), "macro_f1": round(_macro_f1(y, p), 3), "per_class": per_class, "n": len(y)}
 
 
-def fit_bundle(feats: list[list[str]], tokens: list[list[str]], yt: np.ndarray, ys: np.ndarray) -> tuple[ModelBundle, TokenBayes]:
+def fit_bundle(feats: list[list[str]], tokens: list[list[str]], yt: np.ndarray, ys: np.ndarray, titles: list[str]) -> tuple[ModelBundle, TokenBayes]:
     """Topic head with CV-tuned offsets; sentiment head (negative vs not) combined with snownlp's
     Bayes retrained on our tokens, weight and threshold chosen by CV accuracy."""
     cv_topic, topic_labels = _cv_decisions(feats, yt)
-    offsets = tune_offsets(cv_topic, yt, topic_labels)
+    offsets, boosts = tune_offsets(cv_topic, yt, topic_labels, prior_matrix(titles, topic_labels))
     yb = np.where(ys == "negative", "negative", "neutral")
     cv_sent, sent_labels = _cv_decisions(feats, yb)
     cv_lin = _softmax(cv_sent)[:, sent_labels.index("negative")]
@@ -181,7 +192,7 @@ def fit_bundle(feats: list[list[str]], tokens: list[list[str]], yt: np.ndarray, 
     bundle = ModelBundle(
         Vectorizer(sorted(vec.vocabulary_, key=vec.vocabulary_.__getitem__), vec.idf_),
         {"topic": _head(_fit(x, yt), offsets), "sentiment": _head(_fit(x, yb))},
-        {"bayes_weight": f"{weight:.2f}", "threshold": f"{threshold:.4f}"},
+        {"bayes_weight": f"{weight:.2f}", "threshold": f"{threshold:.4f}", "title_prior_boosts": json.dumps({k: round(float(v), 3) for k, v in zip(topic_labels, boosts, strict=True)}, ensure_ascii=False)},
     )
     return bundle, TokenBayes.train([(tokens[i], str(yb[i])) for i in range(len(yb))])
 
@@ -203,7 +214,7 @@ def main(ship: str = "all", out: Path = MODELS, echo: Callable[[str], None] = pr
     echo(f"split: train {len(tr)}, dev {len(dv)}")
 
     echo("fitting on train (5-fold CV inside for offsets and the sentiment blend) ...")
-    bundle, bayes = fit_bundle([feats[i] for i in tr], [tokens[i] for i in tr], yt[tr], ys[tr])
+    bundle, bayes = fit_bundle([feats[i] for i in tr], [tokens[i] for i in tr], yt[tr], ys[tr], [rows[i]["title"] for i in tr])
     models = Models(bundle, bayes)
     preds = [models.predict(rows[i]["title"], rows[i]["content"], *_split_tokens(rows[i])) for i in dv]
     topic_dev = report(yt[dv], np.array([p.topic for p in preds]))
@@ -222,8 +233,9 @@ def main(ship: str = "all", out: Path = MODELS, echo: Callable[[str], None] = pr
 
     if ship == "all":
         echo("refitting on all labelled posts for shipping ...")
-        bundle, bayes = fit_bundle(feats, tokens, yt, ys)
-    n_idf = learn_idf(tokens)
+        bundle, bayes = fit_bundle(feats, tokens, yt, ys, [r["title"] for r in rows])
+    out.mkdir(parents=True, exist_ok=True)
+    n_idf = learn_idf(tokens, out / "keywords_idf.npz")
     echo(f"keyword IDF: {n_idf} words")
     bundle.meta.update(trained_on=ship, labelled=str(len(rows)))
     out.mkdir(parents=True, exist_ok=True)

@@ -37,7 +37,7 @@ def _jieba() -> rjieba.Jieba:
 def tokenize(text: str) -> list[str]:
     """Word tokens of ``text`` (white space and punctuation dropped, Latin letters lower-cased)."""
     # isalnum() settles almost every token without the regex (which keeps e.g. "3.5", "A-3").
-    return [t.lower() for t in _jieba().cut(text, hmm=True) if t.isalnum() or (not t.isspace() and _WORD.search(t))]
+    return [t for t in _jieba().cut(text.lower(), hmm=True) if t.isalnum() or (not t.isspace() and _WORD.search(t))]
 
 
 def has_word(word: str) -> bool:

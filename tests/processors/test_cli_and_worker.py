@@ -1,0 +1,75 @@
+"""`yuqing classify` and `yuqing train` from the command line, and the processing stage on the embedded bus."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from processors.classify import Classifier
+from processors.worker import make_stage, warm_up
+from yuqing.bus import OutMessage, open_bus
+from yuqing.events import POSTS_CLASSIFIED, POSTS_RAW, PostClassified, PostCollected, Source, decode
+from yuqing.store import Query, open_store
+from yuqing.timeutil import now
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "yuqing", *args], input=stdin, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_classify_streams_jsonl_and_passes_fields_through(tmp_path: Path) -> None:
+    lines = [
+        {"title": "拖欠农民工工资", "content": "定山镇工地包工头拖欠二十名农民工工资半年，讨薪无果。", "ticket": "A-1"},
+        "not json",
+        {"title": "咨询低保申请条件", "content": "请问申请低保需要什么条件？", "extra": [1, 2]},
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(x if isinstance(x, str) else json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    res = run("classify", str(src))
+    assert res.returncode == 0, res.stderr
+    out = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [o.get("ticket") for o in out] == ["A-1", None] and out[1]["extra"] == [1, 2]
+    assert (out[0]["topic"], out[0]["sentiment"], out[0]["region"]) == ("工资拖欠", "negative", "彭泽县/定山镇")
+    assert (out[1]["topic"], out[1]["sentiment"]) == ("困难群众生活", "neutral")
+    for o in out:
+        assert set(o) >= {"topic", "sentiment", "risk", "keywords", "event_id", "region"}
+        assert set(o["risk"]) == {"score", "level", "reasons"}
+    assert f"{src}:2: skipped, malformed JSON" in res.stderr
+    assert "classified 2 posts" in res.stderr
+    piped = run("classify", "-", stdin=json.dumps(lines[0], ensure_ascii=False) + "\n")
+    assert json.loads(piped.stdout)["topic"] == "工资拖欠"
+
+
+def _posts(n: int) -> list[PostCollected]:
+    rows = [json.loads(line) for line in (ROOT / "yuqing" / "demo" / "wenzheng.jsonl").read_text(encoding="utf-8").splitlines()][:n]
+    src = Source(id="demo", kind="replay", name="demo")
+    ref = now()
+    return [
+        PostCollected(id=f"demo:{r['id']}", title=r["title"], content=r["content"], published_at=ref - timedelta(minutes=i), source=src)
+        for i, r in enumerate(rows)
+    ]
+
+
+def test_stage_writes_store_and_publishes_classified(tmp_path: Path) -> None:
+    bus = open_bus(f"sqlite:///{tmp_path}/bus.db")
+    store = open_store(f"sqlite:///{tmp_path}/store.db")
+    posts = _posts(120)
+    bus.publish(POSTS_RAW, [OutMessage(p.id, p.to_bytes()) for p in posts])
+    bus.publish(POSTS_RAW, [OutMessage("bad", b"{not json")])
+    stage = make_stage(bus, store, Classifier(), batch_size=50, linger=0.05)
+    assert stage.drain(idle_polls=1, poll_timeout=0.05) == 121
+    assert stage.stats.dead_lettered == 1
+    stage.close()
+    assert store.search(Query(limit=1)).total == 120
+    consumer = bus.consumer(POSTS_CLASSIFIED, "t")
+    got = [decode(m.value, PostClassified) for m in consumer.poll(1000, 0.2)]
+    assert sorted(p.id for p in got) == sorted(p.id for p in posts)
+    dlq = bus.consumer(POSTS_RAW + ".dlq", "t").poll(10, 0.2)
+    assert [m.value for m in dlq] == [b"{not json"] and dlq[0].headers["error"].startswith("not JSON")
+    restarted = Classifier()
+    assert warm_up(restarted, store) == 120
