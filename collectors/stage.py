@@ -26,6 +26,7 @@ def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threa
             name=f"collect {src.id}",
             max_instances=1,
             coalesce=True,
+            misfire_grace_time=None,  # the first run is due at start-up, before the scheduler runs
             next_run_time=_now(),
         )
     return []

@@ -24,7 +24,7 @@ log = logging.getLogger("yuqing")
 def setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # kafka-python and elastic_transport log every connection at INFO.
-    for noisy in ("kafka", "elastic_transport", "apscheduler.executors", "httpx", "jieba"):
+    for noisy in ("kafka", "elastic_transport", "apscheduler", "httpx", "jieba", "alembic", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -56,6 +56,12 @@ class StoreConfig(_Section):
     number_of_shards: int = Field(1, ge=1)
     number_of_replicas: int = Field(0, ge=0)
 
+    @field_validator("refresh", mode="before")
+    @classmethod
+    def _refresh_bool(cls, v: object) -> object:
+        # YAML reads `refresh: false` as a boolean; Elasticsearch's policy names are strings.
+        return str(v).lower() if isinstance(v, bool) else v
+
     @field_validator("url")
     @classmethod
     def _scheme(cls, v: str) -> str:
