@@ -244,7 +244,7 @@ def main(ship: str = "all", out: Path = MODELS, echo: Callable[[str], None] = pr
         bayes.save(out / "sentiment_bayes.marshal.gz")
     else:
         (out / "sentiment_bayes.marshal.gz").unlink(missing_ok=True)
-    metrics = {
+    metrics: dict[str, Any] = {
         "labelled": len(rows),
         "train": len(tr),
         "dev": len(dv),

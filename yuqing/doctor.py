@@ -49,13 +49,20 @@ def run_checks(settings: Settings, echo: Callable[[str], None] = print) -> bool:
             s.close()
 
     check("bus", settings.bus.url, bus, "is the broker running and reachable from here? check bus.url / YUQING_BUS__URL")
-    check("store", settings.store.url, store, "is Elasticsearch running, and are store.username/password right? check store.url / YUQING_STORE__URL")
-    try:
-        from ledger.db import check_database  # type: ignore[import-not-found]
-    except ImportError:
-        check_database = None
-    if check_database is not None:
-        check("database", settings.database.url, lambda: check_database(settings.database.url), "check database.url / YUQING_DATABASE__URL")
+    check(
+        "store",
+        settings.store.url,
+        store,
+        "is Elasticsearch running, and are store.username/password right? check store.url / YUQING_STORE__URL",
+    )
+    from ledger.db import check_database
+
+    check(
+        "database",
+        settings.database.url,
+        lambda: check_database(settings.database.url),
+        "is PostgreSQL running and does the role exist? check database.url / YUQING_DATABASE__URL",
+    )
     if settings.sources:
         from collectors.config import typed
 

@@ -1,12 +1,12 @@
 """The one exception tree of yuqing.
 
-    YuqingError
-    ├── ConfigError          bad settings file, environment override or rule file (names file and key)
-    ├── BackendError         a backend (bus, store, database) failed or is unreachable
-    │   ├── BusError
-    │   └── StoreError
-    ├── PoisonMessage        a message on the bus that can never be processed (goes to dead-letter)
-    └── SourceError          a collector source returned something unusable (names the source)
+YuqingError
+├── ConfigError          bad settings file, environment override or rule file (names file and key)
+├── BackendError         a backend (bus, store, database) failed or is unreachable
+│   ├── BusError
+│   └── StoreError
+├── PoisonMessage        a message on the bus that can never be processed (goes to dead-letter)
+└── SourceError          a collector source returned something unusable (names the source)
 """
 
 from __future__ import annotations
@@ -28,9 +28,13 @@ class ConfigError(YuqingError):
 
 
 class BackendError(YuqingError):
-    """A backend failed; ``retryable`` says whether trying again may help."""
+    """A backend failed. ``retryable`` says whether trying again may help: an unreachable broker
+    will come back; a document the store rejects as invalid never will, and the worker moves
+    the message that carried it to the dead-letter topic instead of retrying forever."""
 
-    retryable = True
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class BusError(BackendError):

@@ -6,7 +6,10 @@ Guarantees:
 - a message that cannot be decoded or validated (PoisonMessage) goes to ``<topic>.dlq`` with
   the reason and its original bytes, and the loop carries on;
 - a retryable failure (BackendError) rewinds to the committed offsets and retries with
-  exponential backoff, logging one line per attempt.
+  exponential backoff, logging one line per attempt;
+- a non-retryable failure (``BackendError.retryable`` false: the store rejects a document as
+  invalid) is narrowed down by handling the batch's messages one by one; those that still fail
+  go to the dead-letter topic with the reason, the others are handled, and the loop goes on.
 """
 
 from __future__ import annotations
@@ -76,18 +79,37 @@ class Stage(Generic[T]):
         messages = consumer.poll(self.batch_size, self.linger if timeout is None else timeout)
         if not messages:
             return 0
-        items: list[T] = []
+        decoded: list[tuple[Message, T]] = []
         for msg in messages:
             try:
-                items.append(self.decode(msg.value))
+                decoded.append((msg, self.decode(msg.value)))
             except PoisonMessage as exc:
                 self.dead_letter(msg, str(exc))
-        if items:
-            self.handle(items)
+        handled = len(decoded)
+        if decoded:
+            try:
+                self.handle([item for _, item in decoded])
+            except BackendError as exc:
+                if exc.retryable:
+                    raise
+                handled = self._isolate(decoded, exc)
         consumer.commit(messages)
         self.stats.batches += 1
-        self.stats.handled += len(items)
+        self.stats.handled += handled
         return len(messages)
+
+    def _isolate(self, decoded: list[tuple[Message, T]], exc: BackendError) -> int:
+        log.warning("%s: batch of %d rejected (%s); handling its messages one by one", self.name, len(decoded), exc)
+        handled = 0
+        for msg, item in decoded:
+            try:
+                self.handle([item])
+                handled += 1
+            except BackendError as one:
+                if one.retryable:
+                    raise
+                self.dead_letter(msg, f"rejected downstream: {one}")
+        return handled
 
     def drain(self, idle_polls: int = 2, poll_timeout: float = 0.2) -> int:
         """Process until the topic has been idle for ``idle_polls`` polls (used by the demo and tests)."""
