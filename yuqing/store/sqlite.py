@@ -2,7 +2,10 @@
 
 FTS5's ``unicode61`` tokenizer splits the stored terms on the spaces we join them with (CJK
 characters are token characters to it), so the index holds exactly yuqing's terms; queries are
-built from quoted terms, so user input can never inject FTS syntax.
+built from quoted terms, so user input can never inject FTS syntax. jieba keeps ``+#&._%-``
+inside tokens (``0.5``, ``c++``, ``pm2.5``), which unicode61 would split on, so they are declared
+token characters: every index term is then exactly one FTS token, as it is one token to
+Elasticsearch's ``whitespace`` analyser (checked over all 67,553 terms of the shared corpus).
 """
 
 from __future__ import annotations
@@ -33,10 +36,18 @@ CREATE TABLE IF NOT EXISTS posts (
 CREATE INDEX IF NOT EXISTS posts_published ON posts (published_ts DESC, id);
 CREATE INDEX IF NOT EXISTS posts_topic ON posts (topic, published_ts);
 CREATE INDEX IF NOT EXISTS posts_event ON posts (event_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
 """
 
-_COLUMNS = {"topic": "topic", "sentiment": "sentiment", "risk_level": "risk_level", "source": "source", "region": "region", "event_id": "event_id"}
+_FTS = """CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(terms, tokenize = "unicode61 remove_diacritics 0 tokenchars '+#&._%-'")"""
+
+_COLUMNS = {
+    "topic": "topic",
+    "sentiment": "sentiment",
+    "risk_level": "risk_level",
+    "source": "source",
+    "region": "region",
+    "event_id": "event_id",
+}
 
 
 def _fts_query(text: str) -> str | None:
@@ -54,38 +65,73 @@ class SqliteStore:
         try:
             self._conn = connect(self.path)
             self._conn.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
+            self._migrate_fts()
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open embedded store at {self.path}: {exc}") from exc
+
+    def _migrate_fts(self) -> None:
+        """Create the FTS table, or rebuild one made before ``tokenchars`` (it split ``0.5``)."""
+        c = self._conn
+        c.execute("BEGIN IMMEDIATE")  # checked under the write lock: several processes may open at once
+        try:
+            row = c.execute("SELECT sql FROM sqlite_master WHERE name = 'posts_fts'").fetchone()
+            if row and "tokenchars" in row[0]:
+                c.execute("COMMIT")
+                return
+            c.execute("DROP TABLE IF EXISTS posts_fts")
+            c.execute(_FTS)
+            for rid, doc in c.execute("SELECT rid, doc FROM posts").fetchall():
+                tokens = PostClassified.model_validate_json(doc).tokens
+                c.execute("INSERT INTO posts_fts (rowid, terms) VALUES (?, ?)", (rid, " ".join(index_terms(tokens))))
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
 
     def write(self, posts: Sequence[PostClassified]) -> None:
         if not posts:
             return
         with self._lock:
             c = self._conn
+            p: PostClassified | None = None
             try:
                 c.execute("BEGIN IMMEDIATE")
                 for p in posts:
                     ts = p.published_at.timestamp()
                     day = p.published_at.astimezone(TZ).strftime("%Y-%m-%d")
                     row = c.execute("SELECT rid FROM posts WHERE id=?", (p.id,)).fetchone()
-                    values = (ts, day, p.topic, p.sentiment, p.risk.level, p.risk.score, p.source.id, p.region, p.event_id, p.model_dump_json())
+                    values = (
+                        ts,
+                        day,
+                        p.topic,
+                        p.sentiment,
+                        p.risk.level,
+                        p.risk.score,
+                        p.source.id,
+                        p.region,
+                        p.event_id,
+                        p.model_dump_json(),
+                    )
                     if row:
                         rid = row[0]
                         c.execute(
-                            "UPDATE posts SET published_ts=?, day=?, topic=?, sentiment=?, risk_level=?, risk_score=?, source=?, region=?, event_id=?, doc=? WHERE rid=?",
+                            "UPDATE posts SET published_ts=?, day=?, topic=?, sentiment=?, risk_level=?, risk_score=?,"
+                            " source=?, region=?, event_id=?, doc=? WHERE rid=?",
                             (*values, rid),
                         )
                         c.execute("DELETE FROM posts_fts WHERE rowid=?", (rid,))
                     else:
                         rid = c.execute(
-                            "INSERT INTO posts (id, published_ts, day, topic, sentiment, risk_level, risk_score, source, region, event_id, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                            "INSERT INTO posts (id, published_ts, day, topic, sentiment, risk_level, risk_score,"
+                            " source, region, event_id, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                             (p.id, *values),
                         ).lastrowid
                     c.execute("INSERT INTO posts_fts (rowid, terms) VALUES (?, ?)", (rid, " ".join(index_terms(p.tokens))))
                 c.execute("COMMIT")
             except sqlite3.Error as exc:
                 c.execute("ROLLBACK")
-                raise StoreError(f"embedded store {self.path}: write of {len(posts)} posts failed: {exc}") from exc
+                at = f" at post {p.id}" if p is not None else ""
+                raise StoreError(f"embedded store {self.path}: write of {len(posts)} posts failed{at}: {exc}") from exc
 
     def get(self, post_id: str) -> PostClassified | None:
         with self._lock:
