@@ -465,7 +465,7 @@ def test_a_failed_item_fails_the_write_and_names_the_post(backend: Backend, corp
     fine, bad = variant(corpus[0], id="fine", region=None), variant(corpus[1], id="bad", region="彭泽县/马当镇")
     with pytest.raises(StoreError, match=r"\bbad\b") as err:
         store.write([fine, bad])
-    assert err.value.retryable
+    assert not err.value.retryable  # the document is refused for good: the worker dead-letters it
     assert store.get("bad") is None
     store.write([fine])  # the store itself is still healthy
     assert store.get("fine") == fine

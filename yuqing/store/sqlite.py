@@ -131,7 +131,11 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 c.execute("ROLLBACK")
                 at = f" at post {p.id}" if p is not None else ""
-                raise StoreError(f"embedded store {self.path}: write of {len(posts)} posts failed{at}: {exc}") from exc
+                # A constraint refusing a document is permanent; locks and I/O errors may pass.
+                raise StoreError(
+                    f"embedded store {self.path}: write of {len(posts)} posts failed{at}: {exc}",
+                    retryable=not isinstance(exc, sqlite3.IntegrityError),
+                ) from exc
 
     def get(self, post_id: str) -> PostClassified | None:
         with self._lock:
