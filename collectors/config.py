@@ -1,5 +1,6 @@
-"""Source configuration. Each kind's module defines a subclass of SourceConfig with its own
-fields (``extra="forbid"``); ``validate_sources`` converts and checks every entry at load time."""
+"""Source configuration. Each kind's module defines a subclass of KindConfig with its own
+fields (``extra="forbid"``); ``validate_sources`` converts and checks every entry at load time,
+so a typo in ``sources:`` fails at start-up naming the file and the key (``sources.2.fields.title``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from yuqing.errors import ConfigError
+
+
+class SettingError(ValueError):
+    """Raised by a kind's validators for a key inside a mapping (``fields.title``), so the
+    ConfigError names the exact key and not just the mapping."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(f"{key}: {message}")
 
 
 class SourceConfig(BaseModel):
@@ -22,6 +32,10 @@ class SourceConfig(BaseModel):
     enabled: bool = True
     interval: float = Field(300.0, gt=0, description="seconds between fetches")
     jitter: float = Field(0.1, ge=0, le=1, description="random extra delay, as a share of interval")
+    max_chars: int = Field(50_000, ge=100, description="longer post texts are cut to this many characters")
+    flatline_hours: float | None = Field(
+        None, gt=0, description="flag the source when it published nothing new for this long; null = learn from its history"
+    )
 
     @field_validator("id")
     @classmethod
@@ -37,6 +51,23 @@ class SourceConfig(BaseModel):
 
 class KindConfig(SourceConfig):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class HttpConfig(KindConfig):
+    """Fields of every kind that talks HTTP (see ``collectors.http``)."""
+
+    timeout: float = Field(20.0, gt=0, description="seconds per request")
+    retries: int = Field(2, ge=0, le=10, description="extra attempts after a transport error, 429 or 5xx")
+    backoff: float = Field(1.0, ge=0, description="first retry pause in seconds; doubles each attempt")
+    max_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="larger responses are abandoned")
+    user_agent: str = "Mozilla/5.0 (compatible; yuqing/0.1; public-opinion monitoring)"
+    headers: dict[str, str] = Field(default_factory=dict, description="extra request headers (Cookie, Referer)")
+    encoding: str | None = Field(None, description="force a charset; null = detect (see collectors.charset)")
+
+    def http_options(self) -> Any:
+        from collectors.http import HttpOptions
+
+        return HttpOptions(self.timeout, self.retries, self.backoff, self.max_bytes, self.user_agent, self.headers)
 
 
 def validate_sources(sources: list[SourceConfig], file: str) -> None:
@@ -56,9 +87,14 @@ def validate_sources(sources: list[SourceConfig], file: str) -> None:
             cls.Config.model_validate(src.model_dump())
         except ValidationError as exc:
             err = exc.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"])
+            parts = [str(p) for p in err["loc"]]
+            cause = (err.get("ctx") or {}).get("error")
+            if isinstance(cause, SettingError):
+                parts.append(cause.key)
+            loc = ".".join(parts)
             msg = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
-            raise ConfigError(f"{msg} (source {src.id}, kind {src.kind})", file=file, key=f"sources.{i}.{loc}") from exc
+            key = f"sources.{i}.{loc}" if loc else f"sources.{i}"
+            raise ConfigError(f"{msg} (source {src.id}, kind {src.kind})", file=file, key=key) from exc
 
 
 def typed(src: SourceConfig) -> Any:

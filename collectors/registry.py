@@ -9,9 +9,11 @@ if TYPE_CHECKING:
     from collectors.base import Collector
 
 KINDS: dict[str, str] = {
-    "replay": "collectors.replay:ReplayCollector",
     "rss": "collectors.rss:RssCollector",
+    "liuyan": "collectors.liuyan:LiuyanCollector",
+    "board": "collectors.board:BoardCollector",
     "hotline": "collectors.hotline:HotlineCollector",
+    "replay": "collectors.replay:ReplayCollector",
 }
 
 
@@ -30,6 +32,7 @@ def collector_class(kind: str) -> type[Collector]:
 def make_collector(config: object) -> Collector:
     from collectors.config import SourceConfig, typed
 
-    assert isinstance(config, SourceConfig)
+    if not isinstance(config, SourceConfig):
+        raise TypeError(f"expected a SourceConfig, got {type(config).__name__}")
     cls = collector_class(config.kind)
     return cls(typed(config))

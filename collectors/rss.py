@@ -1,101 +1,173 @@
-"""RSS and Atom feeds through feedparser (local files or http(s) URLs)."""
+"""RSS and Atom feeds through feedparser (http(s) URLs, ``file://`` URLs or local paths).
+
+- Conditional GET: the ETag and Last-Modified of the last answer are kept in the source's state
+  and sent back; a 304 costs nothing.
+- Charset: the bytes are decoded by ``collectors.charset`` (wrong or missing declarations are
+  common on government sites) and handed to feedparser as UTF-8 with a matching declaration.
+- Malformed XML: feedparser's salvaged entries are used ("bozo" feeds) and the reason logged.
+- Ids: GUID (a URL-like GUID is a URL), else the link, else the text (``yuqing.ids.post_id``).
+  GUIDs shared by several different items in one feed are not trusted for those items.
+- Items already seen in the previous fetch are skipped before any article page is fetched.
+- ``fetch_article``: when an item's text is shorter than ``article_min_chars``, its link is
+  fetched and the page's main text used (``collectors.extract.main_text``).
+"""
 
 from __future__ import annotations
 
-import html
-import re
-from pathlib import Path
+import calendar
+from collections import Counter
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin
 
 import feedparser
 import httpx
+from pydantic import Field, field_validator
 
+from collectors import charset
 from collectors.base import Collector, FetchResult
-from collectors.config import KindConfig
+from collectors.config import HttpConfig
+from collectors.extract import html_to_text, main_text
+from collectors.http import fetch, is_local, new_client
 from yuqing.errors import SourceError
 from yuqing.events import PostCollected
 from yuqing.ids import post_id
-from yuqing.timeutil import clamp_future, now, parse_datetime
+from yuqing.timeutil import TZ, now, parse_datetime
 
-_TAG = re.compile(r"<[^>]+>")
+# Bozo reasons that say nothing about the feed's content: we decoded it ourselves.
+_HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
-class RssConfig(KindConfig):
+class RssConfig(HttpConfig):
     kind: str = "rss"
     url: str
-    timeout: float = 20.0
-    user_agent: str = "yuqing/0.1 (+public opinion monitoring)"
+    fetch_article: bool = Field(False, description="fetch the linked page when an item carries only a short summary")
+    article_min_chars: int = Field(200, ge=0, description="items with less text than this get their article page fetched")
+    article_selector: str | None = Field(None, description="CSS selector of the article text; null = detect")
+    max_articles: int = Field(20, ge=0, description="article pages fetched per run at most")
+
+    @field_validator("article_selector")
+    @classmethod
+    def _selector(cls, v: str | None) -> str | None:
+        if v:
+            from collectors.board import check_css
+
+            check_css(v)
+        return v
 
 
 def strip_html(text: str) -> str:
-    return html.unescape(_TAG.sub("", text or "")).strip()
+    return html_to_text(text)
+
+
+def _entry_text(entry: Any) -> str:
+    values = [c.get("value", "") for c in entry.get("content") or [] if isinstance(c, dict)]
+    best = max(values, key=len, default="")
+    summary = entry.get("summary", "") or ""
+    return html_to_text(best if len(best) >= len(summary) else summary)
 
 
 class RssCollector(Collector):
     kind = "rss"
     Config = RssConfig
 
-    def _read(self, state: dict[str, Any]) -> tuple[bytes | None, dict[str, Any]]:
-        cfg: RssConfig = self.config  # type: ignore[assignment]
-        parts = urlsplit(cfg.url)
-        if parts.scheme in ("", "file"):
-            path = Path(parts.path if parts.scheme == "file" else cfg.url)
-            try:
-                return path.read_bytes(), {}
-            except OSError as exc:
-                raise SourceError(cfg.id, f"cannot read {path}: {exc.strerror}") from exc
-        headers = {"User-Agent": cfg.user_agent}
-        if state.get("etag"):
-            headers["If-None-Match"] = state["etag"]
-        if state.get("modified"):
-            headers["If-Modified-Since"] = state["modified"]
-        try:
-            resp = httpx.get(cfg.url, headers=headers, timeout=cfg.timeout, follow_redirects=True)
-        except httpx.HTTPError as exc:
-            raise SourceError(cfg.id, f"GET {cfg.url} failed: {type(exc).__name__}: {exc}") from exc
-        if resp.status_code == 304:
-            return None, {}
-        if resp.status_code >= 400:
-            raise SourceError(cfg.id, f"GET {cfg.url} answered HTTP {resp.status_code}")
-        cache = {k: v for k, v in (("etag", resp.headers.get("etag")), ("modified", resp.headers.get("last-modified"))) if v}
-        return resp.content, cache
-
     def fetch(self, state: dict[str, Any]) -> FetchResult:
-        body, cache = self._read(state)
-        result = FetchResult(state={**state, **cache})
-        if body is None:
+        cfg: RssConfig = self.config  # type: ignore[assignment]
+        opts = cfg.http_options()
+        resp = fetch(cfg.id, cfg.url, opts, validators=state)
+        result = FetchResult(state=dict(state))
+        if resp.not_modified:
             return result
-        feed = feedparser.parse(body)
-        if feed.bozo and not feed.entries:
-            raise SourceError(self.config.id, f"not a feed: {feed.get('bozo_exception')}")
-        if feed.bozo:
-            self.problem(result, f"malformed feed salvaged: {feed.get('bozo_exception')}")
+        result.state.update(resp.validators)
+        decoded = charset.decode(resp.content, content_type=resp.content_type, encoding=cfg.encoding)
+        if decoded.problem:
+            self.problem(result, decoded.problem)
+        feed = feedparser.parse(charset.as_utf8_xml(decoded))
+        exc = feed.get("bozo_exception")
+        real_bozo = feed.bozo and not isinstance(exc, _HARMLESS)
+        if not feed.entries:
+            if real_bozo or not (feed.get("version") or feed.feed.get("title")):
+                head = " ".join(decoded.text[:80].split())
+                raise SourceError(cfg.id, f"not an RSS/Atom feed ({exc or 'no feed elements'}); it starts with {head!r}")
+            self.problem(result, "the feed has no items")
+            result.state["recent"] = []
+            return result
+        if real_bozo:
+            self.problem(result, f"malformed feed, {len(feed.entries)} item(s) salvaged: {exc}")
         ref = now()
-        for entry in feed.entries:
-            title = strip_html(entry.get("title", ""))
-            content = strip_html((entry.get("content") or [{}])[0].get("value", "") or entry.get("summary", ""))
-            link = entry.get("link")
-            if not (title or content):
-                self.problem(result, f"entry without title or content skipped ({link or entry.get('id')})")
-                continue
-            published = parse_datetime(entry.get("published") or entry.get("updated"))
-            parsed = entry.get("published_parsed") or entry.get("updated_parsed")
-            if published is None and parsed:
-                from calendar import timegm
-
-                published = parse_datetime(timegm(parsed))
-            published = clamp_future(published or ref, ref)
-            result.posts.append(
-                PostCollected(
-                    id=post_id(self.config.id, native_id=entry.get("id") or None, url=link, text=(title, content)),
-                    title=title,
-                    content=content,
-                    url=link,
-                    author=entry.get("author"),
-                    published_at=published,
-                    source=self.source,
-                    raw={"feed_title": feed.feed.get("title")},
+        base = resp.url if not is_local(cfg.url) else None
+        guids = Counter(e.get("id") for e in feed.entries if e.get("id"))
+        shared = {g for g, n in guids.items() if n > 1}
+        if shared:
+            example = next(iter(shared))
+            self.problem(result, f"{len(shared)} GUID(s) used by several items (e.g. {example[:80]!r}): ids taken from links or text")
+        recent = set(state.get("recent", []))
+        seen_now: list[str] = []
+        undated = articles = 0
+        with new_client(cfg.timeout) as client:
+            for entry in feed.entries:
+                title = html_to_text(entry.get("title", ""))
+                content = _entry_text(entry)
+                link = entry.get("link") or None
+                if link and base:
+                    link = urljoin(base, link)
+                guid = entry.get("id") or None
+                label = f"item {(guid or link or title)[:80]!r}"
+                if not (title or content):
+                    self.problem(result, f"{label} has neither title nor text: skipped")
+                    continue
+                pid = post_id(cfg.id, native_id=None if guid in shared else guid, url=link, text=(title, content))
+                seen_now.append(pid)
+                if pid in recent:
+                    continue
+                # dict.get: FeedParserDict maps updated <-> published with a DeprecationWarning.
+                raw_date = dict.get(entry, "published") or dict.get(entry, "updated") or dict.get(entry, "created")
+                parsed = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
+                if raw_date is None and parsed is None:
+                    undated += 1
+                    published = ref
+                elif parse_datetime(raw_date, ref) is None and parsed:
+                    published = self.when(result, parse_datetime(calendar.timegm(parsed)), ref, label)
+                else:
+                    published = self.when(result, raw_date, ref, label)
+                raw: dict[str, Any] = {"feed_title": feed.feed.get("title")}
+                if guid:
+                    raw["guid"] = guid
+                tags = [t.get("term") for t in entry.get("tags") or [] if t.get("term")]
+                if tags:
+                    raw["tags"] = tags
+                if cfg.fetch_article and link and len(content) < cfg.article_min_chars and articles < cfg.max_articles:
+                    articles += 1
+                    text = self._article(result, client, link)
+                    if len(text) > len(content):
+                        content = text
+                        raw["article"] = True
+                result.posts.append(
+                    PostCollected(
+                        id=pid,
+                        title=title,
+                        content=content,
+                        url=link,
+                        author=entry.get("author") or None,
+                        published_at=published.astimezone(TZ),
+                        source=self.source,
+                        raw=raw,
+                    )
                 )
-            )
+        if undated:
+            self.problem(result, f"{undated} item(s) without a date: using the collection time")
+        result.state["recent"] = seen_now[-2000:]
         return result
+
+    def _article(self, result: FetchResult, client: httpx.Client, link: str) -> str:
+        cfg: RssConfig = self.config  # type: ignore[assignment]
+        opts = cfg.http_options()
+        try:
+            page = fetch(cfg.id, link, opts, client=client)
+        except SourceError as exc:
+            self.problem(result, f"article page not fetched, keeping the summary: {exc.reason}")
+            return ""
+        decoded = charset.decode(page.content, content_type=page.content_type, encoding=cfg.encoding)
+        text = main_text(decoded.text, cfg.article_selector)
+        if not text:
+            self.problem(result, f"article page {link} has no recognisable main text, keeping the summary")
+        return text

@@ -27,7 +27,7 @@ from yuqing.timeutil import now
 BUNDLED = Path(__file__).with_name("demo")
 
 # Later stages contribute a step: fn(runtime, echo) -> list of summary lines.
-STEPS: list[str] = []
+STEPS: list[str] = ["alerts.demo:step", "ledger.demo:step"]
 
 Echo = Callable[[str], None]
 
@@ -38,23 +38,125 @@ def _spread(n: int, hours: float = 24.0) -> list[Any]:
     return [ref - step * (n - i) for i in range(n)]
 
 
+_SITES: list[Any] = []
+
+
+def stop_demo_sites() -> None:
+    """Stop the local demo site(s) ``prepare_sources`` started."""
+    while _SITES:
+        _SITES.pop().stop()
+
+
+def _demo_site(dest: Path) -> Any:
+    """A local HTTP server (127.0.0.1, free port) answering the 领导留言板 API and the two board
+    sites from the bundled fixtures, with times re-spread over the last 24 hours: the demo has
+    no internet, and this way the liuyan and board collectors run over real HTTP as in production."""
+    import atexit
+    import json
+
+    from collectors.fakes import FakeSite
+
+    site = FakeSite()
+    threads = json.loads((BUNDLED / "liuyan" / "threads.json").read_text(encoding="utf-8"))
+    for t, dt in zip(threads, _spread(len(threads)), strict=True):
+        delta = int(dt.timestamp()) - int(t["list"]["createDateline"])
+        for obj in (t["list"], *t["content"]):
+            for key in ("createDateline", "dateline", "threadsCheckTime", "lastAnswerTime"):
+                if isinstance(obj.get(key), int):
+                    obj[key] = min(obj[key] + delta, int(now().timestamp()))
+    site.add_liuyan(threads)
+    pages = [json.loads((BUNDLED / "board" / f"jiangxi_{n}.json").read_text(encoding="utf-8")) for n in (1, 2)]
+    dates = iter(_spread(sum(len(p["data"]["list"]) for p in pages)))
+    for n, page in reversed(list(enumerate(pages, start=1))):
+        for item in reversed(page["data"]["list"]):
+            item["createTime"] = next(dates).strftime("%Y-%m-%d %H:%M:%S")
+        site.add_static(f"/api/wz/list?page={n}", json.dumps(page, ensure_ascii=False), "application/json;charset=UTF-8")
+    site.add_static("/api/wz/list?page=3", json.dumps({"code": 0, "data": {"list": []}}), "application/json;charset=UTF-8")
+    for n in (1, 2):
+        html = (BUNDLED / "board" / f"jiujiang_{n}.html").read_text(encoding="utf-8")
+        times = iter(_spread(html.count('class="time"')))
+
+        def stamp(m: re.Match[str], t: Any = times) -> str:
+            return m.group(1) + next(t).strftime("%Y-%m-%d %H:%M")
+
+        html = re.sub(r'(<span class="time">)[^<]*', stamp, html)
+        site.add_static(f"/wz/list_{n}.html", html)
+    site.add_static("/wz/list_3.html", "<html><body><ul class='list'></ul></body></html>")
+    site.start()
+    _SITES.append(site)
+    atexit.register(stop_demo_sites)
+    return site
+
+
+def _source(**fields: Any) -> SourceConfig:
+    return SourceConfig.model_validate(fields)
+
+
 def prepare_sources(dest: Path) -> list[SourceConfig]:
-    """Copy the bundled sources into ``dest`` with fresh timestamps; return their configs."""
+    """Copy the bundled sources into ``dest`` with fresh timestamps, start the local demo site
+    for the web sources, and return the configs of all five kinds."""
     dest.mkdir(parents=True, exist_ok=True)
     feed = (BUNDLED / "wenzheng_jiujiang.xml").read_text(encoding="utf-8")
     dates = iter(_spread(feed.count("<pubDate>")))
     feed = re.sub(r"<pubDate>[^<]*</pubDate>", lambda m: f"<pubDate>{format_datetime(next(dates))}</pubDate>", feed)
     (dest / "wenzheng_jiujiang.xml").write_text(feed, encoding="utf-8")
+    # 12345: a drop folder with a CSV export and an Excel export.
     rows = list(csv.reader(io.StringIO((BUNDLED / "hotline_12345.csv").read_text(encoding="utf-8-sig"))))
     col = rows[0].index("受理时间")
-    for row, dt in zip(rows[1:], _spread(len(rows) - 1)):
+    for row, dt in zip(rows[1:], _spread(len(rows) - 1), strict=True):
         row[col] = dt.strftime("%Y-%m-%d %H:%M:%S")
-    with open(dest / "hotline_12345.csv", "w", encoding="utf-8-sig", newline="") as f:
-        csv.writer(f).writerows(rows)
+    drop = dest / "hotline-drop"
+    drop.mkdir(exist_ok=True)
+    with open(drop / "12345_export.csv", "w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows(rows[:41])
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["12345 政务服务便民热线 工单导出"])  # exports carry a title row above the header
+    for row in [rows[0], *rows[41:]]:
+        ws.append(row)
+    wb.save(drop / "12345_export.xlsx")
+    site = _demo_site(dest)
     return [
-        SourceConfig(id="wenzheng-replay", kind="replay", name="问政留言（回放）", path=str(BUNDLED / "wenzheng.jsonl"), batch=100000),
-        SourceConfig(id="wenzheng-jiujiang", kind="rss", name="问政九江", url=str(dest / "wenzheng_jiujiang.xml")),
-        SourceConfig(id="hotline-12345", kind="hotline", name="12345 热线", path=str(dest / "hotline_12345.csv")),
+        _source(id="wenzheng-replay", kind="replay", name="问政留言（回放）", path=str(BUNDLED / "wenzheng.jsonl"), batch=100000),
+        _source(id="wenzheng-jiujiang", kind="rss", name="问政九江", url=str(dest / "wenzheng_jiujiang.xml")),
+        _source(id="hotline-12345", kind="hotline", name="12345 热线", path=str(drop), settle_seconds=0),
+        _source(
+            id="liuyan-jinan", kind="liuyan", name="领导留言板·晋安区委书记", url=site.url, fid="301", max_pages=5, retries=0, timeout=5
+        ),
+        _source(
+            id="wenzheng-jiangxi",
+            kind="board",
+            name="问政江西",
+            url=site.url + "/api/wz/list?page={page}",
+            format="json",
+            items="data.list",
+            max_pages=5,
+            retries=0,
+            timeout=5,
+            fields={
+                "id": "id",
+                "title": "title",
+                "content": "content",
+                "published": "createTime",
+                "reply": "reply.content",
+                "replied_at": "reply.time",
+            },
+            link=site.url + "/wz/detail?id={id}",
+        ),
+        _source(
+            id="wenzheng-jiujiang-web",
+            kind="board",
+            name="问政九江（网页）",
+            url=site.url + "/wz/list_{page}.html",
+            format="html",
+            items="ul.list > li.item",
+            max_pages=5,
+            retries=0,
+            timeout=5,
+            fields={"url": "a.title::attr(href)", "title": "a.title", "content": "p.summary", "published": "span.time"},
+        ),
     ]
 
 
@@ -91,7 +193,10 @@ def run_demo(workdir: Path, echo: Echo = print) -> dict[str, Any]:
         for src in settings.sources:
             r = run_source(make_collector(src), runtime.bus, runtime.state)
             published += r.published
-            echo(f"      {src.display_name:<12} 获取 {r.fetched:>4} 条，发布 {r.published:>4} 条，重复 {r.duplicates} 条" + (f"，错误：{r.error}" if r.error else ""))
+            echo(
+                f"      {src.display_name:<12} 获取 {r.fetched:>4} 条，发布 {r.published:>4} 条，重复 {r.duplicates} 条"
+                + (f"，错误：{r.error}" if r.error else "")
+            )
         echo(f"[2/3] 分类：主题 / 情感 / 风险 / 事件 / 地区 → 检索库 {settings.store.url}")
         t0 = time.monotonic()
         stage = make_stage(runtime.bus, runtime.store, Classifier(settings.processors), batch_size=200, linger=0.05)
@@ -115,8 +220,14 @@ def run_demo(workdir: Path, echo: Echo = print) -> dict[str, Any]:
         risks = runtime.store.count_by("risk_level")
         total = sum(topics.values())
         summary = {
-            "published": published, "processed": processed, "stored": total, "topics": topics, "sentiments": sentiments,
-            "risk_levels": risks, "seconds": round(elapsed, 2), "posts_per_second": round(processed / classify_secs, 1) if classify_secs else None,
+            "published": published,
+            "processed": processed,
+            "stored": total,
+            "topics": topics,
+            "sentiments": sentiments,
+            "risk_levels": risks,
+            "seconds": round(elapsed, 2),
+            "posts_per_second": round(processed / classify_secs, 1) if classify_secs else None,
         }
         echo("")
         echo(f"演示完成：{total} 条帖子入库，用时 {elapsed:.1f} 秒（分类 {summary['posts_per_second']} 条/秒）")
@@ -137,4 +248,5 @@ def run_demo(workdir: Path, echo: Echo = print) -> dict[str, Any]:
         echo("  yuqing run -c config/yuqing.example.yaml   # 常驻服务")
     finally:
         runtime.close()
+        stop_demo_sites()
     return summary

@@ -1,0 +1,3 @@
+from bench.collect.run import main
+
+main()

@@ -1,0 +1,126 @@
+"""Decode bytes from Chinese sites whose charset declarations cannot be trusted.
+
+Government feeds and pages are often GBK/GB2312 declared as UTF-8, UTF-8 declared as GB2312,
+GBK declared as ISO-8859-1, or declare nothing. The order below follows from two facts: text
+that decodes as strict UTF-8 and contains multi-byte sequences is UTF-8 (GBK text almost never
+is valid UTF-8), and GB18030 is a superset of GB2312 and GBK.
+
+1. a charset set in the source's configuration, strictly;
+2. a byte-order mark;
+3. strict UTF-8;
+4. the declared charset (HTTP header, then XML declaration or ``<meta charset>``), strictly,
+   with GB2312/GBK read as GB18030 and single-byte Western charsets tried only after GB18030;
+5. strict GB18030;
+6. UTF-8 with replacement characters (reported as a problem).
+
+``Decoded.problem`` says when the declaration was wrong, so it is logged once per fetch.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+_META = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9_.:-]+)["']""", re.I)
+_XML_DECL_TEXT = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9_.:-]+)(["'])""", re.I)
+_HEADER = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
+_GB = {"gb2312", "gbk", "x-gbk", "cp936", "ms936", "gb_2312-80", "euc-cn", "hz-gb-2312", "gb18030"}
+_WESTERN = {"latin_1", "iso8859_1", "cp1252", "ascii", "iso8859_15"}
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    encoding: str
+    declared: str | None
+    problem: str | None = None
+
+
+def _codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    low = name.strip().lower()
+    if low in _GB:
+        return "gb18030"
+    try:
+        return codecs.lookup(low).name
+    except LookupError:
+        return None
+
+
+def declared_charset(data: bytes, content_type: str = "") -> str | None:
+    """The charset the server or the document claims, as written (None when there is none)."""
+    m = _HEADER.search(content_type or "")
+    if m:
+        return m.group(1)
+    head = data[:4096]
+    for pattern in (_XML_DECL, _META):
+        found = pattern.search(head)
+        if found:
+            return found.group(1).decode("ascii", "replace")
+    return None
+
+
+def _try(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _utf8_cut_short(data: bytes) -> str | None:
+    """UTF-8 whose only fault is a character cut in half at the very end (a truncated body)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.start >= len(data) - 3:
+            return data[: exc.start].decode("utf-8")
+    return None
+
+
+def decode(data: bytes, *, content_type: str = "", encoding: str | None = None) -> Decoded:
+    declared = declared_charset(data, content_type)
+    if encoding:
+        text = _try(data, _codec(encoding) or encoding)
+        if text is not None:
+            return Decoded(text, encoding, declared)
+    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            text = _try(data, enc)
+            if text is not None:
+                return Decoded(text, enc, declared)
+    codec = _codec(declared)
+    wrong = f"declared charset {declared!r} is wrong" if declared else "no charset declared"
+    text = _try(data, "utf-8")
+    if text is None:
+        text = _utf8_cut_short(data)
+    if text is not None:
+        claims_other = codec not in (None, "utf-8") and not data.isascii()
+        return Decoded(text, "utf-8", declared, f"{wrong}: the content is UTF-8" if claims_other else None)
+    order: list[str] = []
+    if codec and codec not in _WESTERN and codec != "utf-8":
+        order.append(codec)
+    order.append("gb18030")
+    if codec in _WESTERN:
+        order.append(codec)
+    for enc in order:
+        text = _try(data, enc)
+        if text is not None:
+            ok = enc == codec
+            return Decoded(text, enc, declared, None if ok else f"{wrong}: decoded as {enc.upper()}")
+    return Decoded(
+        data.decode("utf-8", errors="replace"),
+        "utf-8",
+        declared,
+        f"{wrong} and the bytes are neither UTF-8 nor GB18030: undecodable bytes replaced",
+    )
+
+
+def as_utf8_xml(decoded: Decoded) -> bytes:
+    """The document re-encoded as UTF-8 with its XML declaration saying so, for feedparser
+    (which would otherwise trust the wrong declaration again)."""
+    text = decoded.text.lstrip("\ufeff")
+    text = _XML_DECL_TEXT.sub(lambda m: f"{m.group(1)}utf-8{m.group(3)}", text, count=1)
+    return text.encode("utf-8")
