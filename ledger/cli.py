@@ -1,0 +1,187 @@
+"""``yuqing ledger ...``: serve the web UI, migrate, manage units, users and tokens, export, remind."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from yuqing.cli import Ctx, pass_ctx
+
+
+def _service(ctx: Ctx, *, bus: bool = False):  # type: ignore[no-untyped-def]
+    from ledger.stage import open_service
+
+    settings = ctx.settings
+    bus_obj = None
+    if bus:
+        from yuqing.runtime import Runtime
+
+        bus_obj = Runtime(settings).bus
+    return open_service(settings, bus=bus_obj)
+
+
+@click.group()
+def ledger() -> None:
+    """舆情回应台账: the response ledger (web UI, units, users, export)."""
+
+
+@ledger.command()
+@click.option("--host", help="default: ledger.host")
+@click.option("--port", type=int, help="default: ledger.port")
+@pass_ctx
+def serve(ctx: Ctx, host: str | None, port: int | None) -> None:
+    """Serve the web UI and API (without the rest of the pipeline; `yuqing run` serves it too)."""
+    from ledger.stage import serve_in_thread
+    from ledger.web import create_app
+    from yuqing.cli import _on_signals
+    from yuqing.runtime import Runtime
+
+    settings = ctx.settings
+    runtime = Runtime(settings)
+    service = _service(ctx)
+    service.bus = runtime.bus
+    cfg = settings.ledger.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    stop = threading.Event()
+    _on_signals(stop)
+    server, thread = serve_in_thread(create_app(service, store=runtime.store), cfg, stop)
+    click.echo(f"台账服务：http://{cfg.host}:{cfg.port}/  （Ctrl-C 停止）", err=True)
+    try:
+        while thread.is_alive() and not stop.wait(0.5):
+            pass
+        thread.join(timeout=10)
+    finally:
+        runtime.close()
+        service.db.close()
+    if not server.started:
+        sys.exit(1)
+
+
+@ledger.command()
+@pass_ctx
+def migrate(ctx: Ctx) -> None:
+    """Create or upgrade the ledger's tables (Alembic)."""
+    from ledger.db import Database
+
+    db = Database(ctx.settings.database.url)
+    try:
+        click.echo(f"ledger schema at {db.migrate()}")
+    finally:
+        db.close()
+
+
+@ledger.group()
+def units() -> None:
+    """Units (交办单位)."""
+
+
+@units.command("add")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--kind", default="部门", show_default=True, type=click.Choice(["部门", "乡镇", "其他"]))
+@pass_ctx
+def units_add(ctx: Ctx, names: tuple[str, ...], kind: str) -> None:
+    """Add units by name; existing ones are left as they are."""
+    from ledger.states import SYSTEM
+
+    svc = _service(ctx)
+    for name in names:
+        if svc.unit_by_name(name) is None:
+            unit = svc.create_unit(SYSTEM, name, kind)
+            click.echo(f"{unit.id}\t{unit.name}")
+
+
+@units.command("list")
+@pass_ctx
+def units_list(ctx: Ctx) -> None:
+    for u in _service(ctx).list_units():
+        click.echo(f"{u.id}\t{u.name}\t{u.kind}\t{'启用' if u.active else '停用'}")
+
+
+@ledger.group()
+def users() -> None:
+    """Users and their roles."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["unit", "monitor", "leader", "admin"]))
+@click.option("--unit", "unit_name", help="unit name (role unit only)")
+@click.option("--name", "display_name", default="", help="display name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, envvar="YUQING_LEDGER_PASSWORD")
+@pass_ctx
+def users_add(ctx: Ctx, username: str, role: str, unit_name: str | None, display_name: str, password: str) -> None:
+    """Add a user (the first administrator is made this way)."""
+    from ledger.states import SYSTEM
+
+    svc = _service(ctx)
+    unit_id = None
+    if unit_name:
+        unit = svc.unit_by_name(unit_name)
+        if unit is None:
+            raise click.BadParameter(f"no unit {unit_name!r}; add it with `yuqing ledger units add`", param_hint="--unit")
+        unit_id = unit.id
+    user = svc.create_user(SYSTEM, username, password, role, unit_id=unit_id, display_name=display_name)
+    click.echo(f"已添加用户 {user.username}（{role}）")
+
+
+@users.command("list")
+@pass_ctx
+def users_list(ctx: Ctx) -> None:
+    from ledger.states import SYSTEM
+
+    for u in _service(ctx).list_users(SYSTEM):
+        click.echo(f"{u.id}\t{u.username}\t{u.role}\t{u.unit.name if u.unit else '-'}\t{'启用' if u.active else '停用'}")
+
+
+@ledger.command()
+@click.argument("username")
+@click.option("--name", "token_name", default="", help="what the token is for")
+@pass_ctx
+def token(ctx: Ctx, username: str, token_name: str) -> None:
+    """Issue an API token acting as USERNAME; printed once, stored only as a hash."""
+    from ledger.states import SYSTEM
+
+    svc = _service(ctx)
+    user = next((u for u in svc.list_users(SYSTEM) if u.username == username), None)
+    if user is None:
+        raise click.BadParameter(f"no user {username!r}", param_hint="USERNAME")
+    click.echo(svc.issue_token(SYSTEM, user.id, token_name))
+
+
+@ledger.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="ledger.xlsx", show_default=True)
+@click.option("--unit", "unit_name", help="only this unit's cases")
+@click.option("--status", help="pending, assigned, in_progress, responded, fulfilling, fulfilled, disclosed, closed")
+@click.option("--overdue/--not-overdue", default=None, help="only overdue / only not overdue cases")
+@pass_ctx
+def export(ctx: Ctx, output: str, unit_name: str | None, status: str | None, overdue: bool | None) -> None:
+    """Export the ledger to Excel with the columns offices use."""
+    from ledger.export import export_xlsx
+    from ledger.states import SYSTEM
+
+    svc = _service(ctx)
+    unit_id = None
+    if unit_name:
+        unit = svc.unit_by_name(unit_name)
+        if unit is None:
+            raise click.BadParameter(f"no unit {unit_name!r}", param_hint="--unit")
+        unit_id = unit.id
+    page = svc.list_cases(SYSTEM, unit_id=unit_id, status=status, overdue=overdue, limit=1_000_000)
+    Path(output).write_bytes(export_xlsx(list(reversed(page.items)), svc.clock()))
+    click.echo(f"已导出 {page.total} 件到 {output}")
+
+
+@ledger.command()
+@pass_ctx
+def remind(ctx: Ctx) -> None:
+    """Send the reminders and escalations due now (what `yuqing run` does on a schedule)."""
+    from ledger.reminders import make_notifiers, run_reminders
+
+    svc = _service(ctx, bus=True)
+    report = run_reminders(svc, make_notifiers(ctx.settings.ledger.notifiers, ctx.settings.database.url))
+    click.echo(f"提醒 {len(report.reminded)} 条，超期督办 {len(report.escalated)} 条，发送失败 {len(report.failed)} 条")
+
+
+COMMANDS = [ledger]

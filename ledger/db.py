@@ -1,0 +1,171 @@
+"""The ledger database: engines for SQLite (embedded default) and PostgreSQL (production),
+Alembic migrations, and the check ``yuqing doctor`` runs.
+
+SQLite: WAL, foreign keys on, and write transactions start with ``BEGIN IMMEDIATE`` so that two
+writers queue on the lock instead of one failing half-way with "database is locked" (pysqlite's
+own deferred BEGIN lets both read, then refuses the second writer). Read-only sessions
+(``Database.read``) use a plain deferred BEGIN and never wait for writers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from yuqing.errors import BackendError, ConfigError
+
+log = logging.getLogger("ledger.db")
+MIGRATIONS = Path(__file__).with_name("migrations")
+_READONLY = "ledger_readonly"
+VERSION_TABLE = "ledger_alembic_version"  # its own name, so the ledger can share a database with others
+
+
+class DatabaseError(BackendError):
+    """The ledger database is unreachable or its schema is not one this code knows."""
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise ConfigError(f"not a database URL: {url!r}", key="database.url") from exc
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READONLY) else "BEGIN IMMEDIATE")
+
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(url, **kwargs)
+    raise ConfigError(
+        f"unsupported database {parsed.get_backend_name()!r} in {url!r}: use sqlite:///PATH or postgresql+psycopg://...", key="database.url"
+    )
+
+
+class Database:
+    """One engine and its sessions. ``write()`` is a transaction that commits on success."""
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine = make_engine(url, **engine_kwargs)
+        self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = sessionmaker(self.engine.execution_options(**{_READONLY: True}), expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        with self._writer() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._reader() as session, session.begin():
+            yield session
+
+    def migrate(self) -> str:
+        return migrate(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(engine: Engine | None = None) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if engine is not None:
+        cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+
+
+def migrate(engine: Engine, revision: str = "head") -> str:
+    """Bring the schema to ``revision`` (default: the newest); returns the revision reached."""
+    from alembic import command
+
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"migrating the ledger database failed: {exc}") from exc
+    return current_revision(engine) or "base"
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    from alembic import command
+
+    command.downgrade(alembic_config(engine), revision)
+
+
+def check_database(url: str) -> str:
+    """One line saying which database this is and where its schema stands; raises DatabaseError."""
+    try:
+        engine = make_engine(url, **({} if url.startswith("sqlite") else {"pool_size": 1, "max_overflow": 0}))
+    except ConfigError:
+        raise
+    try:
+        with engine.connect() as conn:
+            version = conn.execute(text("select sqlite_version()" if engine.dialect.name == "sqlite" else "show server_version")).scalar()
+        rev = current_revision(engine)
+        tables = inspect(engine).get_table_names()
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise DatabaseError(f"cannot reach the ledger database: {reason}") from exc
+    finally:
+        engine.dispose()
+    head = head_revision()
+    name = f"{engine.dialect.name} {version}"
+    if rev is None:
+        if any(t.startswith("ledger_") and t != VERSION_TABLE for t in tables):
+            raise DatabaseError(f"{name}: ledger tables exist but no migration is recorded; was the schema made by hand?")
+        return f"{name}, ledger schema not created yet (created by `yuqing ledger migrate` or at start)"
+    if rev == head:
+        return f"{name}, ledger schema at {rev} (newest)"
+    from alembic.script import ScriptDirectory
+
+    known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if rev not in known:
+        raise DatabaseError(f"{name}: ledger schema at {rev}, which this version of yuqing does not know (newer code ran here?)")
+    return f"{name}, ledger schema at {rev}; {head} pending (run `yuqing ledger migrate`)"

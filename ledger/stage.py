@@ -1,0 +1,89 @@
+"""The ledger inside ``yuqing run``: the web service in a thread (uvicorn, bound to
+``ledger.host:ledger.port``), and scheduled jobs for reminders and for the outbox."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from ledger.config import LedgerConfig
+from ledger.db import Database
+from ledger.service import LedgerService
+from yuqing.bus import Bus
+from yuqing.runtime import Runtime
+from yuqing.settings import Settings
+
+log = logging.getLogger("ledger")
+
+
+class ThreadServer(uvicorn.Server):
+    """uvicorn without its signal handlers: the process that embeds it owns SIGINT/SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def open_service(settings: Settings, *, bus: Bus | None = None, migrate: bool = True) -> LedgerService:
+    db = Database(settings.database.url)
+    if migrate:
+        db.migrate()
+    return LedgerService(db, settings.ledger, bus=bus)
+
+
+def serve_in_thread(
+    app: Any, config: LedgerConfig, stop: threading.Event, *, name: str = "ledger-web"
+) -> tuple[ThreadServer, threading.Thread]:
+    server = ThreadServer(
+        uvicorn.Config(
+            app, host=config.host, port=config.port, log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=5
+        )
+    )
+
+    def run() -> None:
+        server.run()
+        if not server.started:
+            log.error("ledger web service could not start on %s:%d", config.host, config.port)
+
+    def watch() -> None:
+        stop.wait()
+        server.should_exit = True
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    threading.Thread(target=watch, name=f"{name}-stop", daemon=True).start()
+    return server, thread
+
+
+def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threading.Thread]:
+    from ledger.reminders import make_notifiers, run_reminders
+    from ledger.web import create_app
+
+    settings = runtime.settings
+    cfg = settings.ledger
+    if not cfg.enabled:
+        return []
+    service = open_service(settings, bus=runtime.bus)
+    notifiers = make_notifiers(cfg.notifiers, settings.database.url)
+    app = create_app(service, store=runtime.store)
+    _, thread = serve_in_thread(app, cfg, stop)
+    scheduler.add_job(
+        run_reminders,
+        "interval",
+        args=(service, notifiers),
+        minutes=cfg.reminder_interval_minutes,
+        id="ledger:reminders",
+        name="ledger reminders",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        service.flush_outbox, "interval", seconds=30, id="ledger:outbox", name="ledger outbox", max_instances=1, coalesce=True
+    )
+    log.info("ledger web UI on http://%s:%d", cfg.host, cfg.port)
+    return [thread]

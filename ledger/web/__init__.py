@@ -1,0 +1,233 @@
+"""The ledger's web service: server-rendered Chinese pages for staff, a REST API with OpenAPI for
+other systems, and the public disclosure page and feeds.
+
+Authentication: a signed session cookie after sign-in (argon2 passwords), or ``Authorization:
+Bearer <token>`` for the API. A request that carries a bearer token is judged by the token alone.
+CSRF: every state-changing request authenticated by the cookie must carry the session's CSRF
+token, in the ``csrf_token`` form field or the ``X-CSRF-Token`` header; bearer requests carry no
+ambient credential and are exempt.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.sessions import SessionMiddleware
+
+from ledger.errors import LedgerError
+from ledger.security import LoginLimiter, new_csrf_token, same_token
+from ledger.service import LedgerService
+from ledger.states import CASE_LABELS, COMMITMENT_LABELS, ROLE_LABELS, Actor
+from yuqing.store import Store
+
+TEMPLATES = Path(__file__).with_name("templates")
+SESSION_COOKIE = "yuqing_ledger"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class LoginRequired(Exception):
+    pass
+
+
+class CsrfRefused(Exception):
+    pass
+
+
+def templates() -> Jinja2Templates:
+    t = Jinja2Templates(directory=str(TEMPLATES))
+    t.env.globals.update(
+        case_labels={k.value: v for k, v in CASE_LABELS.items()},
+        commitment_labels={k.value: v for k, v in COMMITMENT_LABELS.items()},
+        role_labels={k.value: v for k, v in ROLE_LABELS.items()},
+        event_labels=event_labels(),
+    )
+    t.env.filters["dt"] = lambda d, fmt="%Y-%m-%d %H:%M": d.strftime(fmt) if d else ""
+    return t
+
+
+def event_labels() -> dict[str, str]:
+    """Chinese names of audited events, for the 办理记录 table."""
+    from ledger.states import CASE_RULES, COMMITMENT_RULES
+
+    labels = {r.event: r.label for r in (*CASE_RULES.values(), *COMMITMENT_RULES.values())}
+    labels.update(
+        {
+            "case.created": "登记",
+            "case.fulfilled": "承诺全部落实",
+            "case.disclosed": "承诺全部公开",
+            "case.overdue": "超期督办提醒",
+            "case.reminded": "到期提醒",
+            "commitment.overdue": "承诺超期提醒",
+            "commitment.reminded": "承诺到期提醒",
+        }
+    )
+    labels["case.tracking"] = "转入承诺落实"
+    return labels
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = new_csrf_token()
+    return str(token)
+
+
+def _bearer(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def csrf_protect(request: Request) -> None:
+    """App-wide dependency: refuses cookie-authenticated state changes without the session's token."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or "authorization" in request.headers:
+        return
+    if _is_api(request) and "uid" not in request.session:
+        return  # no session identity to ride on: the API answers 401 itself
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
+        form = await request.form()
+        value = form.get("csrf_token")
+        sent = value if isinstance(value, str) else None
+    if not same_token(request.session.get("csrf"), sent):
+        raise CsrfRefused()
+
+
+def current_actor(request: Request) -> Actor | None:
+    cached = getattr(request.state, "actor", False)
+    if cached is not False:
+        return cast("Actor | None", cached)
+    service: LedgerService = request.app.state.service
+    token = _bearer(request)
+    actor: Actor | None = None
+    if token is not None:
+        actor = service.actor_for_token(token)
+    elif "authorization" not in request.headers and isinstance(request.session.get("uid"), int):
+        actor = service.actor(request.session["uid"])
+    request.state.actor = actor
+    return actor
+
+
+def require_actor(request: Request) -> Actor:
+    actor = current_actor(request)
+    if actor is None:
+        raise LoginRequired()
+    return actor
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(service: LedgerService, *, store: Store | None = None, secret_key: str | None = None) -> FastAPI:
+    """The ASGI app. ``store`` (optional) lists events to open cases from; without it that page is empty."""
+    from ledger.web import api, pages, public
+
+    cfg = service.config
+    app = FastAPI(
+        title="yuqing 舆情回应台账 API",
+        version="1",
+        description="Cases (台账条目) and commitments (承诺事项) of the public-opinion response ledger. "
+        "Authenticate with `Authorization: Bearer <token>` (tokens are issued by an administrator).",
+        docs_url="/api/docs",
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+        openapi_url="/api/openapi.json",
+        dependencies=[Depends(csrf_protect)],
+    )
+    app.state.service = service
+    app.state.store = store
+    app.state.limiter = LoginLimiter(cfg.login_max_failures, cfg.login_window_seconds)
+    app.state.templates = templates()
+    key = secret_key or (cfg.secret_key.get_secret_value() if cfg.secret_key else None) or service.meta("session_secret", new_csrf_token)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=key,
+        session_cookie=SESSION_COOKIE,
+        max_age=int(cfg.session_hours * 3600),
+        same_site="lax",
+        https_only=cfg.cookie_secure,
+    )
+    max_body = cfg.max_upload_bytes * 5 + 1024 * 1024
+
+    app.add_middleware(LimitsAndHeaders, max_body=max_body)
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        if _is_api(request):
+            return JSONResponse(
+                {"detail": "未登录或令牌无效", "error": "Unauthorized"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(CsrfRefused)
+    async def _csrf(request: Request, exc: CsrfRefused) -> Response:
+        msg = "安全校验失败（CSRF），请刷新页面后重试"
+        if _is_api(request):
+            return JSONResponse({"detail": msg, "error": "CsrfRefused"}, status_code=403)
+        return error_page(request, msg, 403)
+
+    @app.exception_handler(LedgerError)
+    async def _ledger_error(request: Request, exc: LedgerError) -> Response:
+        if _is_api(request):
+            body: dict[str, Any] = {"detail": str(exc), "error": type(exc).__name__}
+            if getattr(exc, "field", None):
+                body["field"] = exc.field  # type: ignore[attr-defined]
+            return JSONResponse(body, status_code=exc.status)
+        return error_page(request, str(exc), exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": exc.errors(), "error": "InvalidInput"}, status_code=422)
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": ""}
+        return error_page(request, f"表单内容有误：{'.'.join(str(p) for p in first['loc'])}：{first['msg']}", 422)
+
+    app.include_router(public.router)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app
+
+
+class LimitsAndHeaders:
+    """Refuses oversized bodies before they are read; adds the usual protective headers.
+    Plain ASGI (not BaseHTTPMiddleware): it sits on every request, so it should cost nothing."""
+
+    def __init__(self, app: Any, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_body:
+            await PlainTextResponse("请求过大", status_code=413)(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Referrer-Policy", "same-origin")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def error_page(request: Request, message: str, status: int) -> HTMLResponse:
+    t: Jinja2Templates = request.app.state.templates
+    return t.TemplateResponse(
+        request,
+        "error.html",
+        {"message": message, "status": status, "actor": getattr(request.state, "actor", None), "csrf": csrf_token(request)},
+        status_code=status,
+    )

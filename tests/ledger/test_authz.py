@@ -1,0 +1,409 @@
+"""The authorisation matrix: every role (and an anonymous visitor) against every endpoint, on both
+databases. Each cell gets its own fresh object in the state the endpoint needs, so a refusal is
+about the role, never about the state.
+
+Expected answer per cell: the endpoint's success status for the roles it allows; for a case the
+role may not even see (another unit's), 404; for any other signed-in role, 403; anonymous: 303 to
+the sign-in page (pages) or 401 (API). Public pages answer 200 to everyone.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from ledger.schemas import CaseAction
+from ledger.states import SYSTEM
+from tests.ledger.conftest import Env
+from tests.ledger.test_web import PDF, seed_post, store_for
+
+EVERYONE = {"unit", "other_unit", "monitor", "leader", "admin"}
+OFFICE = {"monitor", "admin"}
+ROLES: list[str | None] = [None, "unit", "other_unit", "monitor", "leader", "admin"]
+_n = itertools.count()
+
+
+@dataclass(frozen=True)
+class Ep:
+    name: str
+    method: str
+    path: str
+    ok: int
+    allowed: set[str]
+    setup: Callable[[Env], dict[str, Any]] = lambda env: {}
+    body: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    hidden: set[str] = field(default_factory=set)  # roles that cannot see the object: 404
+    public: bool = False
+    files: bool = False
+
+    @property
+    def api(self) -> bool:
+        return self.path.startswith("/api/v1")
+
+
+def case_in(state: str, **kw: Any) -> Callable[[Env], dict[str, Any]]:
+    def setup(env: Env) -> dict[str, Any]:
+        c = env.case(state, **kw)
+        ctx: dict[str, Any] = {"case": c.id, "version": c.version}
+        if c.commitments:
+            ctx.update(com=c.commitments[0].id, cversion=c.commitments[0].version)
+        return ctx
+
+    return setup
+
+
+def with_extension(env: Env) -> dict[str, Any]:
+    c = env.case("assigned")
+    c = env.svc.act(
+        env.world.actors["unit"], c.id, CaseAction(action="request_extension", version=c.version, extension_days=2, note="需现场核查")
+    )
+    return {"case": c.id, "version": c.version}
+
+
+def with_attachment(env: Env) -> dict[str, Any]:
+    from ledger.schemas import CommitmentAction
+    from ledger.uploads import check_upload
+
+    c = env.case("fulfilling")
+    m = c.commitments[0]
+    f = check_upload("现场照片.pdf", PDF, allowed=["pdf"], max_bytes=65536)
+    com = env.svc.act_on_commitment(
+        env.world.actors["unit"], m.id, CommitmentAction(action="fulfil", version=m.version, fulfilment="已完成"), [f]
+    )
+    return {"att": com.attachments[0].id}
+
+
+def new_unit(env: Env) -> dict[str, Any]:
+    return {"unit": env.svc.create_unit(SYSTEM, f"矩阵单位{next(_n)}").id}
+
+
+def throwaway_user(env: Env) -> dict[str, Any]:
+    user = next((u for u in env.svc.list_users(SYSTEM) if u.username == "throwaway"), None)
+    if user is None:
+        user = env.svc.create_user(SYSTEM, "throwaway", "throwaway-pass", "leader")
+    return {"user": user.id}
+
+
+def new_token(env: Env) -> dict[str, Any]:
+    env.svc.issue_token(SYSTEM, env.world.actors["leader"].user_id, f"matrix{next(_n)}")
+    return {"token": env.svc.list_tokens(SYSTEM)[-1].id}
+
+
+def new_post(env: Env) -> dict[str, Any]:
+    return {"post": seed_post(env.app.state.store, f"matrix-{next(_n)}").id}
+
+
+def case_form() -> dict[str, Any]:
+    return {"title": f"群众反映拖欠工资{next(_n)}", "case_type": "投诉", "source": "12345", "risk_level": "高"}
+
+
+ENDPOINTS = [
+    # pages anyone may open
+    *(
+        Ep(f"GET {p}", "GET", p, 200, EVERYONE, public=True)
+        for p in ("/public", "/public/feed.xml", "/public/feed.json", "/healthz", "/login", "/api/docs", "/api/openapi.json")
+    ),
+    # staff pages
+    Ep("GET /cases", "GET", "/cases", 200, EVERYONE),
+    Ep("GET /cases/{case}", "GET", "/cases/{case}", 200, EVERYONE, case_in("assigned"), hidden={"other_unit"}),
+    Ep("GET /cases/new", "GET", "/cases/new", 200, OFFICE),
+    Ep("GET /events", "GET", "/events", 200, OFFICE),
+    Ep(
+        "GET /events/{event}",
+        "GET",
+        "/events/{event}",
+        200,
+        {"monitor", "admin", "leader"},
+        lambda env: {"event": "ev-" + new_post(env)["post"].split(":", 1)[1]},
+    ),
+    Ep("GET /export.xlsx", "GET", "/export.xlsx", 200, EVERYONE),
+    Ep("GET /admin", "GET", "/admin", 200, {"admin"}),
+    Ep("GET /attachments/{att}", "GET", "/attachments/{att}", 200, EVERYONE, with_attachment, hidden={"other_unit"}),
+    # forms
+    Ep("POST /cases/new", "POST", "/cases/new", 303, OFFICE, body=lambda c: case_form()),
+    Ep(
+        "assign",
+        "POST",
+        "/cases/{case}/act",
+        303,
+        OFFICE,
+        case_in("pending"),
+        lambda c: {"action": "assign", "version": c["version"], "unit_id": 1},
+        hidden={"unit", "other_unit"},
+    ),
+    Ep(
+        "accept",
+        "POST",
+        "/cases/{case}/act",
+        303,
+        {"unit"},
+        case_in("assigned"),
+        lambda c: {"action": "accept", "version": c["version"]},
+        hidden={"other_unit"},
+    ),
+    Ep(
+        "return",
+        "POST",
+        "/cases/{case}/act",
+        303,
+        {"unit"},
+        case_in("assigned"),
+        lambda c: {"action": "return", "version": c["version"], "note": "不属于本单位职责"},
+        hidden={"other_unit"},
+    ),
+    Ep(
+        "respond",
+        "POST",
+        "/cases/{case}/act",
+        303,
+        {"unit"},
+        case_in("in_progress"),
+        lambda c: {"action": "respond", "version": c["version"], "response": "已回复"},
+        hidden={"other_unit"},
+    ),
+    Ep(
+        "supervise",
+        "POST",
+        "/cases/{case}/act",
+        303,
+        OFFICE,
+        case_in("in_progress"),
+        lambda c: {"action": "supervise", "version": c["version"], "note": "请加快办理"},
+        hidden={"other_unit"},
+    ),
+    Ep(
+        "request_extension",
+        "POST",
+        "/cases/{case}/act",
+        303,
+        {"unit"},
+        case_in("in_progress"),
+        lambda c: {"action": "request_extension", "version": c["version"], "extension_days": "3", "note": "需协调"},
+        hidden={"other_unit"},
+    ),
+    Ep(
+        "approve_extension",
+        "POST",
+        "/cases/{case}/act",
+        303,
+        OFFICE,
+        with_extension,
+        lambda c: {"action": "approve_extension", "version": c["version"]},
+        hidden={"other_unit"},
+    ),
+    Ep(
+        "close",
+        "POST",
+        "/cases/{case}/act",
+        303,
+        OFFICE,
+        case_in("responded", commitments=False),
+        lambda c: {"action": "close", "version": c["version"]},
+        hidden={"other_unit"},
+    ),
+    Ep(
+        "add commitment",
+        "POST",
+        "/cases/{case}/commitments",
+        303,
+        {"unit", "monitor", "admin"},
+        case_in("in_progress"),
+        lambda c: {"version": c["version"], "content": "限期整改", "due_workdays": "5"},
+        hidden={"other_unit"},
+    ),
+    Ep(
+        "fulfil",
+        "POST",
+        "/commitments/{com}/act",
+        303,
+        {"unit"},
+        case_in("fulfilling"),
+        lambda c: {"action": "fulfil", "version": c["cversion"], "fulfilment": "已整改"},
+        hidden={"other_unit"},
+        files=True,
+    ),
+    Ep(
+        "disclose",
+        "POST",
+        "/commitments/{com}/act",
+        303,
+        {"unit", "monitor", "admin"},
+        case_in("fulfilled"),
+        lambda c: {"action": "disclose", "version": c["cversion"], "disclosure_channel": "县政府网站"},
+        hidden={"other_unit"},
+    ),
+    Ep(
+        "reject",
+        "POST",
+        "/commitments/{com}/act",
+        303,
+        OFFICE,
+        case_in("fulfilled"),
+        lambda c: {"action": "reject", "version": c["cversion"], "note": "佐证不足"},
+        hidden={"other_unit"},
+    ),
+    Ep(
+        "revisit",
+        "POST",
+        "/commitments/{com}/act",
+        303,
+        OFFICE,
+        case_in("fulfilled"),
+        lambda c: {"action": "revisit", "version": c["cversion"], "satisfaction": "满意"},
+        hidden={"other_unit"},
+    ),
+    Ep(
+        "supervise commitment",
+        "POST",
+        "/commitments/{com}/act",
+        303,
+        OFFICE,
+        case_in("fulfilling"),
+        lambda c: {"action": "supervise", "version": c["cversion"], "note": "请按期落实"},
+        hidden={"other_unit"},
+    ),
+    Ep("POST /events/case", "POST", "/events/case", 303, OFFICE, new_post, lambda c: {"post_id": c["post"]}),
+    Ep("POST /admin/units", "POST", "/admin/units", 303, {"admin"}, body=lambda c: {"name": f"县新单位{next(_n)}"}),
+    Ep("POST /admin/units/{unit}/active", "POST", "/admin/units/{unit}/active", 303, {"admin"}, new_unit, lambda c: {"active": "0"}),
+    Ep("POST /admin/users/{user}/active", "POST", "/admin/users/{user}/active", 303, {"admin"}, throwaway_user, lambda c: {"active": "1"}),
+    Ep(
+        "POST /admin/users/{user}/password",
+        "POST",
+        "/admin/users/{user}/password",
+        303,
+        {"admin"},
+        throwaway_user,
+        lambda c: {"password": "another-pass-1"},
+    ),
+    Ep("POST /admin/tokens", "POST", "/admin/tokens", 303, {"admin"}, throwaway_user, lambda c: {"user_id": c["user"], "name": "matrix"}),
+    Ep("POST /admin/tokens/{token}/revoke", "POST", "/admin/tokens/{token}/revoke", 303, {"admin"}, new_token, lambda c: {}),
+    # the API, with bearer tokens
+    Ep("API me", "GET", "/api/v1/me", 200, EVERYONE),
+    Ep("API units", "GET", "/api/v1/units", 200, EVERYONE),
+    Ep("API cases", "GET", "/api/v1/cases", 200, EVERYONE),
+    Ep("API case", "GET", "/api/v1/cases/{case}", 200, EVERYONE, case_in("assigned"), hidden={"other_unit"}),
+    Ep("API audit", "GET", "/api/v1/cases/{case}/audit", 200, EVERYONE, case_in("assigned"), hidden={"other_unit"}),
+    Ep("API create", "POST", "/api/v1/cases", 201, OFFICE, body=lambda c: case_form()),
+    Ep(
+        "API assign",
+        "POST",
+        "/api/v1/cases/{case}/actions",
+        200,
+        OFFICE,
+        case_in("pending"),
+        lambda c: {"action": "assign", "version": c["version"], "unit_id": 1},
+        hidden={"unit", "other_unit"},
+    ),
+    Ep(
+        "API accept",
+        "POST",
+        "/api/v1/cases/{case}/actions",
+        200,
+        {"unit"},
+        case_in("assigned"),
+        lambda c: {"action": "accept", "version": c["version"]},
+        hidden={"other_unit"},
+    ),
+    Ep(
+        "API add commitment",
+        "POST",
+        "/api/v1/cases/{case}/commitments",
+        201,
+        {"unit", "monitor", "admin"},
+        case_in("in_progress"),
+        lambda c: {"version": c["version"], "content": "限期整改", "due_workdays": 5},
+        hidden={"other_unit"},
+    ),
+    Ep(
+        "API fulfil",
+        "POST",
+        "/api/v1/commitments/{com}/actions",
+        200,
+        {"unit"},
+        case_in("fulfilling"),
+        lambda c: {"action": "fulfil", "version": c["cversion"], "fulfilment": "已整改"},
+        hidden={"other_unit"},
+    ),
+    Ep(
+        "API disclose",
+        "POST",
+        "/api/v1/commitments/{com}/actions",
+        200,
+        {"unit", "monitor", "admin"},
+        case_in("fulfilled"),
+        lambda c: {"action": "disclose", "version": c["cversion"], "disclosure_channel": "县政府网站"},
+        hidden={"other_unit"},
+    ),
+]
+
+
+def expected(ep: Ep, role: str | None) -> int:
+    if ep.public:
+        return ep.ok
+    if role is None:
+        return 401 if ep.api else 303
+    if role in ep.hidden:
+        return 404
+    return ep.ok if role in ep.allowed else 403
+
+
+def test_every_endpoint_is_in_the_matrix(env: Env) -> None:
+    """A new route must be added here: the matrix covers the whole app (pages, forms and API)."""
+    covered = {
+        (
+            e.method,
+            e.path.replace("{com}", "{commitment_id}")
+            .replace("{case}", "{case_id}")
+            .replace("{att}", "{attachment_id}")
+            .replace("{unit}", "{unit_id}")
+            .replace("{event}", "{event_id}")
+            .replace("{user}", "{user_id}")
+            .replace("{token}", "{token_id}"),
+        )
+        for e in ENDPOINTS
+    }
+    routes = {(m, r.path) for r in env.app.routes for m in getattr(r, "methods", ()) if m != "HEAD"}
+    missing = routes - covered - {("POST", "/login"), ("POST", "/logout"), ("GET", "/"), ("POST", "/admin/users")}
+    assert missing == set()
+
+
+@pytest.mark.parametrize("ep", ENDPOINTS, ids=[e.name for e in ENDPOINTS])
+def test_matrix(env: Env, ep: Ep, tmp_path: Any) -> None:
+    env.app.state.store = store_for(tmp_path)
+    got: dict[str | None, int] = {}
+    for role in ROLES:
+        ctx = ep.setup(env)
+        client = env.client(role, token=ep.api) if role else env.client(None)
+        url = ep.path.format(**ctx)
+        if ep.method == "GET":
+            r = client.get(url)
+        elif ep.api:
+            r = client.post(url, json=ep.body(ctx) if ep.body else {})
+        else:
+            files = {"files": ("现场照片.pdf", PDF, "application/pdf")} if ep.files else None
+            r = client.form(url, ep.body(ctx) if ep.body else {}, files=files)
+        got[role] = r.status_code
+        if r.status_code == 303 and role is None and not ep.public:
+            assert r.headers["location"].startswith("/login?next=")
+        if r.status_code in (403, 404) and not ep.api:
+            assert 'role="alert"' in r.text  # a Chinese explanation, not a bare status
+    assert got == {role: expected(ep, role) for role in ROLES}
+
+
+def test_admin_can_add_users_others_cannot(env: Env) -> None:
+    """Kept out of the matrix loop because each success costs an argon2 hash."""
+    assert (
+        env.client("admin")
+        .form("/admin/users", {"username": f"new{env.backend}", "password": "new-user-pass", "role": "leader"})
+        .status_code
+        == 303
+    )
+    for role in ("unit", "other_unit", "monitor", "leader"):
+        r = env.client(role).form("/admin/users", {"username": f"x{role}", "password": "new-user-pass", "role": "admin"})
+        assert r.status_code == 403, role
+    assert {u.username for u in env.svc.list_users(SYSTEM)} >= {f"new{env.backend}"}
+    assert not {f"x{r}" for r in ("unit", "other_unit", "monitor", "leader")} & {u.username for u in env.svc.list_users(SYSTEM)}
