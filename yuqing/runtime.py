@@ -10,8 +10,6 @@ from yuqing.settings import Settings
 from yuqing.store import Store, open_store
 
 
-
-
 class Runtime:
     """Opens each backend once, on first use, and closes them all together."""
 

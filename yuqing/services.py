@@ -19,6 +19,8 @@ log = logging.getLogger("yuqing.run")
 STAGES: list[str] = [
     "collectors.stage:start",
     "processors.stage:start",
+    "alerts.stage:start",
+    "ledger.stage:start",
 ]
 
 StartFn = Callable[[Runtime, Any, threading.Event], list[threading.Thread]]
