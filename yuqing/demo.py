@@ -242,10 +242,11 @@ def run_demo(workdir: Path, echo: Echo = print) -> dict[str, Any]:
         where = "" if workdir.resolve() == Path.cwd().resolve() else f"cd {workdir} && "
         echo("")
         echo("接下来可以试试：")
-        echo(f"  {where}yuqing search 工资 --json          # 全文检索演示帖子")
+        echo(f"  {where}yuqing search 工资 --json                        # 全文检索演示帖子")
         echo(f"  {where}yuqing search --topic 工资拖欠 --sentiment negative")
-        echo(f"  {where}yuqing sources                     # 各来源健康状况")
-        echo("  yuqing run -c config/yuqing.example.yaml   # 常驻服务")
+        echo(f"  {where}yuqing alerts list                               # 演示触发的预警")
+        echo(f"  {where}yuqing ledger serve                              # 台账网页 http://127.0.0.1:8600/")
+        echo("  yuqing doctor / yuqing run（配置见 config/yuqing.example.yaml）  # 接入真实来源后常驻运行")
     finally:
         runtime.close()
         stop_demo_sites()

@@ -13,6 +13,11 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """The database is shared with the alert engine (alert_* tables): autogenerate sees only ours."""
+    return type_ != "table" or bool(name and name.startswith("ledger_"))
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
@@ -20,6 +25,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         version_table=VERSION_TABLE,
         render_as_batch=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -36,6 +42,7 @@ def run_migrations_online() -> None:
             version_table=VERSION_TABLE,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

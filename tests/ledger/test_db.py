@@ -23,10 +23,13 @@ from yuqing.settings import BusConfig, DatabaseConfig, Settings, StoreConfig
 
 
 def test_migrations_match_the_models(env: Env) -> None:
+    def ours(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+        # The database is shared (the alert engine keeps alert_* tables there): compare only the ledger's.
+        return type_ != "table" or bool(name and name.startswith("ledger_"))
+
     with env.db.engine.connect() as conn:
-        diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"compare_type": True, "version_table": VERSION_TABLE}), Base.metadata
-        )
+        opts = {"compare_type": True, "version_table": VERSION_TABLE, "include_object": ours}
+        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
     assert diff == []
     assert current_revision(env.db.engine) == head_revision() == "0001"
     assert check_database(env.url).endswith("ledger schema at 0001 (newest)")
