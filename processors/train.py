@@ -27,8 +27,8 @@ import numpy as np
 from processors.features import topic_features
 from processors.keywords import learn_idf
 from processors.model import Head, ModelBundle, Vectorizer
-from processors.priors import prior_matrix
 from processors.models import Models
+from processors.priors import prior_matrix
 from processors.sentiment import TokenBayes
 from yuqing.text import tokenize
 
@@ -168,7 +168,9 @@ def report(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     return {"accuracy": round(float(accuracy_score(y, p)), 3), "macro_f1": round(_macro_f1(y, p), 3), "per_class": per_class, "n": len(y)}
 
 
-def fit_bundle(feats: list[list[str]], tokens: list[list[str]], yt: np.ndarray, ys: np.ndarray, titles: list[str]) -> tuple[ModelBundle, TokenBayes]:
+def fit_bundle(
+    feats: list[list[str]], tokens: list[list[str]], yt: np.ndarray, ys: np.ndarray, titles: list[str]
+) -> tuple[ModelBundle, TokenBayes]:
     """Topic head with CV-tuned offsets; sentiment head (negative vs not) combined with snownlp's
     Bayes retrained on our tokens, weight and threshold chosen by CV accuracy."""
     cv_topic, topic_labels = _cv_decisions(feats, yt)
@@ -192,7 +194,13 @@ def fit_bundle(feats: list[list[str]], tokens: list[list[str]], yt: np.ndarray, 
     bundle = ModelBundle(
         Vectorizer(sorted(vec.vocabulary_, key=vec.vocabulary_.__getitem__), vec.idf_),
         {"topic": _head(_fit(x, yt), offsets), "sentiment": _head(_fit(x, yb))},
-        {"bayes_weight": f"{weight:.2f}", "threshold": f"{threshold:.4f}", "title_prior_boosts": json.dumps({k: round(float(v), 3) for k, v in zip(topic_labels, boosts, strict=True)}, ensure_ascii=False)},
+        {
+            "bayes_weight": f"{weight:.2f}",
+            "threshold": f"{threshold:.4f}",
+            "title_prior_boosts": json.dumps(
+                {k: round(float(v), 3) for k, v in zip(topic_labels, boosts, strict=True)}, ensure_ascii=False
+            ),
+        },
     )
     return bundle, TokenBayes.train([(tokens[i], str(yb[i])) for i in range(len(yb))])
 
