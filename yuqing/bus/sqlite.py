@@ -54,7 +54,7 @@ class SqliteBus:
         try:
             self._conn = connect(self.path, synchronous=synchronous)
             self._conn.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:  # OSError: the parent folder cannot be created
             raise BusError(f"cannot open embedded bus at {self.path}: {exc}") from exc
 
     # -- topics -----------------------------------------------------------------------------
