@@ -9,14 +9,14 @@ import json
 import re
 import sys
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import click
 
 from alerts.model import ts_to_dt
 from alerts.store import STATUS_ZH, Alert, AlertStore
-from yuqing.timeutil import now, parse_datetime
+from yuqing.timeutil import now, parse_since
 
 KIND_ZH = {"first": "首次", "repeat": "重复", "upgrade": "风险升级", "escalation": "升级", "test": "测试"}
 
@@ -29,11 +29,7 @@ def _ctx_settings() -> Any:
 def _when(value: str | None, default: datetime | None = None) -> datetime | None:
     if not value:
         return default
-    v = value.strip().lower()
-    units = {"h": "hours", "d": "days", "m": "minutes", "w": "weeks"}
-    if v[:-1].isdigit() and v[-1] in units:
-        return now() - timedelta(**{units[v[-1]]: int(v[:-1])})
-    dt = parse_datetime(value)
+    dt = parse_since(value)
     if dt is None:
         raise click.BadParameter(f"{value!r}: use 24h, 7d, 2026-11-01 or an ISO time")
     return dt

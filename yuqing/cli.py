@@ -7,7 +7,6 @@ import logging
 import signal
 import sys
 import threading
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import click
 from yuqing import __version__
 from yuqing.errors import ConfigError, YuqingError
 from yuqing.settings import Settings, load_settings
-from yuqing.timeutil import now, parse_datetime
+from yuqing.timeutil import parse_since
 
 log = logging.getLogger("yuqing")
 
@@ -138,11 +137,7 @@ def process(ctx: Ctx, once: bool) -> None:
 def _since(value: str | None) -> Any:
     if not value:
         return None
-    v = value.strip().lower()
-    units = {"h": "hours", "d": "days", "m": "minutes", "w": "weeks"}
-    if v[:-1].isdigit() and v[-1] in units:
-        return now() - timedelta(**{units[v[-1]]: int(v[:-1])})
-    dt = parse_datetime(value)
+    dt = parse_since(value)
     if dt is None:
         raise click.BadParameter(f"{value!r}: use 24h, 7d, 2026-11-01 or an ISO time")
     return dt

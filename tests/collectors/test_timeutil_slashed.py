@@ -18,3 +18,14 @@ from yuqing.timeutil import TZ, parse_datetime
 )
 def test_slashed_dates(text: str, expected: datetime | None) -> None:
     assert parse_datetime(text) == expected
+
+
+def test_parse_since_spans_and_dates() -> None:
+    from yuqing.timeutil import parse_since
+
+    ref = datetime(2026, 11, 27, 12, 0, tzinfo=TZ)
+    assert parse_since("24h", ref) == datetime(2026, 11, 26, 12, 0, tzinfo=TZ)
+    assert parse_since("7d", ref) == datetime(2026, 11, 20, 12, 0, tzinfo=TZ)
+    assert parse_since("30m", ref) == datetime(2026, 11, 27, 11, 30, tzinfo=TZ)
+    assert parse_since("2026-11-01", ref) == datetime(2026, 11, 1, tzinfo=TZ)
+    assert parse_since("soon", ref) is None
