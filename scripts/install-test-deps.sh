@@ -2,7 +2,7 @@
 # System packages the tests need (Debian): a browser, CJK fonts, LibreOffice for PDF briefings,
 # docker-compose to validate docker-compose.yml. Idempotent; installs only what is missing.
 set -euo pipefail
-pkgs=(chromium fonts-noto-cjk libreoffice-writer-nogui docker-compose poppler-utils)
+pkgs=(chromium fonts-noto-cjk libreoffice-writer-nogui docker-compose)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
