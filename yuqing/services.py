@@ -21,6 +21,7 @@ STAGES: list[str] = [
     "processors.stage:start",
     "alerts.stage:start",
     "ledger.stage:start",
+    "yuqing.maintenance:start",
 ]
 
 StartFn = Callable[[Runtime, Any, threading.Event], list[threading.Thread]]

@@ -34,6 +34,7 @@ class BusConfig(_Section):
     session_timeout_ms: int = Field(10000, ge=1000)
     heartbeat_ms: int = Field(3000, ge=100)
     client_id: str = "yuqing"
+    retention_days: float = Field(30.0, gt=0, description="embedded bus: keep consumed messages this long")
 
     @field_validator("url")
     @classmethod

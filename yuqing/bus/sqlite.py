@@ -112,6 +112,32 @@ class SqliteBus:
                 raise BusError(f"embedded bus {self.path}: {exc}") from exc
         return f"embedded bus {self.path} ({n} topics)"
 
+    def purge(self, older_than: float) -> int:
+        """Retention: delete messages stored more than ``older_than`` seconds ago, but never one a
+        consumer group has not committed yet, and never a partition's newest message (it keeps
+        the partition's offset counter). Topics no group reads (dead letters) go by age alone."""
+        cutoff = time.time() - older_than
+        deleted = 0
+        with self._lock:
+            c = self._conn
+            try:
+                c.execute("BEGIN IMMEDIATE")
+                parts = c.execute("SELECT topic, partition, MAX(offset) FROM log GROUP BY topic, partition").fetchall()
+                for topic, part, newest in parts:
+                    row = c.execute(
+                        "SELECT MIN(next_offset), COUNT(*) FROM offsets WHERE topic=? AND partition=?", (topic, part)
+                    ).fetchone()
+                    groups = c.execute("SELECT COUNT(DISTINCT grp) FROM offsets WHERE topic=?", (topic,)).fetchone()[0]
+                    limit = int(newest) if not groups else min(int(newest), int(row[0]) if row[1] == groups else 0)
+                    deleted += c.execute(
+                        "DELETE FROM log WHERE topic=? AND partition=? AND offset<? AND ts<?", (topic, part, limit, cutoff)
+                    ).rowcount
+                c.execute("COMMIT")
+            except sqlite3.Error as exc:
+                c.execute("ROLLBACK")
+                raise BusError(f"embedded bus {self.path}: purge failed: {exc}") from exc
+        return deleted
+
     def topic_stats(self) -> dict[str, int]:
         with self._lock:
             rows = self._conn.execute("SELECT topic, COUNT(*) FROM log GROUP BY topic").fetchall()
