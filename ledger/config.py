@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from ledger.briefing.config import BriefingConfig
+
 # Working-day limits per case type, as 12345 hotlines and 信访 offices commonly set them:
 # a consultation is answered within 3 working days, a complaint within 13.
 DEFAULT_LIMITS: dict[str, int] = {"咨询": 3, "求助": 5, "建议": 10, "投诉": 13, "举报": 13, "舆情": 5}
@@ -54,6 +56,7 @@ class LedgerConfig(BaseModel):
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     upload_types: list[str] = Field(default_factory=lambda: list(DEFAULT_UPLOAD_TYPES), description="allowed evidence file extensions")
     public_feed_size: int = Field(50, ge=1, le=1000)
+    briefing: BriefingConfig = Field(default_factory=BriefingConfig, description="风险研判简报 (docs/briefing.md)")
 
     @field_validator("deadlines", mode="before")
     @classmethod

@@ -10,7 +10,6 @@ import pytest
 pytest_plugins = ["tests.fixtures.services"]
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)
