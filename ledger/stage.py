@@ -7,7 +7,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -17,6 +17,9 @@ from ledger.service import LedgerService
 from yuqing.bus import Bus
 from yuqing.runtime import Runtime
 from yuqing.settings import Settings
+
+if TYPE_CHECKING:
+    from alerts.store import AlertStore
 
 log = logging.getLogger("ledger")
 
@@ -34,6 +37,16 @@ def open_service(settings: Settings, *, bus: Bus | None = None, migrate: bool = 
     if migrate:
         db.migrate()
     return LedgerService(db, settings.ledger, bus=bus)
+
+
+def alert_store(settings: Settings) -> AlertStore | None:
+    """Where the alert engine keeps its alerts, for the alert pages; None when alerts are off."""
+    if not settings.alerts.enabled:
+        return None
+    from alerts.service import database_url
+    from alerts.store import AlertStore
+
+    return AlertStore(database_url(settings))
 
 
 def serve_in_thread(
@@ -70,7 +83,7 @@ def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threa
         return []
     service = open_service(settings, bus=runtime.bus)
     notifiers = make_notifiers(cfg.notifiers, settings.database.url)
-    app = create_app(service, store=runtime.store)
+    app = create_app(service, store=runtime.store, alerts=alert_store(settings))
     _, thread = serve_in_thread(app, cfg, stop)
     scheduler.add_job(
         run_reminders,
@@ -85,5 +98,8 @@ def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threa
     scheduler.add_job(
         service.flush_outbox, "interval", seconds=30, id="ledger:outbox", name="ledger outbox", max_instances=1, coalesce=True
     )
+    from ledger.briefing.schedule import schedule
+
+    schedule(scheduler, settings, runtime.store)
     log.info("ledger web UI on http://%s:%d", cfg.host, cfg.port)
     return [thread]

@@ -1,0 +1,47 @@
+"""``yuqing brief``: the leadership's risk briefing (风险研判简报) for a period, as Word and PDF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from yuqing.cli import Ctx, pass_ctx
+
+
+@click.command()
+@click.option("--since", default="7d", show_default=True, help="start: a span back from --until (7d, 24h) or a date (2026-11-23)")
+@click.option("--until", help="end: a date (that whole day included) or an ISO time; default now")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="output directory; default ledger.briefing.out_dir")
+@click.option("--pdf/--no-pdf", default=None, help="also write a PDF (LibreOffice); default ledger.briefing.pdf")
+@click.option("--issue", type=click.IntRange(1, 999), help="issue number (第N期); default the ISO week of the last day")
+@pass_ctx
+def brief(ctx: Ctx, since: str, until: str | None, out_dir: str | None, pdf: bool | None, issue: int | None) -> None:
+    """风险研判简报: figures, charts and recommendations for a period, as .docx (and .pdf).
+
+    Prints the paths of the files written; progress goes to stderr.
+    """
+    from ledger.briefing.build import parse_period, write_pdf, write_word
+    from yuqing.runtime import Runtime
+
+    settings = ctx.settings
+    cfg = settings.ledger.briefing
+    period = parse_period(since, until)
+    want_pdf = cfg.pdf if pdf is None else pdf
+    steps = 4 if want_pdf else 3
+    step = iter(range(1, steps + 1))
+
+    def progress(text: str) -> None:
+        click.echo(f"[{next(step, steps)}/{steps}] {text}", err=True)
+
+    runtime = Runtime(settings)
+    try:
+        out = write_word(settings, runtime.store, period, Path(out_dir or cfg.out_dir), progress=progress, issue=issue)
+    finally:
+        runtime.close()
+    click.echo(str(out.docx))
+    if want_pdf:
+        out = write_pdf(settings, out, progress=progress)
+        click.echo(str(out.pdf))
+    b = out.briefing
+    click.echo(f"{b.heading}：帖文 {b.total.current} 条，负面 {b.negative.current} 条，研判建议 {len(b.recommendations)} 条", err=True)
