@@ -54,9 +54,12 @@ class Renderer:
         )
 
     def url(self, alert: Alert) -> str:
+        """The alert's page (its posts, its event, its cases; acknowledge and 立案 there)."""
+        return self.base + self.alert_path.format(alert_id=alert.id)
+
+    def event_url(self, alert: Alert) -> str | None:
         event_id = alert.labels.get("event_id")
-        path = self.event_path.format(event_id=event_id) if event_id else self.alert_path.format(alert_id=alert.id)
-        return self.base + path
+        return self.base + self.event_path.format(event_id=event_id) if event_id else None
 
     def context(
         self, alert: Alert, posts: list[dict[str, Any]], kind: str, *, rule_description: str = "", escalation_after: str = ""
@@ -101,6 +104,7 @@ class Renderer:
             "kind": kind,
             "headline": top,
             "url": self.url(alert),
+            "event_url": self.event_url(alert),
             "rule_description": rule_description,
             "escalation_after": escalation_after,
         }
@@ -134,6 +138,7 @@ class Renderer:
             "last_seen": ts_to_dt(alert.last_seen).isoformat() if alert.last_seen is not None else None,
             "posts": [{k: p[k] for k in ("id", "title", "url", "risk_level", "risk_score", "published")} for p in ctx["posts"]],
             "url": ctx["url"],
+            "event_url": ctx["event_url"],
         }
         return Notification(
             title=title,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ledger.briefing_cli import brief
 from yuqing.cli import Ctx, pass_ctx
 
 
@@ -34,7 +35,7 @@ def ledger() -> None:
 @pass_ctx
 def serve(ctx: Ctx, host: str | None, port: int | None) -> None:
     """Serve the web UI and API (without the rest of the pipeline; `yuqing run` serves it too)."""
-    from ledger.stage import serve_in_thread
+    from ledger.stage import alert_store, serve_in_thread
     from ledger.web import create_app
     from yuqing.cli import _on_signals
     from yuqing.runtime import Runtime
@@ -46,7 +47,7 @@ def serve(ctx: Ctx, host: str | None, port: int | None) -> None:
     cfg = settings.ledger.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
     stop = threading.Event()
     _on_signals(stop)
-    server, thread = serve_in_thread(create_app(service, store=runtime.store), cfg, stop)
+    server, thread = serve_in_thread(create_app(service, store=runtime.store, alerts=alert_store(settings)), cfg, stop)
     click.echo(f"台账服务：http://{cfg.host}:{cfg.port}/  （Ctrl-C 停止）", err=True)
     try:
         while thread.is_alive() and not stop.wait(0.5):
@@ -184,4 +185,4 @@ def remind(ctx: Ctx) -> None:
     click.echo(f"提醒 {len(report.reminded)} 条，超期督办 {len(report.escalated)} 条，发送失败 {len(report.failed)} 条")
 
 
-COMMANDS = [ledger]
+COMMANDS = [ledger, brief]

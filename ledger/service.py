@@ -327,12 +327,20 @@ class LedgerService:
             raise InvalidInput(f"未知类型「{case_type}」（可选：{'、'.join(self.config.deadlines)}）", field="case_type")
         at = self.clock()
         with self.db.write() as s:
+            # The number first: its counter row lock serialises case creation, so the duplicate
+            # checks below see any case a concurrent click has just committed (PostgreSQL reads
+            # committed rows anew per statement; SQLite's BEGIN IMMEDIATE already serialises).
+            number = self._next_number(s, at)
+            if new.alert_id:
+                dup = s.scalar(select(Case.number).where(Case.alert_id == new.alert_id).order_by(Case.id))
+                if dup:
+                    raise InvalidInput(f"该预警已立案，编号 {dup}", field="alert_id")
             if new.event_id:
                 dup = s.scalar(select(Case.number).where(Case.event_id == new.event_id, Case.status != CaseStatus.CLOSED.value))
                 if dup:
                     raise InvalidInput(f"该事件已立案，编号 {dup}", field="event_id")
             case = Case(
-                number=self._next_number(s, at),
+                number=number,
                 source=new.source,
                 source_ref=new.source_ref,
                 case_type=case_type,
@@ -368,6 +376,44 @@ class LedgerService:
             case_id = case.id
         self.flush_outbox()
         return self.get_case(actor, case_id)
+
+    def open_case(self, actor: Actor, new: NewCase) -> tuple[Case, bool]:
+        """One-click 立案 from an alert or event: the case already opened for that alert (any state)
+        or for that event (while open), else a new one. Returns the case and whether it is new."""
+        if actor.role not in states.OFFICE:
+            raise PermissionDenied(f"{states.ROLE_LABELS[actor.role]}无权登记案件")
+        existing = self._existing_case(new)
+        if existing is None:
+            try:
+                return self.create_case(actor, new), True
+            except InvalidInput as exc:
+                # Lost a race with another click: the winner's case is the answer.
+                existing = self._existing_case(new) if exc.field in ("alert_id", "event_id") else None
+                if existing is None:
+                    raise
+        return self.get_case(actor, existing), False
+
+    def _existing_case(self, new: NewCase) -> int | None:
+        with self.db.read() as s:
+            if new.alert_id:
+                found = s.scalar(select(Case.id).where(Case.alert_id == new.alert_id).order_by(Case.id))
+                if found is not None:
+                    return found
+            if new.event_id:
+                return s.scalar(
+                    select(Case.id).where(Case.event_id == new.event_id, Case.status != CaseStatus.CLOSED.value).order_by(Case.id)
+                )
+        return None
+
+    def cases_for_alerts(self, actor: Actor, alert_ids: Sequence[str], event_ids: Sequence[str] = ()) -> list[Case]:
+        """Cases opened for these alerts or about these events, oldest first, as ``actor`` may see them."""
+        match = [Case.alert_id.in_(list(alert_ids))] if alert_ids else []
+        if event_ids:
+            match.append(Case.event_id.in_(list(event_ids)))
+        if not match:
+            return []
+        with self.db.read() as s:
+            return list(s.scalars(select(Case).where(or_(*match), self._visible(actor)).order_by(Case.id)))
 
     def act(self, actor: Actor, case_id: int, req: CaseAction) -> Case:
         with self._conflicts(), self.db.write() as s:

@@ -11,7 +11,7 @@ ambient credential and are exempt.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,11 +20,15 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
 
+from alerts.model import ts_to_dt
 from ledger.errors import LedgerError
 from ledger.security import LoginLimiter, new_csrf_token, same_token
 from ledger.service import LedgerService
 from ledger.states import CASE_LABELS, COMMITMENT_LABELS, ROLE_LABELS, Actor
 from yuqing.store import Store
+
+if TYPE_CHECKING:
+    from alerts.store import AlertStore
 
 TEMPLATES = Path(__file__).with_name("templates")
 SESSION_COOKIE = "yuqing_ledger"
@@ -48,6 +52,8 @@ def templates() -> Jinja2Templates:
         event_labels=event_labels(),
     )
     t.env.filters["dt"] = lambda d, fmt="%Y-%m-%d %H:%M": d.strftime(fmt) if d else ""
+    # Alert times are epoch seconds (alerts.db); shown in Asia/Shanghai like the ledger's.
+    t.env.filters["ts"] = lambda v, fmt="%Y-%m-%d %H:%M": ts_to_dt(v).strftime(fmt) if v is not None else ""
     return t
 
 
@@ -125,9 +131,13 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def create_app(service: LedgerService, *, store: Store | None = None, secret_key: str | None = None) -> FastAPI:
-    """The ASGI app. ``store`` (optional) lists events to open cases from; without it that page is empty."""
-    from ledger.web import api, pages, public
+def create_app(
+    service: LedgerService, *, store: Store | None = None, alerts: AlertStore | None = None, secret_key: str | None = None
+) -> FastAPI:
+    """The ASGI app. ``store`` (optional) lists events to open cases from; without it that page is
+    empty. ``alerts`` (optional) is where the alert engine keeps its alerts (``alert_*`` tables);
+    without it the alert pages say so."""
+    from ledger.web import alert_pages, api, pages, public
 
     cfg = service.config
     app = FastAPI(
@@ -143,6 +153,7 @@ def create_app(service: LedgerService, *, store: Store | None = None, secret_key
     )
     app.state.service = service
     app.state.store = store
+    app.state.alerts = alerts
     app.state.limiter = LoginLimiter(cfg.login_max_failures, cfg.login_window_seconds)
     app.state.templates = templates()
     key = secret_key or (cfg.secret_key.get_secret_value() if cfg.secret_key else None) or service.meta("session_secret", new_csrf_token)
@@ -192,6 +203,7 @@ def create_app(service: LedgerService, *, store: Store | None = None, secret_key
     app.include_router(public.router)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(alert_pages.router)
     return app
 
 

@@ -316,7 +316,7 @@ def events(request: Request) -> Response:
 
 @router.get("/events/{event_id}", response_class=HTMLResponse)
 def event_detail(request: Request, event_id: str) -> Response:
-    """An event's posts and its cases: where alert notifications link to (alerts.event_path)."""
+    """An event's posts and its cases (alert pages and notifications link here: alerts.event_path)."""
     actor = require_actor(request)
     if actor.role is Role.UNIT:
         raise PermissionDenied("承办单位无权查看舆情事件")

@@ -118,7 +118,11 @@ def test_inbox_is_idempotent_and_readable(harness: H) -> None:
     h.feed(make_post(at=T0, title="某小区业主聚集维权"))
     inbox = Inbox(h.settings.database.url)
     [m] = inbox.messages("值班室")
-    assert m.title.startswith("【中】新事件：某小区业主聚集维权") and m.severity == "中" and m.url == "http://127.0.0.1:8600/events/ev-1"
+    assert (
+        m.title.startswith("【中】新事件：某小区业主聚集维权")
+        and m.severity == "中"
+        and m.url == f"http://127.0.0.1:8600/alerts/{h.alerts()[0].id}"
+    )
     assert m.data["alert_id"] == h.alerts()[0].id and m.read_at is None
     from alerts.notifiers.base import Notification
 

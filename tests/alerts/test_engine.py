@@ -192,7 +192,7 @@ def test_lifecycle_ack_resolve_and_bus_events(harness: H) -> None:
     assert isinstance(fired, AlertFired)
     assert (fired.alert_id, fired.rule, fired.rule_type, fired.severity, fired.post_count) == (alert.id, "欠薪集中", "frequency", "中", 3)
     assert fired.labels == {"event_id": "ev-1", "topic": "工资拖欠", "region": "彭泽县/龙城镇", "source": "wenzheng"}
-    assert fired.url == "http://127.0.0.1:8600/events/ev-1" and len(fired.posts) == 3 and fired.suppressed is None
+    assert fired.url == f"http://127.0.0.1:8600/alerts/{alert.id}" and len(fired.posts) == 3 and fired.suppressed is None
     assert events[1].by == "王五" and events[2].note == "已兑付"  # type: ignore[union-attr]
 
 

@@ -38,7 +38,7 @@ def test_content_of_a_notification(harness: H) -> None:
     n = d.notification
     alert = h.alerts()[0]
     assert n["title"] == "【高】欠薪集中：乙工地欠薪等 4 条"
-    assert n["url"] == "https://yq.pengze.example/events/ev-1"
+    assert n["url"] == f"https://yq.pengze.example/alerts/{alert.id}"
     assert n["key"] == f"{alert.id}:1" and n["severity"] == "高"
     assert n["text"] == (
         "【高】欠薪集中：乙工地欠薪等 4 条\n\n"
@@ -52,13 +52,14 @@ def test_content_of_a_notification(harness: H) -> None:
         "1. 乙工地欠薪（风险高 66 分，2026-03-02 10:10） https://wz.example.cn/post/1\n"
         "2. 丙项目讨薪（风险高 52 分，2026-03-02 10:20） https://wz.example.cn/post/2\n"
         "3. 甲公司拖欠工资（风险中 40 分，2026-03-02 10:00） https://wz.example.cn/post/0\n"
-        "详情：https://yq.pengze.example/events/ev-1\n"
+        f"详情：https://yq.pengze.example/alerts/{alert.id}\n"
         f"预警编号：{alert.id}\n"
     )
     md = n["markdown"]
     assert "1. [乙工地欠薪](https://wz.example.cn/post/1)（风险高 66 分，2026-03-02 10:10）" in md
-    assert "[查看事件详情](https://yq.pengze.example/events/ev-1)" in md
+    assert f"[查看预警详情](https://yq.pengze.example/alerts/{alert.id})" in md
     assert '<a href="https://wz.example.cn/post/1">乙工地欠薪</a>' in n["html"]
+    assert f'<a href="https://yq.pengze.example/alerts/{alert.id}">查看预警详情</a>' in n["html"]
     data = n["data"]
     assert (data["rule"], data["post_count"], data["first_seen"], data["last_seen"]) == (
         "欠薪集中",
@@ -67,6 +68,7 @@ def test_content_of_a_notification(harness: H) -> None:
         "2026-03-02T10:30:00+08:00",
     )
     assert [p["id"] for p in data["posts"]] == ["wz:1", "wz:2", "wz:0"]
+    assert (data["url"], data["event_url"]) == (f"https://yq.pengze.example/alerts/{alert.id}", "https://yq.pengze.example/events/ev-1")
 
 
 def test_html_is_escaped_and_templates_can_be_overridden(harness: H, tmp_path: Path) -> None:

@@ -19,10 +19,12 @@ import pytest
 from ledger.schemas import CaseAction
 from ledger.states import SYSTEM
 from tests.ledger.conftest import Env
+from tests.ledger.test_alert_link import seed_alert
 from tests.ledger.test_web import PDF, seed_post, store_for
 
 EVERYONE = {"unit", "other_unit", "monitor", "leader", "admin"}
 OFFICE = {"monitor", "admin"}
+READERS = {"monitor", "leader", "admin"}
 ROLES: list[str | None] = [None, "unit", "other_unit", "monitor", "leader", "admin"]
 _n = itertools.count()
 
@@ -120,6 +122,9 @@ ENDPOINTS = [
         {"monitor", "admin", "leader"},
         lambda env: {"event": "ev-" + new_post(env)["post"].split(":", 1)[1]},
     ),
+    # alerts: read by the office and leaders, never by units (ledger.web.alert_pages)
+    Ep("GET /alerts", "GET", "/alerts", 200, READERS, seed_alert),
+    Ep("GET /alerts/{alert}", "GET", "/alerts/{alert}", 200, READERS, seed_alert),
     Ep("GET /export.xlsx", "GET", "/export.xlsx", 200, EVERYONE),
     Ep("GET /admin", "GET", "/admin", 200, {"admin"}),
     Ep("GET /attachments/{att}", "GET", "/attachments/{att}", 200, EVERYONE, with_attachment, hidden={"other_unit"}),
@@ -267,6 +272,9 @@ ENDPOINTS = [
         hidden={"other_unit"},
     ),
     Ep("POST /events/case", "POST", "/events/case", 303, OFFICE, new_post, lambda c: {"post_id": c["post"]}),
+    Ep("POST /alerts/{alert}/case", "POST", "/alerts/{alert}/case", 303, OFFICE, seed_alert),
+    Ep("POST /alerts/{alert}/ack", "POST", "/alerts/{alert}/ack", 303, OFFICE, seed_alert, lambda c: {"note": "已知悉"}),
+    Ep("POST /alerts/{alert}/resolve", "POST", "/alerts/{alert}/resolve", 303, OFFICE, seed_alert, lambda c: {"note": "已处置"}),
     Ep("POST /admin/units", "POST", "/admin/units", 303, {"admin"}, body=lambda c: {"name": f"县新单位{next(_n)}"}),
     Ep("POST /admin/units/{unit}/active", "POST", "/admin/units/{unit}/active", 303, {"admin"}, new_unit, lambda c: {"active": "0"}),
     Ep("POST /admin/users/{user}/active", "POST", "/admin/users/{user}/active", 303, {"admin"}, throwaway_user, lambda c: {"active": "1"}),
@@ -361,6 +369,7 @@ def test_every_endpoint_is_in_the_matrix(env: Env) -> None:
             .replace("{att}", "{attachment_id}")
             .replace("{unit}", "{unit_id}")
             .replace("{event}", "{event_id}")
+            .replace("{alert}", "{alert_id}")
             .replace("{user}", "{user_id}")
             .replace("{token}", "{token_id}"),
         )

@@ -1,0 +1,210 @@
+"""Alert pages: the alerts the engine keeps (``alert_*`` tables, read through ``alerts.store``), with
+their posts, lifecycle and cases; one-click 立案, acknowledge and resolve.
+
+Who sees what: monitors, leaders and admins read every alert; monitors and admins open cases and
+acknowledge or resolve. Unit users see no alerts (as they see no events): an alert is unverified
+public opinion for the monitoring office to triage, and work reaches a unit as an assigned case.
+Acknowledging or resolving goes through ``AlertStore`` itself, so the engine stops repeats and
+escalation exactly as after ``yuqing alerts ack``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool as bg
+
+from alerts.store import OPEN, STATUS_ZH, Alert, AlertNotFound, AlertStore, LifecycleError
+from ledger import states
+from ledger.errors import NotFound, PermissionDenied, TransitionError
+from ledger.intake import case_from_alert
+from ledger.service import LedgerService
+from ledger.states import Actor, CaseStatus, Role
+from ledger.tables import Case
+from ledger.web import require_actor
+from ledger.web.pages import _str, redirect, render
+from yuqing.errors import BusError
+
+log = logging.getLogger("ledger")
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+TOP_POSTS = 20
+
+RULE_TYPES = {"any": "逐条", "frequency": "频次", "spike": "突增", "negative_ratio": "负面占比", "new_event": "新事件", "flatline": "静默"}
+DELIVERY_KINDS = {"first": "首次", "repeat": "重复", "upgrade": "风险升级", "escalation": "升级", "test": "测试"}
+DELIVERY_STATUS = {"pending": "待发送", "sent": "已发送", "failed": "发送失败"}
+FILTERS = {"": "全部", "open": "未解除", "firing": "告警中", "acknowledged": "已确认", "resolved": "已解除", "pending": "等待中"}
+
+
+@dataclass(frozen=True)
+class Row:
+    alert: Alert
+    cases: list[Case]
+
+
+def _svc(request: Request) -> LedgerService:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+def _reader(request: Request) -> Actor:
+    actor = require_actor(request)
+    if actor.role is Role.UNIT:
+        raise PermissionDenied("承办单位无权查看舆情预警")
+    return actor
+
+
+def _office(request: Request, what: str) -> Actor:
+    actor = require_actor(request)
+    if actor.role not in states.OFFICE:
+        raise PermissionDenied(f"只有舆情监测员和管理员可以{what}")
+    return actor
+
+
+def _store(request: Request) -> AlertStore | None:
+    return request.app.state.alerts  # type: ignore[no-any-return]
+
+
+def _alert(request: Request, alert_id: str) -> tuple[AlertStore, Alert]:
+    store = _store(request)
+    if store is None:
+        raise NotFound("未连接预警库")
+    try:
+        alert = store.get(alert_id)
+    except AlertNotFound:
+        alert = None
+    if alert is None or alert.id != alert_id:  # the store also resolves prefixes; a page has one address
+        raise NotFound(f"没有编号为 {alert_id} 的预警")
+    return store, alert
+
+
+def _who(actor: Actor) -> str:
+    return actor.username if actor.name == actor.username else f"{actor.name}（{actor.username}）"
+
+
+LIFECYCLE = {"ack": ("确认", "等待中、告警中"), "resolve": ("解除", "等待中、告警中、已确认")}
+
+
+def _refused(store: AlertStore, alert: Alert, action: str) -> TransitionError:
+    status = store.get(alert.id).status  # as it is now: someone may have just changed it
+    what, allowed = LIFECYCLE[action]
+    return TransitionError(f"预警当前状态为「{STATUS_ZH.get(status, status)}」，不能{what}（仅限：{allowed}）", action=action, state=status)
+
+
+def _publish(request: Request, store: AlertStore) -> None:
+    """Send the lifecycle event now; without a bus (or if it is down) the engine sends it on its next tick."""
+    bus = _svc(request).bus
+    if bus is None:
+        return
+    try:
+        store.publish_outbox(bus)
+    except BusError as exc:
+        log.warning("ledger: alert lifecycle event left for the alert engine to publish: %s", exc)
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alert_list(request: Request) -> Response:
+    actor = _reader(request)
+    store = _store(request)
+    status = request.query_params.get("status", "open")
+    if status not in FILTERS:
+        status = "open"
+    page = request.query_params.get("page", "1")
+    page_no = max(1, int(page)) if page.isdigit() else 1
+    rows: list[Row] = []
+    more = False
+    if store is not None:
+        # The store pages by limit only: read up to this page (plus one, to know of a next page).
+        found = store.find(status or None, limit=page_no * PAGE_SIZE + 1)
+        more = len(found) > page_no * PAGE_SIZE
+        shown = found[(page_no - 1) * PAGE_SIZE : page_no * PAGE_SIZE]
+        cases = _svc(request).cases_for_alerts(actor, [a.id for a in shown])
+        rows = [Row(a, [c for c in cases if c.alert_id == a.id]) for a in shown]
+    return render(
+        request,
+        "alerts.html",
+        rows=rows,
+        has_store=store is not None,
+        status=status,
+        filters=FILTERS,
+        page=page_no,
+        more=more,
+        status_zh=STATUS_ZH,
+        rule_types=RULE_TYPES,
+    )
+
+
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse)
+def alert_detail(request: Request, alert_id: str) -> Response:
+    actor = _reader(request)
+    store, alert = _alert(request, alert_id)
+    event_id = alert.labels.get("event_id")
+    cases = _svc(request).cases_for_alerts(actor, [alert.id], [event_id] if event_id else [])
+    own = [c for c in cases if c.alert_id == alert.id]
+    # What the 立案 button does, as the service will decide it: open this alert's case, else the
+    # event's open case, else create one.
+    existing = own[0] if own else next((c for c in cases if c.event_id == event_id and c.status != CaseStatus.CLOSED.value), None)
+    return render(
+        request,
+        "alert.html",
+        alert=alert,
+        posts=store.top_posts(alert.id, TOP_POSTS),
+        cases=cases,
+        existing=existing,
+        deliveries=store.deliveries(alert.id),
+        can_act=actor.role in states.OFFICE,
+        can_ack=alert.status in ("pending", "firing"),
+        can_resolve=alert.status in OPEN,
+        status_zh=STATUS_ZH,
+        rule_types=RULE_TYPES,
+        delivery_kinds=DELIVERY_KINDS,
+        delivery_status=DELIVERY_STATUS,
+    )
+
+
+@router.post("/alerts/{alert_id}/case")
+async def alert_case(request: Request, alert_id: str) -> Response:
+    actor = await bg(_office, request, "从舆情预警立案")
+    store, alert = await bg(_alert, request, alert_id)
+    svc = _svc(request)
+
+    def build() -> Any:
+        posts = store.top_posts(alert.id, 200)
+        post_store = request.app.state.store
+        top = post_store.get(str(posts[0]["post_id"])) if posts and post_store is not None else None
+        return case_from_alert(alert, posts, svc.config, top=top)
+
+    case, created = await bg(svc.open_case, actor, await bg(build))
+    if created:
+        return redirect(f"/cases/{case.id}", f"已立案 {case.number}", request)
+    why = "该预警已立案" if case.alert_id == alert.id else "该事件已立案"
+    return redirect(f"/cases/{case.id}", f"{why}：{case.number}，未重复登记", request)
+
+
+@router.post("/alerts/{alert_id}/ack")
+async def alert_ack(request: Request, alert_id: str) -> Response:
+    actor = await bg(_office, request, "确认舆情预警")
+    form = await request.form()
+    store, alert = await bg(_alert, request, alert_id)
+    try:
+        await bg(store.acknowledge, alert.id, _who(actor), _str(form, "note"))
+    except LifecycleError as exc:
+        raise await bg(_refused, store, alert, "ack") from exc
+    await bg(_publish, request, store)
+    return redirect(f"/alerts/{alert.id}", "已确认预警：不再重复通知和升级", request)
+
+
+@router.post("/alerts/{alert_id}/resolve")
+async def alert_resolve(request: Request, alert_id: str) -> Response:
+    actor = await bg(_office, request, "解除舆情预警")
+    form = await request.form()
+    store, alert = await bg(_alert, request, alert_id)
+    try:
+        await bg(store.resolve, alert.id, _who(actor), _str(form, "note"))
+    except LifecycleError as exc:
+        raise await bg(_refused, store, alert, "resolve") from exc
+    await bg(_publish, request, store)
+    return redirect(f"/alerts/{alert.id}", "已解除预警", request)
