@@ -1,5 +1,5 @@
 """Title priors: a few unambiguous phrases per topic that, found in a post's *title*, add a
-boost to that topic's score. Rare topics (食品药品安全 has 15 labelled posts) cannot be learnt
+boost to that topic's score. Rare topics (食品药品安全 has 20 labelled posts) cannot be learnt
 from data alone; the boosts are fitted by cross-validation on the training split only
 (``processors.train``), never on dev, and a boost of 0 switches a topic's prior off.
 """
