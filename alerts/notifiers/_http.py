@@ -67,3 +67,14 @@ def json_body(resp: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def errcode_result(resp: httpx.Response, retryable_codes: set[int]) -> DeliveryResult:
+    """The answer of a robot webhook that reports in ``errcode``/``errmsg`` (钉钉, 企业微信): HTTP 200
+    does not mean delivered; ``errcode`` 0 does, and only the listed codes (rate limits, busy) are
+    worth another attempt."""
+    body = json_body(resp)
+    code = body.get("errcode", 0)
+    if code == 0:
+        return DeliveryResult(True, f"HTTP {resp.status_code} errcode 0")
+    return DeliveryResult(False, f"errcode {code}: {body.get('errmsg', '')}"[:300], retryable=code in retryable_codes)

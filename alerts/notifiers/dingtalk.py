@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from alerts.notifiers._http import JsonPoster, json_body
+from alerts.notifiers._http import JsonPoster, errcode_result
 from alerts.notifiers.base import DeliveryResult, Notification, Notifier, NotifierConfig, NotifierContext, Secret
 
 # 130101: sending too fast (20 messages a minute per robot): try again later.
@@ -71,11 +71,7 @@ class DingTalkNotifier(Notifier):
         if failure is not None:
             return DeliveryResult(False, self.scrub(failure.status), failure.retryable)
         assert resp is not None
-        body = json_body(resp)
-        code = body.get("errcode", 0)
-        if code == 0:
-            return DeliveryResult(True, f"HTTP {resp.status_code} errcode 0")
-        return DeliveryResult(False, f"errcode {code}: {body.get('errmsg', '')}"[:300], retryable=code in _RETRYABLE_ERRCODES)
+        return errcode_result(resp, _RETRYABLE_ERRCODES)
 
     def close(self) -> None:
         self._http.close()
