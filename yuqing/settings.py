@@ -18,6 +18,7 @@ from alerts.config import AlertsConfig
 from collectors.config import SourceConfig, validate_sources
 from ledger.config import LedgerConfig
 from processors.config import ProcessorsConfig
+from yuqing.configfile import read_yaml
 from yuqing.errors import ConfigError
 
 ENV_PREFIX = "YUQING_"
@@ -132,16 +133,7 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
     data: dict[str, Any] = {}
     fname = str(file) if file else "<defaults>"
     if file is not None:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read settings: {exc.strerror}", file=fname) from exc
-        try:
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", file=fname) from exc
+        loaded = read_yaml(file, "settings")
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from alerts.rules.base import Rule
+from yuqing.configfile import read_yaml
 from yuqing.errors import ConfigError
 
 RULE_TYPES: dict[str, str] = {
@@ -96,16 +96,7 @@ def load_rules(path: str | Path | None = None) -> list[Rule]:
     """Rules from ``path`` (None: the bundled ``alerts/default_rules.yaml``)."""
     file = Path(path) if path else BUNDLED_RULES
     fname = str(file)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read rules: {exc.strerror}", file=fname) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", file=fname) from exc
+    data = read_yaml(file, "rules")
     if isinstance(data, dict) and set(data) == {"rules"}:
         data = data["rules"]
     if data is None:

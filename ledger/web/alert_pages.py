@@ -184,27 +184,31 @@ async def alert_case(request: Request, alert_id: str) -> Response:
     return redirect(f"/cases/{case.id}", f"{why}：{case.number}，未重复登记", request)
 
 
-@router.post("/alerts/{alert_id}/ack")
-async def alert_ack(request: Request, alert_id: str) -> Response:
-    actor = await bg(_office, request, "确认舆情预警")
+# action -> (what the actor does, in the refusal message; the AlertStore method; flash message)
+_LIFECYCLE = {
+    "ack": ("确认舆情预警", "acknowledge", "已确认预警：不再重复通知和升级"),
+    "resolve": ("解除舆情预警", "resolve", "已解除预警"),
+}
+
+
+async def _lifecycle(request: Request, alert_id: str, action: str) -> Response:
+    doing, method, done = _LIFECYCLE[action]
+    actor = await bg(_office, request, doing)
     form = await request.form()
     store, alert = await bg(_alert, request, alert_id)
     try:
-        await bg(store.acknowledge, alert.id, _who(actor), _str(form, "note"))
+        await bg(getattr(store, method), alert.id, _who(actor), _str(form, "note"))
     except LifecycleError as exc:
-        raise await bg(_refused, store, alert, "ack") from exc
+        raise await bg(_refused, store, alert, action) from exc
     await bg(_publish, request, store)
-    return redirect(f"/alerts/{alert.id}", "已确认预警：不再重复通知和升级", request)
+    return redirect(f"/alerts/{alert.id}", done, request)
+
+
+@router.post("/alerts/{alert_id}/ack")
+async def alert_ack(request: Request, alert_id: str) -> Response:
+    return await _lifecycle(request, alert_id, "ack")
 
 
 @router.post("/alerts/{alert_id}/resolve")
 async def alert_resolve(request: Request, alert_id: str) -> Response:
-    actor = await bg(_office, request, "解除舆情预警")
-    form = await request.form()
-    store, alert = await bg(_alert, request, alert_id)
-    try:
-        await bg(store.resolve, alert.id, _who(actor), _str(form, "note"))
-    except LifecycleError as exc:
-        raise await bg(_refused, store, alert, "resolve") from exc
-    await bg(_publish, request, store)
-    return redirect(f"/alerts/{alert.id}", "已解除预警", request)
+    return await _lifecycle(request, alert_id, "resolve")
