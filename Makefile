@@ -1,12 +1,22 @@
 # The two README commands: `make demo` (the main job, embedded defaults) and `make test`.
-PYTHON ?= python3
+# Everything installs into a project virtual environment (.venv): a stock Debian refuses
+# `pip install` into the system interpreter (PEP 668).
+SYSTEM_PYTHON ?= python3
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
 
-.PHONY: demo test install install-dev lint typecheck pytest bench
+.PHONY: demo test install install-dev lint typecheck importlint pytest bench venv
 
-install:
+venv: $(VENV)/bin/python
+
+$(VENV)/bin/python:
+	@$(SYSTEM_PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "yuqing needs Python 3.11 or newer ($(SYSTEM_PYTHON) is older); set SYSTEM_PYTHON=python3.11"; exit 1; }
+	@$(SYSTEM_PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "could not create $(VENV): on Debian, apt-get install python3-venv"; exit 1; }
+
+install: venv
 	$(PYTHON) -m pip install -q -e .
 
-install-dev:
+install-dev: venv
 	scripts/install-test-deps.sh
 	$(PYTHON) -m pip install -q -e '.[dev]'
 
@@ -25,5 +35,5 @@ typecheck:
 pytest:
 	$(PYTHON) -m pytest -q
 
-bench:
+bench: install-dev
 	$(PYTHON) -m bench

@@ -140,6 +140,9 @@ class AlertsConfig(_Model):
     )
     batch_size: int = Field(default=500, ge=1, le=10000)
     linger_ms: int = Field(default=50, ge=0)
+    lease_seconds: float = Field(
+        default=15.0, ge=1, le=600, description="one engine is active at a time; a standby takes over this long after it dies"
+    )
     quiet_hours: QuietHours = QuietHours()
     inhibit: list[InhibitRule] = Field(default_factory=lambda: [InhibitRule()])
     silences: list[SilenceConfig] = Field(default_factory=list)

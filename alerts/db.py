@@ -34,6 +34,17 @@ from sqlalchemy.pool import StaticPool
 
 metadata = MetaData()
 
+# One row per engine role: who may evaluate rules and notify now (see alerts.lease). ``epoch``
+# grows by one at every change of holder: it is the fencing token every commit checks.
+leases = Table(
+    "alert_leases",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("epoch", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
 windows = Table(
     "alert_windows",
     metadata,

@@ -35,6 +35,8 @@ class Deliverer:
         self._wake: dict[str, threading.Event] = {name: threading.Event() for name in notifiers}
         self.sent = 0
         self.failed = 0
+        # Deliver only while this returns True (several engines: only the active one delivers).
+        self.gate: Callable[[], bool] | None = None
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
@@ -97,6 +99,9 @@ class Deliverer:
         ev = self._wake[name]
         while not stop.is_set():
             ev.clear()
+            if self.gate is not None and not self.gate():
+                ev.wait(idle)
+                continue
             try:
                 self.run_due(name)
                 nxt = self.store.next_delivery_at(name)

@@ -68,11 +68,18 @@ class Engine:
         self.bus = bus
         self.on_deliveries = on_deliveries
         self.stats: Counter[str] = Counter()
+        # Called inside every write transaction before it commits (alerts.lease renews the lease
+        # there, raising Fenced when another engine took over: the transaction then rolls back).
+        self.fence: Callable[[Connection], None] | None = None
         self._touched: set[str] = set()
         self._load_windows()
         self._sync_config_silences()
 
     # -- state ------------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Windows as the database has them (an engine taking over from another)."""
+        self._load_windows()
+
     def _load_windows(self) -> None:
         for rule in self.rules:
             rule.windows.clear()
@@ -127,6 +134,8 @@ class Engine:
                         self._apply_clear(conn, out, ts)
                 for alert in self.store.due_in(conn, ts):
                     self._act(conn, alert, now)
+                if self.fence is not None:
+                    self.fence(conn)
         except SQLAlchemyError as exc:
             # The windows in memory already counted these posts; reload them so the batch the
             # bus delivers again is counted again rather than skipped as a duplicate.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from yuqing.settings import Settings
 
@@ -15,6 +16,19 @@ def _redact(url: str) -> str:
         netloc = p.netloc.replace(f":{p.password}@", ":***@")
         return urlunsplit((p.scheme, netloc, p.path, p.query, p.fragment))
     return url
+
+
+def calendar_lines(today: date) -> list[str]:
+    """Where this and next year's holidays come from; a warning from December on when next year's
+    official schedule is unknown (deadlines would be counted Monday to Friday)."""
+    from yuqing import workdays
+
+    warning = workdays.schedule_warning(today)
+    if warning:
+        return [f"  warn  calendar: {warning}"]
+    cal = workdays.calendar()
+    years = [today.year, today.year + 1] if today.month == 12 else [today.year]
+    return ["  ok    calendar: " + ", ".join(f"{y} {cal.source(y)}" for y in years)]
 
 
 def run_checks(settings: Settings, echo: Callable[[str], None] = print) -> bool:
@@ -75,5 +89,9 @@ def run_checks(settings: Settings, echo: Callable[[str], None] = print) -> bool:
                 echo(f"  FAIL  source {src.id}: {exc}")
     else:
         echo("  note  no sources configured: `yuqing run` will collect nothing (see config/yuqing.example.yaml)")
+    from yuqing.timeutil import now
+
+    for line in calendar_lines(now().date()):
+        echo(line)
     echo("all checks passed" if ok else "some checks failed")
     return ok

@@ -20,6 +20,8 @@ from ledger.config import LedgerConfig
 from processors.config import ProcessorsConfig
 from yuqing.configfile import read_yaml
 from yuqing.errors import ConfigError
+from yuqing.workdays import CalendarConfig
+from yuqing.workdays import configure as configure_calendar
 
 ENV_PREFIX = "YUQING_"
 DEFAULT_FILE = "yuqing.yaml"
@@ -91,6 +93,7 @@ class Settings(_Section):
     processors: ProcessorsConfig = ProcessorsConfig()
     alerts: AlertsConfig = AlertsConfig()
     ledger: LedgerConfig = LedgerConfig()
+    calendar: CalendarConfig = CalendarConfig()
     state_url: str = Field("sqlite:///yuqing-data/state.db", description="local worker state: collector cursors, alert windows")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -162,4 +165,6 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
             msg = "unknown setting"
         raise ConfigError(msg, file=origin, key=key) from exc
     validate_sources(settings.sources, fname)
+    # Deadlines are counted in every stage of this process with the configured holiday schedules.
+    configure_calendar(settings.calendar)
     return settings

@@ -180,7 +180,7 @@ def engine(
         stage = make_stage(svc, runtime)
         threads = svc.deliverer.start(stop)
         if poll_every is None:
-            loop: Callable[[], None] = lambda: run_loop(svc, stage, stop, alerts.tick_interval.total_seconds())  # noqa: E731
+            loop: Callable[[], None] = lambda: run_loop(svc, lambda: stage, stop, alerts.tick_interval.total_seconds())  # noqa: E731
         else:
 
             def loop() -> None:  # the baseline: wake up every N seconds, take what is there

@@ -80,3 +80,10 @@ def test_every_worker_environment_is_valid_settings(compose: dict, tmp_path: Pat
             assert all(str(p).startswith("127.0.0.1:") for p in svc["ports"]), svc["ports"]
         else:
             assert "ports" not in svc, f"{name} must not publish ports"
+
+
+def test_two_alert_engines_share_one_database(compose: dict) -> None:
+    engines = {n: s for n, s in _yuqing_services(compose).items() if s["command"] == ["alerts", "run"]}
+    assert len(engines) >= 2, "one active alert engine and at least one standby"
+    urls = {s["environment"]["YUQING_DATABASE__URL"] for s in engines.values()}
+    assert len(urls) == 1 and next(iter(urls)).startswith("postgresql"), "the lease lives in the shared database"

@@ -93,14 +93,15 @@ def test_extension_and_days_left() -> None:
 
 
 def test_a_year_the_calendar_does_not_know_counts_weekdays_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
-    from ledger import workdays
+    from yuqing import workdays
 
-    workdays._warned.discard(2031)
-    with caplog.at_level(logging.WARNING, logger="ledger.workdays"):
+    workdays.calendar()._warned.discard(2031)
+    with caplog.at_level(logging.WARNING, logger="yuqing.workdays"):
         assert add_workdays(date(2031, 1, 3), 1) == date(2031, 1, 6)  # Friday -> Monday
         assert add_workdays(date(2031, 1, 6), 1) == date(2031, 1, 7)
     assert [r.getMessage() for r in caplog.records] == [
-        "chinesecalendar has no holiday data for 2031: counting Monday-Friday as working days; upgrade chinesecalendar"
+        "no holiday schedule for 2031: counting Monday-Friday as working days; "
+        "enter the year's official schedule under calendar.years in the settings, or upgrade chinesecalendar"
     ]
 
 
