@@ -25,6 +25,10 @@ def setup_logging(level: str) -> None:
     # kafka-python and elastic_transport log every connection at INFO.
     for noisy in ("kafka", "elastic_transport", "apscheduler", "httpx", "jieba", "alembic", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # kafka-python logs ERROR on every reconnect attempt while a broker is down (several a
+    # second); the bus adapter turns failures into BusError and the worker logs each outage once.
+    if level != "DEBUG":
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
 
 
 class Ctx:

@@ -6,7 +6,8 @@ Guarantees:
 - a message that cannot be decoded or validated (PoisonMessage) goes to ``<topic>.dlq`` with
   the reason and its original bytes, and the loop carries on;
 - a retryable failure (BackendError) rewinds to the committed offsets and retries with
-  exponential backoff, logging one line per attempt;
+  exponential backoff, logging one line when the outage starts, one every five minutes while it
+  lasts and one when it ends;
 - a non-retryable failure (``BackendError.retryable`` false: the store rejects a document as
   invalid) is narrowed down by handling the batch's messages one by one; those that still fail
   go to the dead-letter topic with the reason, the others are handled, and the loop goes on.
@@ -26,6 +27,8 @@ from yuqing.errors import BackendError, PoisonMessage
 from yuqing.events import dead_letter_topic
 
 log = logging.getLogger("yuqing.worker")
+
+OUTAGE_REMINDER = 300.0  # seconds between "still failing" lines during one outage
 
 T = TypeVar("T")
 
@@ -121,14 +124,34 @@ class Stage(Generic[T]):
         return total
 
     def _run_with_retry(self, timeout: float | None = None, stop: threading.Event | None = None) -> int:
+        """``run_once`` until it succeeds. An outage is logged once when it starts (ERROR), once
+        every ``OUTAGE_REMINDER`` seconds while it lasts, and once when it ends (WARNING), with
+        each retry at DEBUG only: a store down for an hour is three lines, not a thousand."""
         backoff = 0.5
+        started: float | None = None
+        retries = 0
+        reminded = 0.0
         while True:
             try:
-                return self.run_once(timeout)
+                n = self.run_once(timeout)
             except BackendError as exc:
                 self.stats.retries += 1
                 self.stats.last_error = str(exc)
-                log.error("%s: %s; retrying in %.1fs (nothing committed, batch will be redelivered)", self.name, exc, backoff)
+                retries += 1
+                t = time.monotonic()
+                if started is None:
+                    started = reminded = t
+                    log.error(
+                        "%s: %s; retrying with backoff up to %.0fs (nothing committed: the batch will be redelivered)",
+                        self.name,
+                        exc,
+                        self.max_backoff,
+                    )
+                elif t - reminded >= OUTAGE_REMINDER:
+                    reminded = t
+                    log.error("%s: still failing after %.0fs and %d retries: %s", self.name, t - started, retries, exc)
+                else:
+                    log.debug("%s: retry %d failed: %s; next in %.1fs", self.name, retries, exc, backoff)
                 if self._consumer is not None:
                     self._consumer.rewind()
                 if stop is not None and stop.wait(backoff):
@@ -136,6 +159,10 @@ class Stage(Generic[T]):
                 if stop is None:
                     time.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
+                continue
+            if started is not None:
+                log.warning("%s: recovered after %.0fs and %d retries", self.name, time.monotonic() - started, retries)
+            return n
 
     def run_forever(self, stop: threading.Event) -> None:
         log.info("%s: consuming %s as group %s", self.name, self.topic, self.group)
