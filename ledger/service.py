@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -34,6 +34,7 @@ from ledger.states import SYSTEM, Actor, CaseStatus, CaseView, CommitmentStatus,
 from ledger.tables import ApiToken, Attachment, AuditEntry, Case, CaseCoUnit, Commitment, Meta, OutboxMessage, Unit, User
 from ledger.uploads import CheckedUpload
 from yuqing.bus import Bus, OutMessage
+from yuqing.errors import BusError
 from yuqing.timeutil import now as _now
 
 log = logging.getLogger("ledger")
@@ -82,6 +83,7 @@ class LedgerService:
         self.bus = bus
         self.clock = clock
         self._flush_lock = threading.Lock()
+        self._bus_down = False  # set by a failed publish after a commit, cleared by flush_pending
         self._topic_ready = False
 
     # -- units and users ----------------------------------------------------------------------
@@ -374,7 +376,7 @@ class LedgerService:
                 )
                 self._case_action(s, case, actor, req)
             case_id = case.id
-        self.flush_outbox()
+        self._flush_after_commit()
         return self.get_case(actor, case_id)
 
     def open_case(self, actor: Actor, new: NewCase) -> tuple[Case, bool]:
@@ -421,7 +423,7 @@ class LedgerService:
             if case.version != req.version:
                 raise StaleVersion(f"案件 {case.number}", req.version, case.version)
             self._case_action(s, case, actor, req)
-        self.flush_outbox()
+        self._flush_after_commit()
         # Read back without the visibility filter: a unit that has just returned a case may no longer see it.
         return self.get_case(SYSTEM, case_id)
 
@@ -473,7 +475,7 @@ class LedgerService:
                 commitment=com,
             )
             com_id = com.id
-        self.flush_outbox()
+        self._flush_after_commit()
         return self._commitment(com_id)
 
     def act_on_commitment(self, actor: Actor, commitment_id: int, req: CommitmentAction, files: Sequence[CheckedUpload] = ()) -> Commitment:
@@ -546,7 +548,7 @@ class LedgerService:
                     case.status,
                     note=f"承诺「{com.content[:30]}」{rule.label}后，案件状态随承诺变化",
                 )
-        self.flush_outbox()
+        self._flush_after_commit()
         return self._commitment(commitment_id)
 
     def _commitment(self, commitment_id: int) -> Commitment:
@@ -718,6 +720,30 @@ class LedgerService:
             raise PermissionDenied(f"{states.ROLE_LABELS[actor.role]}无权{what}")
 
     # -- outbox -> bus -------------------------------------------------------------------------
+    def _flush_after_commit(self) -> None:
+        """Publish what a committed change put in the outbox. The change stands whether or not
+        the bus answers: with the bus down its events wait in the outbox for the scheduled
+        ``flush_outbox`` job (every 30 s), and the user is not told that a saved change failed.
+        After one failure, requests stop trying until the scheduled job gets through again, so an
+        outage costs one user one slow answer, not every user every time."""
+        if self._bus_down:
+            return
+        try:
+            self.flush_outbox()
+        except BusError as exc:
+            self._bus_down = True
+            log.warning("ledger: the bus is unavailable; events wait in the outbox until it is back: %s", exc)
+        except SQLAlchemyError as exc:
+            log.warning("ledger: events wait in the outbox (database: %s)", str(exc).splitlines()[0][:200])
+
+    def flush_pending(self) -> int:
+        """The scheduled job: publish everything waiting; re-opens the path after an outage."""
+        sent = self.flush_outbox()
+        if self._bus_down:
+            self._bus_down = False
+            log.warning("ledger: the bus is back; %d waiting events published", sent)
+        return sent
+
     def flush_outbox(self, limit: int = 500) -> int:
         """Publish pending events in order; returns how many. Without a bus, events wait in the outbox."""
         if self.bus is None:

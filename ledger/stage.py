@@ -96,7 +96,7 @@ def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threa
         coalesce=True,
     )
     scheduler.add_job(
-        service.flush_outbox, "interval", seconds=30, id="ledger:outbox", name="ledger outbox", max_instances=1, coalesce=True
+        service.flush_pending, "interval", seconds=30, id="ledger:outbox", name="ledger outbox", max_instances=1, coalesce=True
     )
     from ledger.briefing.schedule import schedule
 

@@ -10,6 +10,7 @@ ambient credential and are exempt.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -17,6 +18,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -26,6 +28,8 @@ from ledger.security import LoginLimiter, new_csrf_token, same_token
 from ledger.service import LedgerService
 from ledger.states import CASE_LABELS, COMMITMENT_LABELS, ROLE_LABELS, Actor
 from yuqing.store import Store
+
+log = logging.getLogger("ledger.web")
 
 if TYPE_CHECKING:
     from alerts.store import AlertStore
@@ -192,6 +196,21 @@ def create_app(
                 body["field"] = exc.field  # type: ignore[attr-defined]
             return JSONResponse(body, status_code=exc.status)
         return error_page(request, str(exc), exc.status)
+
+    @app.exception_handler(DBAPIError)
+    async def _database_down(request: Request, exc: DBAPIError) -> Response:
+        # A lost connection (PostgreSQL restarting, a network cut) is temporary: say so with 503
+        # and Retry-After rather than a 500. The request's transaction was rolled back unless the
+        # connection broke during COMMIT itself, hence "refresh and check".
+        if not exc.connection_invalidated and not isinstance(exc, OperationalError | InterfaceError):
+            raise exc
+        log.warning("ledger: database unavailable for %s %s: %s", request.method, request.url.path, str(exc.orig).splitlines()[0][:200])
+        msg = "数据库暂时无法连接，请稍后刷新页面，确认操作是否已保存后再试"
+        if _is_api(request):
+            return JSONResponse({"detail": msg, "error": "DatabaseUnavailable"}, status_code=503, headers={"Retry-After": "10"})
+        page = error_page(request, msg, 503)
+        page.headers["Retry-After"] = "10"
+        return page
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -164,7 +164,13 @@ class KafkaBus:
                 # flush() returned, so each future is done; get() raises the send's own error.
                 f.get(timeout=0)
 
-        self._call(f"publish {len(messages)} messages to {topic}", send_all)
+        try:
+            self._call(f"publish {len(messages)} messages to {topic}", send_all)
+        except BusError:
+            # A broker that came back without its topics (memory storage, a rebuilt cluster) must
+            # get them again: forget that they existed, so the retry creates them.
+            self._known_topics.difference_update({topic, dead_letter_topic(topic)})
+            raise
 
     # -- consuming --------------------------------------------------------------------------
     def consumer(self, topic: str, group: str) -> KafkaConsumer:
