@@ -185,8 +185,8 @@ def _decode_rest(data: bytes, declared: str | None) -> Decoded:
         text = _try(data, enc)
         if text is not None:
             ok = enc == codec
-            guess = "" if declared else " (a guess: set the source's encoding if the text looks wrong)"
-            return Decoded(text, enc, declared, None if ok else f"{wrong}: decoded as {enc.upper()}{guess}")
+            hint = "" if declared else " (a guess: set the source's encoding if the text looks wrong)"
+            return Decoded(text, enc, declared, None if ok else f"{wrong}: decoded as {enc.upper()}{hint}")
     return Decoded(
         data.decode("utf-8", errors="replace"),
         "utf-8",

@@ -73,7 +73,7 @@ def size_text(n: int, limit: int | None = None) -> str:
         return f"{n:,} bytes"
     value = n / div
     text = f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
-    if limit is not None and n != limit and text == size_text(limit):
+    if limit is not None and n != limit and round(value, 1) == round(limit / div, 1):
         return f"{n:,} bytes"  # just over the limit: "20.0 MiB over the 20 MiB limit" says nothing
     return text
 
