@@ -8,7 +8,8 @@ is valid UTF-8), and GB18030 is a superset of GB2312 and GBK.
 1. a charset set in the source's configuration, strictly;
 2. a byte-order mark (UTF-32 before UTF-16: FF FE 00 00 is both); a BOM the content then
    contradicts is skipped and reported, and the declaration after it is still read;
-3. UTF-16 or UTF-32 without a BOM, recognised by how ``<?xml`` / ``<`` is encoded;
+3. UTF-16 or UTF-32 without a BOM, recognised by how ``<?xml`` / ``<`` is encoded, and EBCDIC
+   XML (its declaration read in cp037 names the code page);
 4. strict UTF-8;
 5. the declared charset (HTTP header, then XML declaration or ``<meta charset>``), strictly,
    with GB2312/GBK read as GB18030 and single-byte Western charsets tried only after GB18030;
@@ -44,6 +45,7 @@ _BOMS = (
 )
 # How "<" (the start of any XML or HTML document) looks in BOM-less UTF-32/UTF-16.
 _WIDE = ((b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"), (b"\x00<\x00", "utf-16-be"), (b"<\x00", "utf-16-le"))
+_EBCDIC_XML = b"\x4c\x6f\xa7\x94"
 _KANA = re.compile(r"[\u3041-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _HANGUL_WORDS = re.compile(r"[\uac00-\ud7a3] [\uac00-\ud7a3]")
@@ -142,6 +144,13 @@ def decode(data: bytes, *, content_type: str = "", encoding: str | None = None) 
             bom_problem = f"a {enc.replace('-sig', '').upper()} byte-order mark, but the content is not {enc.replace('-sig', '').upper()}"
             data = data[len(bom) :]
             break
+    if bom_problem is None and data.startswith(_EBCDIC_XML):
+        # "<?xm" in EBCDIC: the declaration names the code page (cp037, cp500 ...).
+        found = _XML_DECL_TEXT.match(data[:200].decode("cp037"))
+        enc = _codec(found.group(2) if found else "cp037") or "cp037"
+        text = _try(data, enc)
+        if text is not None:
+            return Decoded(text, enc, found.group(2) if found else None)
     if bom_problem is None:
         for start, enc in _WIDE:
             if data.startswith(start):

@@ -25,7 +25,7 @@ _SPACE = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 _MARKUP = re.compile(r"[<&]")
 # A complete tag or comment: "<p>", "</div>", "<br/>", '<a href="x">', "<!-- -->". Text with a "<"
 # but no such tag ("a<b 比较", "学习<民法典>心得") is plain text, not HTML.
-_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>|<!--")
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>|<!--")
 
 
 def parse(markup: str) -> lxml.html.HtmlElement | None:

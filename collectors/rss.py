@@ -5,10 +5,10 @@
 - Charset: the bytes are decoded by ``collectors.charset`` (wrong or missing declarations are
   common on government sites) and handed to feedparser as UTF-8 with a matching declaration.
 - Malformed XML: feedparser's salvaged entries are used ("bozo" feeds) and the reason logged.
-  Such a feed is in doubt, and so is one whose bytes needed replacement characters: its items
-  whose id would come from their text (no GUID, no link) are not published, since the text may
-  be incomplete and the complete item would later get another id; and when the document stops
-  inside an item (no closing tag after its start), that last item waits for the next fetch.
+  A malformed feed that does not end with its root's end tag may be cut short, and is in doubt:
+  its items whose id would come from their text (no GUID, no link) are not published, since the
+  text may be incomplete and the complete item would later get another id. When a malformed
+  document stops inside an item (no end tag after its start), that item waits for the next fetch.
 - Ids: GUID (a URL-like GUID is a URL), else the link, else the text (``yuqing.ids.post_id``).
   GUIDs shared by several different items in one feed are not trusted for those items.
 - Text: titles, summaries and contents are converted from HTML only when feedparser says they
@@ -42,6 +42,7 @@ from yuqing.timeutil import TZ, now, parse_datetime
 
 # Bozo reasons that say nothing about the feed's content: we decoded it ourselves.
 _HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+_ROOT_END = re.compile(r"</(?:[\w.-]+:)?(?:rss|feed|rdf|channel)\s*>\s*(?:<!--.*?-->\s*)*$", re.I | re.S)
 _ITEM_START = re.compile(r"<(?:[\w.-]+:)?(?:item|entry)[\s/>]", re.I)
 _ITEM_END = re.compile(r"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.I)
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
@@ -67,6 +68,12 @@ class RssConfig(HttpConfig):
 
 def strip_html(text: str) -> str:
     return html_to_text(text)
+
+
+def _cut_short(text: str) -> bool:
+    """Whether a malformed document looks incomplete: it does not end with the end tag of a
+    feed's root (``</rss>``, ``</feed>``, ``</rdf:RDF>``) or channel."""
+    return not _ROOT_END.search(text[-400:])
 
 
 def _last_item_open(text: str) -> bool:
@@ -109,6 +116,8 @@ class RssCollector(Collector):
         exc = feed.get("bozo_exception")
         real_bozo = feed.bozo and not isinstance(exc, _HARMLESS)
         if not feed.entries:
+            if real_bozo and feed.get("version"):
+                raise SourceError(cfg.id, f"{resp.url}: malformed {feed.version} feed with no item salvaged ({exc})")
             if real_bozo or not (feed.get("version") or feed.feed.get("title")):
                 head = " ".join(decoded.text[:80].split())
                 raise SourceError(cfg.id, f"{resp.url}: not an RSS/Atom feed ({exc or 'no feed elements'}); it starts with {head!r}")
@@ -117,7 +126,7 @@ class RssCollector(Collector):
             return result
         if real_bozo:
             self.problem(result, f"malformed feed, {len(feed.entries)} item(s) salvaged: {exc}")
-        in_doubt = real_bozo or (decoded.problem is not None and "\ufffd" in decoded.text)
+        in_doubt = real_bozo and _cut_short(decoded.text)
         entries = list(feed.entries)
         if real_bozo and _last_item_open(decoded.text):
             last = entries.pop()

@@ -119,6 +119,24 @@ def test_feed_in_doubt_still_publishes_complete_items_with_links(site: FakeSite,
     assert sorted(m["title"] for m in published(bus)) == sorted(p["title"] for p in posts[:3])
 
 
+def test_a_malformed_but_complete_feed_is_not_in_doubt(site: FakeSite, posts) -> None:
+    """An undefined entity makes the feed malformed, but it ends with </rss>: nothing is cut, so
+    items identified by their text are published (their text will not change)."""
+    body = rss(posts[:2], guid=False, link=False).replace(b"<description>", b"<description>&nbsp;", 1)
+    site.add_static("/f.xml", body, "text/xml")
+    report = collect(feed(site.url + "/f.xml"))
+    assert report.problems[0].startswith("malformed feed, 2 item(s) salvaged: ")
+    assert len(report.posts) == 2
+
+
+def test_a_cut_feed_with_no_item_yet_is_named_malformed(site: FakeSite, posts) -> None:
+    body = rss(posts[:2])
+    site.add_static("/f.xml", body[: body.index(b"<item>")], "text/xml")
+    report = collect(feed(site.url + "/f.xml"))
+    assert report.error is not None
+    assert report.error.startswith(f"source bad: {site.url}/f.xml: malformed rss20 feed with no item salvaged (")
+
+
 # -- 2. a deadline per fetch, retries included -------------------------------------------------
 
 
@@ -310,6 +328,12 @@ def test_utf32_and_bomless_utf16_feeds(site: FakeSite, posts, encoding: str) -> 
     report = collect(feed(site.url + "/f.xml"))
     assert report.error is None and report.problems == []
     assert [p.title for p in report.posts] == [p["title"] for p in posts[:2]]
+
+
+def test_ebcdic_feed_names_its_code_page(site: FakeSite) -> None:
+    body = '<?xml version="1.0" encoding="cp500"?><rss version="2.0"><channel><title>t</title><item><title>Caf\xe9</title><link>https://x.example/1</link></item></channel></rss>'
+    site.add_static("/f.xml", body.encode("cp500"), "application/xml")
+    assert [p.title for p in collect(feed(site.url + "/f.xml")).posts] == ["Caf\xe9"]
 
 
 def test_size_limits_are_printed_in_their_own_unit(site: FakeSite) -> None:
