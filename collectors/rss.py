@@ -117,8 +117,10 @@ class RssCollector(Collector):
         real_bozo = feed.bozo and not isinstance(exc, _HARMLESS)
         if not feed.entries:
             if real_bozo and feed.get("version"):
-                raise SourceError(cfg.id, f"{resp.url}: malformed {feed.version} feed with no item salvaged ({exc})")
-            if real_bozo or not (feed.get("version") or feed.feed.get("title")):
+                if _cut_short(decoded.text):
+                    raise SourceError(cfg.id, f"{resp.url}: malformed {feed.version} feed cut short before any item ({exc})")
+                self.problem(result, f"malformed feed: {exc}")
+            elif real_bozo or not (feed.get("version") or feed.feed.get("title")):
                 head = " ".join(decoded.text[:80].split())
                 raise SourceError(cfg.id, f"{resp.url}: not an RSS/Atom feed ({exc or 'no feed elements'}); it starts with {head!r}")
             self.problem(result, "the feed has no items")

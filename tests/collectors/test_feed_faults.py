@@ -134,7 +134,12 @@ def test_a_cut_feed_with_no_item_yet_is_named_malformed(site: FakeSite, posts) -
     site.add_static("/f.xml", body[: body.index(b"<item>")], "text/xml")
     report = collect(feed(site.url + "/f.xml"))
     assert report.error is not None
-    assert report.error.startswith(f"source bad: {site.url}/f.xml: malformed rss20 feed with no item salvaged (")
+    assert report.error.startswith(f"source bad: {site.url}/f.xml: malformed rss20 feed cut short before any item (")
+    # Whole but malformed, with no item: a feed that has nothing now, not a failure.
+    site.add_static("/g.xml", rss([]).replace(b"<description>", b"<description>&nbsp;"), "text/xml")
+    report = collect(feed(site.url + "/g.xml"))
+    assert report.error is None
+    assert report.problems[0].startswith("malformed feed: ") and report.problems[1:] == ["the feed has no items"]
 
 
 # -- 2. a deadline per fetch, retries included -------------------------------------------------
