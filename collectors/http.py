@@ -364,7 +364,7 @@ def _attempt(
                 chunks.append(raw)
                 if time.monotonic() > end:
                     raise _Failure(f"no complete answer within the {opts.deadline:g} s deadline")
-            if decoder is not None and not decoder.complete:
+            if decoder is not None and received and not decoder.complete:  # a 304 has no body to end
                 raise _Failure(f"response truncated: the {encoding} stream stops before its end ({received:,} bytes received)", retry=True)
             return Response(str(resp.url), resp.status_code, b"".join(chunks), resp.headers)
     except _Failure:

@@ -78,6 +78,21 @@ def test_truncated_gzip_is_retried_like_a_cut_connection(site: FakeSite, posts) 
     assert len(site.requests) == 2
 
 
+def test_gzip_feed_answered_304_with_its_encoding_header(site: FakeSite, posts, bus, state) -> None:
+    packed = gzip.compress(rss(posts[:2]))
+    headers = {**XML, "Content-Encoding": "gzip", "ETag": '"v1"'}
+    site.add(
+        "/f.xml",
+        lambda req: Reply(
+            304 if req.headers.get("if-none-match") == '"v1"' else 200, b"" if req.headers.get("if-none-match") else packed, headers
+        ),
+    )
+    assert collect(feed(site.url + "/f.xml"), bus, state).published == 2
+    again = collect(feed(site.url + "/f.xml"), bus, state)
+    assert again.error is None and again.fetched == 0
+    assert site.requests[-1].headers["if-none-match"] == '"v1"'
+
+
 @pytest.mark.parametrize("wrapper", ["zlib", "raw"])
 def test_deflate_bodies_are_decoded_and_checked_too(site: FakeSite, posts, wrapper: str) -> None:
     body = rss(posts[:2])
@@ -86,7 +101,6 @@ def test_deflate_bodies_are_decoded_and_checked_too(site: FakeSite, posts, wrapp
     else:
         c = zlib.compressobj(wbits=-zlib.MAX_WBITS)
         packed = c.compress(body) + c.flush()
-    site.add_static("/ok.xml", b"", "text/xml")
     site.add("/ok.xml", lambda req: Reply(200, packed, {**XML, "Content-Encoding": "deflate"}))
     site.add("/cut.xml", lambda req: Reply(200, packed[:-10], {**XML, "Content-Encoding": "deflate"}))
     assert len(collect(feed(site.url + "/ok.xml")).posts) == 2
