@@ -194,7 +194,7 @@ def test_deadline_is_a_source_setting_validated_at_load(tmp_path) -> None:
     f.write_text("sources:\n  - {id: a, kind: rss, url: u, deadline: 0}\n", encoding="utf-8")
     with pytest.raises(ConfigError) as err:
         load_settings(f, environ={})
-    assert err.value.key == "sources.0.deadline"
+    assert err.value.key == "sources.0.deadline" and "greater than 0" in str(err.value)
 
 
 # -- 3. HTTP errors name the source, the URL and the reason, without a traceback ----------------
