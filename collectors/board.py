@@ -34,7 +34,7 @@ from pydantic import Field, field_validator, model_validator
 from collectors import charset
 from collectors.base import Collector, FetchResult
 from collectors.config import HttpConfig, SettingError
-from collectors.extract import element_text, html_to_text, main_text, parse
+from collectors.extract import element_text, html_to_text, main_text, parse, plain_text
 from collectors.http import fetch, new_client
 from yuqing.errors import SourceError
 from yuqing.events import PostCollected, Reply
@@ -224,9 +224,11 @@ class BoardCollector(Collector):
             self.problem(result, f"{label}: not an object, skipped")
             return None, None
         values = {k: self._value(rec, k) for k in cfg.fields}
+        # JSON fields may hold HTML; values read from an HTML page through selectors are text already
+        # (converting them again would take "学习<民法典>心得" for markup).
+        convert = html_to_text if cfg.format == "json" else plain_text
         text = {
-            k: ("" if v is None else html_to_text(str(v)) if k in ("title", "content", "reply") else str(v).strip())
-            for k, v in values.items()
+            k: ("" if v is None else convert(str(v)) if k in ("title", "content", "reply") else str(v).strip()) for k, v in values.items()
         }
         native = text.get("id") or None
         url = text.get("url") or None

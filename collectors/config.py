@@ -59,6 +59,7 @@ class HttpConfig(KindConfig):
     timeout: float = Field(20.0, gt=0, description="seconds per request")
     retries: int = Field(2, ge=0, le=10, description="extra attempts after a transport error, 429 or 5xx")
     backoff: float = Field(1.0, ge=0, description="first retry pause in seconds; doubles each attempt")
+    deadline: float = Field(120.0, gt=0, description="seconds for a whole fetch, retries and their pauses included")
     max_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="larger responses are abandoned")
     user_agent: str = "Mozilla/5.0 (compatible; yuqing/0.1; public-opinion monitoring)"
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers (Cookie, Referer)")
@@ -67,7 +68,7 @@ class HttpConfig(KindConfig):
     def http_options(self) -> Any:
         from collectors.http import HttpOptions
 
-        return HttpOptions(self.timeout, self.retries, self.backoff, self.max_bytes, self.user_agent, self.headers)
+        return HttpOptions(self.timeout, self.retries, self.backoff, self.max_bytes, self.user_agent, self.headers, self.deadline)
 
 
 def validate_sources(sources: list[SourceConfig], file: str) -> None:

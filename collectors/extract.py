@@ -23,6 +23,9 @@ _BOILER = re.compile(
 )
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 _MARKUP = re.compile(r"[<&]")
+# A complete tag or comment: "<p>", "</div>", "<br/>", '<a href="x">', "<!-- -->". Text with a "<"
+# but no such tag ("a<b 比较", "学习<民法典>心得") is plain text, not HTML.
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>|<!--")
 
 
 def parse(markup: str) -> lxml.html.HtmlElement | None:
@@ -69,13 +72,19 @@ def element_text(el: lxml.html.HtmlElement) -> str:
     return _tidy("".join(parts))
 
 
+def plain_text(text: str | None) -> str:
+    """Text that is already plain (a feed's ``text/plain`` title): white space tidied, nothing
+    else touched, so "a<b" and "&" stay as they are."""
+    return _tidy(text) if text else ""
+
+
 def html_to_text(fragment: str | None) -> str:
     """A summary or field that may hold HTML (or entities) as plain text."""
     if not fragment:
         return ""
     if not _MARKUP.search(fragment):
         return _tidy(fragment)
-    if "<" not in fragment:
+    if "<" not in fragment or not _TAG.search(fragment):
         return _tidy(htmllib.unescape(fragment))
     doc = parse(f"<div>{fragment}</div>")
     if doc is None:

@@ -4,7 +4,8 @@ For the demo (which has no internet), the benchmark and tests, ours and our user
 ``FakeSite`` is a threaded ``http.server`` on ``127.0.0.1`` and a free port that answers
 
 - static routes with exact bytes and headers (feeds, board pages, article pages), with an
-  ETag/Last-Modified answered by 304, and scripted faults: a status, a body cut short, a delay;
+  ETag/Last-Modified answered by 304, and scripted faults: a status, a body cut short, a delay,
+  an answer dripped one byte at a time;
 - the 领导留言板 API (``add_liuyan``) in its real format: it checks the request body
   ``{appCode, token, signature, param}`` and the signature exactly as the real server does,
   pages with ``lastItem`` and answers ``resultData.data`` / ``resultData.contentList``.
@@ -32,9 +33,11 @@ class Reply:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
-    # Faults: declare a longer Content-Length and close early; wait before answering.
+    # Faults: declare a longer Content-Length and close early; wait before answering; send the
+    # whole answer (status line, headers, body) one byte every ``drip`` seconds.
     truncate_to: int | None = None
     delay: float = 0.0
+    drip: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,18 @@ class FakeSite:
                 reply = handler(req) if handler else Reply(404, b"not found", {"Content-Type": "text/plain"})
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.drip:
+                    head = f"HTTP/1.1 {reply.status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in reply.headers.items())
+                    raw = (head + f"Content-Length: {len(reply.body)}\r\nConnection: close\r\n\r\n").encode("latin-1") + reply.body
+                    self.close_connection = True
+                    try:
+                        for i in range(len(raw)):
+                            self.wfile.write(raw[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(reply.drip)
+                    except OSError:
+                        pass  # the client gave up, as it should
+                    return
                 self.send_response(reply.status)
                 for k, v in reply.headers.items():
                     self.send_header(k, v)

@@ -118,12 +118,12 @@ class LiuyanCollector(Collector):
             answer = json.loads(resp.content)
         except ValueError as exc:
             head = " ".join(resp.content[:60].decode("utf-8", "replace").split())
-            raise SourceError(cfg.id, f"{path} answered {resp.content_type or 'something'} that is not JSON: {head!r}") from exc
+            raise SourceError(cfg.id, f"POST {url} answered {resp.content_type or 'something'} that is not JSON: {head!r}") from exc
         data = answer.get("resultData") if isinstance(answer, dict) else None
         if not isinstance(data, dict):
             code = answer.get("resultCode") if isinstance(answer, dict) else None
             msg = answer.get("resultMsg") if isinstance(answer, dict) else None
-            raise SourceError(cfg.id, f"{path} answered without resultData (resultCode {code!r}, resultMsg {msg!r})")
+            raise SourceError(cfg.id, f"POST {url} answered without resultData (resultCode {code!r}, resultMsg {msg!r})")
         return data
 
     def fetch(self, state: dict[str, Any]) -> FetchResult:
@@ -213,7 +213,8 @@ class LiuyanCollector(Collector):
                 data = self._call(client, CONTENT_PATH, content_param(tid))
                 raw_list = data.get("contentList")
                 if not isinstance(raw_list, list):
-                    raise SourceError(cfg.id, f"{CONTENT_PATH}: resultData.contentList missing for thread {tid}")
+                    url = cfg.url.rstrip("/") + CONTENT_PATH
+                    raise SourceError(cfg.id, f"POST {url}: resultData.contentList missing for thread {tid}")
                 contents = [c for c in raw_list if isinstance(c, dict)]
             except SourceError as exc:
                 attempts = int(retry.get(tid, {}).get("attempts", 0)) + 1

@@ -5,8 +5,14 @@
 - Charset: the bytes are decoded by ``collectors.charset`` (wrong or missing declarations are
   common on government sites) and handed to feedparser as UTF-8 with a matching declaration.
 - Malformed XML: feedparser's salvaged entries are used ("bozo" feeds) and the reason logged.
+  A malformed feed that does not end with its root's end tag may be cut short, and is in doubt:
+  its items whose id would come from their text (no GUID, no link) are not published, since the
+  text may be incomplete and the complete item would later get another id. When a malformed
+  document stops inside an item (no end tag after its start), that item waits for the next fetch.
 - Ids: GUID (a URL-like GUID is a URL), else the link, else the text (``yuqing.ids.post_id``).
   GUIDs shared by several different items in one feed are not trusted for those items.
+- Text: titles, summaries and contents are converted from HTML only when feedparser says they
+  are HTML (``title_detail.type`` etc.); ``text/plain`` values are kept as they are.
 - Items already seen in the previous fetch are skipped before any article page is fetched.
 - ``fetch_article``: when an item's text is shorter than ``article_min_chars``, its link is
   fetched and the page's main text used (``collectors.extract.main_text``).
@@ -15,6 +21,7 @@
 from __future__ import annotations
 
 import calendar
+import re
 from collections import Counter
 from typing import Any
 from urllib.parse import urljoin
@@ -26,7 +33,7 @@ from pydantic import Field, field_validator
 from collectors import charset
 from collectors.base import Collector, FetchResult
 from collectors.config import HttpConfig
-from collectors.extract import html_to_text, main_text
+from collectors.extract import html_to_text, main_text, plain_text
 from collectors.http import fetch, is_local, new_client
 from yuqing.errors import SourceError
 from yuqing.events import PostCollected
@@ -35,6 +42,10 @@ from yuqing.timeutil import TZ, now, parse_datetime
 
 # Bozo reasons that say nothing about the feed's content: we decoded it ourselves.
 _HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+_ROOT_END = re.compile(r"</(?:[\w.-]+:)?(?:rss|feed|rdf|channel)\s*>\s*(?:<!--.*?-->\s*)*$", re.I | re.S)
+_ITEM_START = re.compile(r"<(?:[\w.-]+:)?(?:item|entry)[\s/>]", re.I)
+_ITEM_END = re.compile(r"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.I)
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 
 
 class RssConfig(HttpConfig):
@@ -59,11 +70,31 @@ def strip_html(text: str) -> str:
     return html_to_text(text)
 
 
+def _cut_short(text: str) -> bool:
+    """Whether a malformed document looks incomplete: it does not end with the end tag of a
+    feed's root (``</rss>``, ``</feed>``, ``</rdf:RDF>``) or channel."""
+    return not _ROOT_END.search(text[-400:])
+
+
+def _last_item_open(text: str) -> bool:
+    """Whether the document stops inside its last item (no closing tag after its start)."""
+    starts = list(_ITEM_START.finditer(text))
+    return bool(starts) and not _ITEM_END.search(text, starts[-1].end())
+
+
+def as_text(value: str | None, detail: Any) -> str:
+    """A feed value as plain text: converted from HTML only when feedparser says it is HTML."""
+    kind = (detail.get("type") if isinstance(detail, dict) else None) or "text/html"
+    return html_to_text(value) if kind.lower() in _HTML_TYPES else plain_text(value)
+
+
 def _entry_text(entry: Any) -> str:
-    values = [c.get("value", "") for c in entry.get("content") or [] if isinstance(c, dict)]
-    best = max(values, key=len, default="")
+    values = [c for c in entry.get("content") or [] if isinstance(c, dict)]
+    best = max(values, key=lambda c: len(c.get("value") or ""), default={})
     summary = entry.get("summary", "") or ""
-    return html_to_text(best if len(best) >= len(summary) else summary)
+    if len(best.get("value") or "") >= len(summary):
+        return as_text(best.get("value"), best)
+    return as_text(summary, entry.get("summary_detail"))
 
 
 class RssCollector(Collector):
@@ -85,17 +116,27 @@ class RssCollector(Collector):
         exc = feed.get("bozo_exception")
         real_bozo = feed.bozo and not isinstance(exc, _HARMLESS)
         if not feed.entries:
-            if real_bozo or not (feed.get("version") or feed.feed.get("title")):
+            if real_bozo and feed.get("version"):
+                if _cut_short(decoded.text):
+                    raise SourceError(cfg.id, f"{resp.url}: malformed {feed.version} feed cut short before any item ({exc})")
+                self.problem(result, f"malformed feed: {exc}")
+            elif real_bozo or not (feed.get("version") or feed.feed.get("title")):
                 head = " ".join(decoded.text[:80].split())
-                raise SourceError(cfg.id, f"not an RSS/Atom feed ({exc or 'no feed elements'}); it starts with {head!r}")
+                raise SourceError(cfg.id, f"{resp.url}: not an RSS/Atom feed ({exc or 'no feed elements'}); it starts with {head!r}")
             self.problem(result, "the feed has no items")
             result.state["recent"] = []
             return result
         if real_bozo:
             self.problem(result, f"malformed feed, {len(feed.entries)} item(s) salvaged: {exc}")
+        in_doubt = real_bozo and _cut_short(decoded.text)
+        entries = list(feed.entries)
+        if real_bozo and _last_item_open(decoded.text):
+            last = entries.pop()
+            what = (last.get("id") or last.get("link") or last.get("title") or "")[:80]
+            self.problem(result, f"the feed stops inside its last item {what!r}: that item waits for a complete fetch")
         ref = now()
         base = resp.url if not is_local(cfg.url) else None
-        guids = Counter(e.get("id") for e in feed.entries if e.get("id"))
+        guids = Counter(e.get("id") for e in entries if e.get("id"))
         shared = {g for g, n in guids.items() if n > 1}
         if shared:
             example = next(iter(shared))
@@ -104,8 +145,8 @@ class RssCollector(Collector):
         seen_now: list[str] = []
         undated = articles = 0
         with new_client(cfg.timeout) as client:
-            for entry in feed.entries:
-                title = html_to_text(entry.get("title", ""))
+            for entry in entries:
+                title = as_text(entry.get("title", ""), entry.get("title_detail"))
                 content = _entry_text(entry)
                 link = entry.get("link") or None
                 if link and base:
@@ -115,7 +156,13 @@ class RssCollector(Collector):
                 if not (title or content):
                     self.problem(result, f"{label} has neither title nor text: skipped")
                     continue
-                pid = post_id(cfg.id, native_id=None if guid in shared else guid, url=link, text=(title, content))
+                native = None if guid in shared else guid
+                if in_doubt and not (native or link):
+                    self.problem(
+                        result, f"{label} has no GUID or link and the feed is in doubt: not published (its text may be incomplete)"
+                    )
+                    continue
+                pid = post_id(cfg.id, native_id=native, url=link, text=(title, content))
                 seen_now.append(pid)
                 if pid in recent:
                     continue

@@ -106,8 +106,9 @@ def run_source(collector: Collector, bus: Bus | None, state_store: object | None
     except SourceError as exc:
         report.error = str(exc)
     except Exception as exc:  # a broken source must never stop the others
-        report.error = f"source {sid}: {type(exc).__name__}: {exc}"
-        log.exception("source %s: unexpected error", sid)
+        where = getattr(collector.config, "url", None) or getattr(collector.config, "path", None)
+        report.error = f"source {sid}: {where + ': ' if where else ''}{type(exc).__name__}: {exc}"
+        log.exception("source %s: unexpected error reading %s", sid, where or "it")
     if report.error:
         log.error("%s", report.error)
         if store:

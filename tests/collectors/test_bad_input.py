@@ -105,7 +105,7 @@ CASES = [
         static("/f.xml", b"\x00\x01garbage{}<<"),
         feed_cfg("/f.xml"),
         logging.ERROR,
-        lambda u: "source bad: not an RSS/Atom feed (",
+        lambda u: f"source bad: {u}/f.xml: not an RSS/Atom feed (",
         0,
     ),
     Case(
@@ -113,7 +113,7 @@ CASES = [
         static("/f.xml", "<!DOCTYPE html><html><head><title>404</title></head><body>页面不存在</body></html>", "text/html"),
         feed_cfg("/f.xml"),
         logging.ERROR,
-        lambda u: "source bad: not an RSS/Atom feed (",
+        lambda u: f"source bad: {u}/f.xml: not an RSS/Atom feed (",
         0,
     ),
     Case(
@@ -129,8 +129,8 @@ CASES = [
         _feed(lambda p: rss(p[:3])[: len(rss(p[:3])) - 300]),
         feed_cfg("/f.xml"),
         logging.WARNING,
-        lambda u: "source bad: malformed feed, 3 item(s) salvaged: ",
-        3,
+        lambda u: "source bad: the feed stops inside its last item 'tipdm2020c_fj4:3684': that item waits for a complete fetch",
+        2,  # the cut item is not published half: the next complete fetch publishes it whole
     ),
     Case(
         "HTML where JSON was expected",

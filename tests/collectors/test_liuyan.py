@@ -160,7 +160,7 @@ def test_wrong_app_code_is_rejected_by_the_signature_check(site, threads, caplog
         report = collect(cfg(site.url))
     assert report.posts == []
     assert report.error == (
-        "source liuyan-fz: /v1/threads/list/df answered without resultData (resultCode 403, resultMsg '非法请求：unknown appCode')"
+        f"source liuyan-fz: POST {site.url}/v1/threads/list/df answered without resultData (resultCode 403, resultMsg '非法请求：unknown appCode')"
     )
     assert [r.getMessage() for r in caplog.records] == [report.error]
 
@@ -175,7 +175,7 @@ def test_content_failure_waits_in_retry_and_other_threads_carry_on(site, threads
     tid = broken["list"]["tid"]
     assert report.problems == [
         f"thread {tid}: content failed (attempt 1/3), retried next run: "
-        f"/v1/threads/content: resultData.contentList missing for thread {tid}"
+        f"POST {site.url}/v1/threads/content: resultData.contentList missing for thread {tid}"
     ]
     assert any(f"source liuyan-fz: thread {tid}: content failed" in r.getMessage() for r in caplog.records)
 
@@ -184,7 +184,7 @@ def test_html_where_json_was_expected(site) -> None:
     site.add_static("/v1/threads/list/df", "<!DOCTYPE html><html><body>请开启JavaScript</body></html>")
     report = collect(cfg(site.url))
     assert report.error == (
-        "source liuyan-fz: /v1/threads/list/df answered text/html; charset=utf-8 that is not JSON: "
+        f"source liuyan-fz: POST {site.url}/v1/threads/list/df answered text/html; charset=utf-8 that is not JSON: "
         "'<!DOCTYPE html><html><body>请开启JavaScript</body></html>'"
     )
 
