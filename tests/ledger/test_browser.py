@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.ledger.conftest import PASSWORD, Env
+from tests.ledger.test_alert_link import Fired, fired  # noqa: F401  (fixture)
 from tests.ledger.test_web import PDF
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -83,7 +84,7 @@ def test_fulfilment_with_evidence_reaches_the_public_page(env: Env, live_server:
     monitor.wait_for_selector("text=承诺已登记公开")
     assert monitor.locator("#case-status").inner_text() == "已公开"
 
-    public = browser.new_context(base_url=live_server).new_page()
+    public = browser.new_context(base_url=live_server, viewport=VIEWPORT).new_page()
     public.goto("/public")
     item = public.locator(f"[id='{case.number}-1']")
     text = item.inner_text()
@@ -171,8 +172,8 @@ def test_unit_users_path_from_the_list_to_fulfilled_with_evidence(env: Env, live
 
 
 # Every cell's text on one line, and at least as wide as the column's two-character label.
-LAYOUT = """() => {
-  const table = document.querySelector('#cases');
+LAYOUT = """([selector, oneLine]) => {
+  const table = document.querySelector(selector);
   const labels = [...table.querySelectorAll('thead th')].map(th => th.innerText.trim());
   const lines = el => { const r = document.createRange(); r.selectNodeContents(el);
     return new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))).size; };
@@ -183,7 +184,7 @@ LAYOUT = """() => {
     if (cell.colSpan > 1) return;
     const inner = cell.getBoundingClientRect().width - parseFloat(getComputedStyle(cell).paddingLeft) - parseFloat(getComputedStyle(cell).paddingRight);
     if (inner + 0.5 < two) narrow.push(labels[i] + ':' + inner);
-    if (['编号', '类型', '风险', '剩余'].some(l => labels[i].startsWith(l)) && lines(cell) > 1) wrapped.push(labels[i] + ':' + cell.innerText);
+    if (oneLine.some(l => labels[i].startsWith(l)) && lines(cell) > 1) wrapped.push(labels[i] + ':' + cell.innerText);
   }));
   return {two, narrow, wrapped, labels, pageWidth: document.documentElement.scrollWidth};
 }"""
@@ -210,7 +211,7 @@ def test_case_list_layout_at_1366(env: Env, live_server: str, browser: Any, tmp_
     for who in ("sthj", "jiance"):
         page = sign_in(browser, live_server, who)
         page.goto("/cases?sort=deadline")
-        result = page.evaluate(LAYOUT)
+        result = page.evaluate(LAYOUT, ["#cases", ["编号", "类型", "风险", "剩余"]])
         page.screenshot(path=str(out / f"list-{who}.png"), full_page=False)
         assert result["labels"][3:5] == ["类型", "风险"]
         assert result["narrow"] == [] and result["wrapped"] == [], result
@@ -234,4 +235,31 @@ def test_case_list_layout_at_1366(env: Env, live_server: str, browser: Any, tmp_
     # and the case page of the unbroken title does not stretch either
     page.locator("a:has-text('AAAA')").first.click()
     page.wait_for_selector("#steps")
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"]
+
+
+def test_alert_list_at_1366(env: Env, fired: Fired, live_server: str, browser: Any, tmp_path: Path) -> None:  # noqa: F811
+    """重大 rows stand out, a title of only "）" reads as rule and place, an unbroken title wraps."""
+    from dataclasses import replace
+
+    store = env.app.state.alerts
+    base = fired.alert
+    t0 = base.fired_at or base.created_at
+    with store.begin() as conn:
+        store.insert_in(
+            conn, replace(base, id="al-severe", fingerprint="fp-s", created_at=t0 - 600, fired_at=t0 + 60, severity="重大", title="）")
+        )
+        store.insert_in(conn, replace(base, id="al-long", fingerprint="fp-l", created_at=t0 + 10, fired_at=t0 + 30, title="长" + "Z" * 400))
+    page = sign_in(browser, live_server, "jiance")
+    page.goto("/alerts?status=")
+    page.screenshot(path=str(shots(tmp_path) / "alerts.png"), full_page=False)
+    assert page.locator("#alerts tbody tr").evaluate_all("trs => trs.map(t => t.dataset.alert)") == ["al-severe", "al-long", base.id]
+    severe = page.locator("tr[data-alert='al-severe']")
+    assert severe.evaluate("tr => getComputedStyle(tr.cells[0]).backgroundColor") != page.locator(f"tr[data-alert='{base.id}']").evaluate(
+        "tr => getComputedStyle(tr.cells[0]).backgroundColor"
+    )
+    result = page.evaluate(LAYOUT, ["#alerts", ["时间", "风险", "帖子", "最近", "状态"]])
+    assert result["narrow"] == [] and result["wrapped"] == [], result
+    title = severe.locator("td a").first.inner_text()
+    assert title.startswith(base.rule) and title != "）"
     assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"]
