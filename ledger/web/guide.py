@@ -127,7 +127,9 @@ def next_action(case: Case, actor: Actor, now: datetime) -> tuple[str, bool]:
             first = min(m.due_at for m in mine)
             parts.append(f"请登记第 {_seqs(mine)} 项承诺的落实情况和佐证材料（{days_left_text(first, now)}）")
         if to_disclose:
-            parts.append(f"第 {_seqs(to_disclose)} 项承诺已落实：请核查后登记公开")
+            office = actor.role in states.OFFICE
+            ask = "请核查后登记公开，或核查退回" if office else "可登记公开渠道和链接"
+            parts.append(f"第 {_seqs(to_disclose)} 项承诺已落实：{ask}")
         if parts:
             return ("；".join(parts), True)
         others = [m for m in open_ if m not in mine]

@@ -237,7 +237,13 @@ def case_detail(request: Request, case_id: int) -> Response:
         # The reply form takes the commitments with it when the unit can register them.
         reply_with_commitment=can_add and any(r.action == "respond" for r in case_actions),
         fulfil=[m for m in case.commitments if any(r.action == "fulfil" for r in commitment_actions[m.id])],
-        commitment_actions={k: [r for r in v if r.action != "fulfil"] for k, v in commitment_actions.items()},
+        # A fulfilment to check: 登记公开, or 核查退回, side by side with the next action.
+        review=[
+            (m, sorted((r for r in commitment_actions[m.id] if r.action in REVIEW), key=lambda r: REVIEW.index(r.action)))
+            for m in case.commitments
+            if _can(commitment_actions[m.id], "disclose")
+        ],
+        commitment_actions={k: [r for r in v if r.action not in ("fulfil", *REVIEW)] for k, v in commitment_actions.items()},
         can_add_commitment=can_add,
         internals=actor.role is not Role.UNIT,  # 版本, event/alert/source ids: for the office, not for units
         in_commitment_phase=CaseStatus(case.status) in states.COMMITMENT_PHASE | {CaseStatus.CLOSED},
@@ -248,6 +254,13 @@ def case_detail(request: Request, case_id: int) -> Response:
         upload_types=svc.config.upload_types,
         max_upload_mb=svc.config.max_upload_bytes / 1024 / 1024,
     )
+
+
+REVIEW = ("disclose", "reject")
+
+
+def _can(rules: list[states.Rule], action: str) -> bool:
+    return any(r.action == action for r in rules)
 
 
 MAIN_ACTIONS = ("assign", "accept", "respond", "track", "close", "approve_extension", "reject_extension")

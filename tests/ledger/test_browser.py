@@ -77,7 +77,9 @@ def test_fulfilment_with_evidence_reaches_the_public_page(env: Env, live_server:
     with monitor.expect_download() as dl:
         monitor.click("a:has-text('整改照片.pdf')")
     assert Path(dl.value.path()).read_bytes() == PDF
-    form = monitor.locator(f"#commitment-{case.commitments[0].id} form[data-action=disclose]")
+    assert monitor.locator("#next-text").inner_text().startswith("第 1 项承诺已落实：请核查后登记公开，或核查退回")
+    monitor.screenshot(path=str(shots(tmp_path) / "monitor-review.png"), full_page=True)
+    form = monitor.locator(f"#next-action form[data-action=disclose][data-commitment='{case.commitments[0].id}']")
     form.locator("input[name=disclosure_channel]").fill("彭泽县人民政府网站")
     form.locator("input[name=disclosure_url]").fill("https://www.pengze.gov.cn/gk/2")
     form.locator("button:has-text('登记公开')").click()
