@@ -265,3 +265,20 @@ def test_alert_list_at_1366(env: Env, fired: Fired, live_server: str, browser: A
     title = severe.locator("td a").first.inner_text()
     assert title.startswith(base.rule) and title != "）"
     assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"]
+
+
+def test_case_page_in_every_state_fits_and_names_the_next_step(env: Env, live_server: str, browser: Any, tmp_path: Path) -> None:
+    """Every state, as the unit and as the monitor: one current step (none once closed), a next-action
+    sentence, and no horizontal scrolling at 1366×768."""
+    out = shots(tmp_path)
+    pages = {who: sign_in(browser, live_server, who) for who in ("sthj", "jiance")}
+    for state in ("pending", "assigned", "in_progress", "responded", "fulfilling", "fulfilled", "disclosed", "closed"):
+        case = env.case(state, title=f"测试案件（{state}）", summary="群众反映" + "情况" * 200)
+        for who, page in pages.items():
+            if who == "sthj" and state == "pending":
+                continue  # not assigned: the unit cannot see it
+            page.goto(f"/cases/{case.id}")
+            assert page.locator("#steps li.current").count() == (0 if state == "closed" else 1), (state, who)
+            assert page.locator("#next-text").inner_text().strip(), (state, who)
+            assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"], (state, who)
+            page.screenshot(path=str(out / f"case-{state}-{who}.png"))
