@@ -139,7 +139,7 @@ def next_action(case: Case, actor: Actor, now: datetime) -> tuple[str, bool]:
         return ("承诺已全部落实，等待登记公开", False)
     if status is S.DISCLOSED:
         if can("close"):
-            return ("承诺已全部落实并公开：请回访（可选）后办结", True)
+            return ("承诺已全部落实并公开：请办结（回访可先在下方承诺事项中登记）", True)
         return ("承诺已全部落实并公开，等待舆情监测员办结", False)
     return ("已办结", False)
 

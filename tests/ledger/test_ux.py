@@ -63,7 +63,7 @@ def test_next_action_names_this_users_turn_or_whom_the_case_waits_for(env: Env) 
         ("fulfilling", "unit"): (True, "请登记第 1 项承诺的落实情况和佐证材料"),
         ("fulfilling", "monitor"): (False, "等待县生态环境局落实第 1 项承诺"),
         ("fulfilled", "monitor"): (True, "第 1 项承诺已落实：请核查后登记公开，或核查退回"),
-        ("disclosed", "monitor"): (True, "承诺已全部落实并公开：请回访（可选）后办结"),
+        ("disclosed", "monitor"): (True, "承诺已全部落实并公开：请办结"),
         ("disclosed", "unit"): (False, "承诺已全部落实并公开，等待舆情监测员办结"),
         ("closed", "unit"): (False, "已办结"),
     }
