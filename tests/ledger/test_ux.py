@@ -282,3 +282,13 @@ def test_public_page_pages(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     assert sorted(seen) == sorted(f"{c.number}-1" for c in made) and len(seen) == 5
     html = anon.get("/public", params={"page": "9", "q": "件"}).text  # past the end: the last page
     assert len(re.findall(r'class="card public-item"', html)) == 1 and 'href="/public?q=%E4%BB%B6&page=1"' in html
+
+
+def test_styles_come_from_a_file_and_pages_carry_no_inline_code(env: Env) -> None:
+    r = env.client().get("/static/ledger.css")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/css") and "ol.steps" in r.text
+    case = env.case("fulfilling")
+    for role, url in (("unit", f"/cases/{case.id}"), ("monitor", "/cases"), ("monitor", "/alerts"), (None, "/public"), (None, "/login")):
+        html = env.client(role).get(url).text
+        assert '<link rel="stylesheet" href="/static/ledger.css">' in html, url
+        assert not re.search(r"<style|<script(?![^>]*\bsrc=)|\sstyle=|\son[a-z]+=", html), url
