@@ -165,6 +165,12 @@ def test_a_case_left_replied_with_commitments_still_offers_the_step(env: Env) ->
     assert "已登记，待转入承诺落实" in page and "回复后开始落实" not in page  # the case has replied already
     early = env.case("committed")
     assert "已登记，回复后开始落实" in env.client("unit").get(f"/cases/{early.id}").text
+    # the list says the same: 落实中 only once fulfilment has started
+    started = env.case("fulfilling")
+    listing = env.client("unit").get("/cases").text
+    for c, label in ((case, "1.已登记"), (early, "1.已登记"), (started, "1.落实中")):
+        row = re.search(rf'data-case="{c.id}">(.*?)</tr>', listing, re.S)
+        assert row is not None and label in row.group(1), (c.status, label)
 
 
 def test_units_do_not_see_internal_fields(env: Env) -> None:
