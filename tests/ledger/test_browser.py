@@ -282,3 +282,9 @@ def test_case_page_in_every_state_fits_and_names_the_next_step(env: Env, live_se
             assert page.locator("#next-text").inner_text().strip(), (state, who)
             assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"], (state, who)
             page.screenshot(path=str(out / f"case-{state}-{who}.png"))
+    # the public page, too, wraps a long unbroken title instead of widening
+    env.case("disclosed", title="B" * 300)
+    public = browser.new_context(base_url=live_server, viewport=VIEWPORT).new_page()
+    public.goto("/public")
+    assert public.locator(".public-item").count() >= 1
+    assert public.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"]
