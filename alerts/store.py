@@ -382,7 +382,8 @@ class AlertStore:
 
     def find(self, status: str | None = None, *, limit: int = 50, since: float | None = None) -> list[Alert]:
         c = db.alerts.c
-        q = select(db.alerts).order_by(c.created_at.desc(), c.id).limit(limit)
+        # Newest first by the time shown for an alert (when it fired, else when it was created).
+        q = select(db.alerts).order_by(func.coalesce(c.fired_at, c.created_at).desc(), c.id.desc()).limit(limit)
         if status == "open":
             q = q.where(c.status.in_(OPEN))
         elif status:

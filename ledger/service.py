@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -255,6 +256,19 @@ class LedgerService:
             ),
         )
 
+    def deadline_clause(self) -> Any:
+        """The deadline running now: the reply's, else the earliest open commitment's; NULL otherwise."""
+        earliest = (
+            select(func.min(Commitment.due_at))
+            .where(Commitment.case_id == Case.id, Commitment.status == CommitmentStatus.OPEN.value)
+            .scalar_subquery()
+        )
+        return sql_case(
+            (Case.status.in_([s.value for s in states.REPLY_CLOCK]), Case.due_at),
+            (Case.status == CaseStatus.FULFILLING.value, earliest),
+            else_=None,
+        )
+
     def list_cases(
         self,
         actor: Actor,
@@ -265,7 +279,12 @@ class LedgerService:
         text: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        sort: str = "new",
     ) -> Page:
+        """``sort``: "new" (newest first) or "deadline" (the deadline running now, soonest first; cases
+        with no running deadline last) — the same rule as ``ledger.web.guide.deadline_of``."""
+        if sort not in ("new", "deadline"):
+            raise InvalidInput(f"未知排序 {sort!r}", field="sort")
         at = self.clock()
         cond = [self._visible(actor)]
         if unit_id is not None:
@@ -286,7 +305,7 @@ class LedgerService:
             rows = s.scalars(
                 select(Case)
                 .where(*cond)
-                .order_by(Case.id.desc())
+                .order_by(*((self.deadline_clause().asc().nulls_last(),) if sort == "deadline" else ()), Case.id.desc())
                 .limit(limit)
                 .offset(offset)
                 .options(selectinload(Case.commitments).selectinload(Commitment.attachments))

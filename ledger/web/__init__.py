@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.datastructures import MutableHeaders
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from alerts.store import AlertStore
 
 TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
 SESSION_COOKIE = "yuqing_ledger"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -54,11 +56,18 @@ def templates() -> Jinja2Templates:
         commitment_labels={k.value: v for k, v in COMMITMENT_LABELS.items()},
         role_labels={k.value: v for k, v in ROLE_LABELS.items()},
         event_labels=event_labels(),
+        alert_title=alert_title,
     )
     t.env.filters["dt"] = lambda d, fmt="%Y-%m-%d %H:%M": d.strftime(fmt) if d else ""
     # Alert times are epoch seconds (alerts.db); shown in Asia/Shanghai like the ledger's.
     t.env.filters["ts"] = lambda v, fmt="%Y-%m-%d %H:%M": ts_to_dt(v).strftime(fmt) if v is not None else ""
     return t
+
+
+def alert_title(title: str, rule: str, labels: dict[str, Any]) -> str:
+    from ledger.web.guide import alert_title as titled
+
+    return titled(title, rule, labels)
 
 
 def event_labels() -> dict[str, str]:
@@ -219,6 +228,8 @@ def create_app(
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": ""}
         return error_page(request, f"表单内容有误：{'.'.join(str(p) for p in first['loc'])}：{first['msg']}", 422)
 
+    # Styles (and any script) come from files, so the Content-Security-Policy need allow no inline code.
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.include_router(public.router)
     app.include_router(api.router)
     app.include_router(pages.router)

@@ -4,6 +4,7 @@ into the same typed request the API takes and calls the service, so both enforce
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -21,7 +22,7 @@ from ledger.schemas import SATISFACTION, SOURCES, CaseAction, CommitmentAction, 
 from ledger.service import LedgerService, view_of
 from ledger.states import Actor, CaseStatus, Role
 from ledger.uploads import CheckedUpload, check_upload
-from ledger.web import csrf_token, current_actor, require_actor
+from ledger.web import csrf_token, current_actor, guide, require_actor
 from yuqing.store import Query
 from yuqing.timeutil import TZ
 
@@ -127,16 +128,26 @@ def _filters(request: Request) -> dict[str, Any]:
     }
 
 
+SORTS = {"new": "登记时间", "deadline": "剩余时间"}
+
+
 @router.get("/cases", response_class=HTMLResponse)
 def case_list(request: Request) -> Response:
     actor = require_actor(request)
     svc = _svc(request)
     filters = _filters(request)
     page_no = max(1, int(request.query_params.get("page", "1") or 1))
-    page = svc.list_cases(actor, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE, **filters)
+    # A unit works to deadlines: its list starts with the one running out first.
+    sort = request.query_params.get("sort") or ("deadline" if actor.role is Role.UNIT else "new")
+    if sort not in SORTS:
+        raise InvalidInput(f"未知排序「{sort}」", field="sort")
+    page = svc.list_cases(actor, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE, sort=sort, **filters)
     at = svc.clock()
-    rows = [(c, svc.is_overdue(c, at)) for c in page.items]
-    query = "&".join(f"{k}={quote(v)}" for k, v in request.query_params.items() if k != "page")
+    rows = [
+        CaseRow(c, svc.is_overdue(c, at), d, guide.days_left(d, at), guide.days_left_text(d, at))
+        for c, d in ((c, guide.deadline_of(c)) for c in page.items)
+    ]
+    query = "&".join(f"{k}={quote(v)}" for k, v in request.query_params.items() if k not in ("page", "sort"))
     return render(
         request,
         "cases.html",
@@ -147,8 +158,18 @@ def case_list(request: Request) -> Response:
         units=svc.list_units(),
         statuses=list(CaseStatus),
         query=query,
+        sort=sort,
         f=request.query_params,
     )
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    case: Any
+    late: bool
+    deadline: datetime | None
+    days_left: int | None
+    days_left_text: str
 
 
 @router.get("/cases/new", response_class=HTMLResponse)
@@ -194,30 +215,93 @@ def case_detail(request: Request, case_id: int) -> Response:
     svc = _svc(request)
     case = svc.get_case(actor, case_id)
     view = view_of(case)
+    at = svc.clock()
     case_actions = [r for a, r in states.CASE_RULES.items() if a not in ("edit", "add_commitment") and states.can(view, a, actor)]
     commitment_actions = {
         m.id: [r for a, r in states.COMMITMENT_RULES.items() if states.can(view, a, actor, commitment_id=m.id)] for m in case.commitments
     }
+    can_add = states.can(view, "add_commitment", actor)
+    text, my_turn = guide.next_action(case, actor, at)
     return render(
         request,
         "case.html",
         case=case,
-        overdue=svc.is_overdue(case),
+        overdue=svc.is_overdue(case, at),
         audit=svc.audit(actor, case_id),
-        case_actions=case_actions,
-        commitment_actions=commitment_actions,
-        can_add_commitment=states.can(view, "add_commitment", actor),
+        steps=guide.steps(case),
+        next_text=text,
+        my_turn=my_turn,
+        # Forms that move the case on sit with the next action; the rest (督办, 延期, 退回...) below it.
+        main_actions=[r for r in case_actions if _main(r.action, case.status)],
+        other_actions=[r for r in case_actions if not _main(r.action, case.status)],
+        # The reply form takes the commitments with it when the unit can register them.
+        reply_with_commitment=can_add and any(r.action == "respond" for r in case_actions),
+        fulfil=[m for m in case.commitments if any(r.action == "fulfil" for r in commitment_actions[m.id])],
+        # A fulfilment to check: 登记公开, or 核查退回, side by side with the next action.
+        review=[
+            (m, sorted((r for r in commitment_actions[m.id] if r.action in REVIEW), key=lambda r: REVIEW.index(r.action)))
+            for m in case.commitments
+            if _can(commitment_actions[m.id], "disclose")
+        ],
+        commitment_actions={k: [r for r in v if r.action not in ("fulfil", *REVIEW)] for k, v in commitment_actions.items()},
+        can_add_commitment=can_add,
+        internals=actor.role is not Role.UNIT,  # 版本, event/alert/source ids: for the office, not for units
+        in_commitment_phase=CaseStatus(case.status) in states.COMMITMENT_PHASE | {CaseStatus.CLOSED},
+        days_left_text=guide.days_left_text,
         units=svc.list_units(active_only=True),
         satisfaction=SATISFACTION,
-        now=svc.clock(),
+        now=at,
         upload_types=svc.config.upload_types,
         max_upload_mb=svc.config.max_upload_bytes / 1024 / 1024,
     )
 
 
+REVIEW = ("disclose", "reject")
+
+
+def _can(rules: list[states.Rule], action: str) -> bool:
+    return any(r.action == action for r in rules)
+
+
+MAIN_ACTIONS = ("assign", "accept", "respond", "track", "close", "approve_extension", "reject_extension")
+
+
+def _main(action: str, status: str) -> bool:
+    """Whether an action belongs with the next step: 退回 is the alternative to 签收, later it is not."""
+    return action in MAIN_ACTIONS or (action == "return" and status == CaseStatus.ASSIGNED.value)
+
+
+def _commitment_from_form(form: FormData, version: int | None, *, required: bool = True) -> NewCommitment | None:
+    """The commitment a form registers (登记承诺, or the one given with the reply); None if the
+    reply form's commitment fields are left empty."""
+    data: dict[str, Any] = {"version": version, "content": _str(form, "content"), "unit_id": _int(form, "unit_id")}
+    if not required and not data["content"]:
+        return None
+    due = _str(form, "due_date")
+    if due:
+        try:
+            data["due_at"] = datetime.combine(datetime.strptime(due, "%Y-%m-%d").date(), time(23, 59, 59), tzinfo=TZ)
+        except ValueError as exc:
+            raise InvalidInput("承诺时限格式应为 YYYY-MM-DD", field="due_date") from exc
+    elif _int(form, "due_workdays") is not None:
+        data["due_workdays"] = _int(form, "due_workdays")
+    elif not required:
+        raise InvalidInput("请填写承诺时限（日期或工作日数）", field="due_workdays")
+    return _validated(NewCommitment, data)  # type: ignore[no-any-return]
+
+
+def _track_if_ready(svc: LedgerService, actor: Actor, case: Any) -> Any:
+    """已回应 with commitments has no decision left in it: go on to 承诺落实中 at once. The state
+    machine still records both steps (case.responded, then case.tracking) in the audit log."""
+    if case.status == CaseStatus.RESPONDED.value and case.commitments and states.can(view_of(case), "track", actor):
+        return svc.act(actor, case.id, CaseAction(action="track", version=case.version))
+    return case
+
+
 @router.post("/cases/{case_id}/act")
 async def case_act(request: Request, case_id: int) -> Response:
     actor = await bg(require_actor, request)
+    svc = _svc(request)
     form = await request.form()
     data: dict[str, Any] = {"action": _str(form, "action"), "version": _int(form, "version"), "note": _str(form, "note")}
     for key in ("unit_id", "time_limit_days", "extension_days"):
@@ -227,26 +311,34 @@ async def case_act(request: Request, case_id: int) -> Response:
         data["response"] = _str(form, "response")
     data["co_unit_ids"] = [int(v) for v in form.getlist("co_unit_ids") if isinstance(v, str) and v.isdigit()]
     req = _validated(CaseAction, data)
-    case = await bg(_svc(request).act, actor, case_id, req)
+    # The reply may carry a commitment; everything is checked before anything is written.
+    commitment = _commitment_from_form(form, req.version, required=False) if req.action == "respond" else None
+    if req.action == "respond" and not req.response:
+        raise InvalidInput("请填写回应内容", field="response")
+    if commitment is not None:
+        await bg(svc.add_commitment, actor, case_id, commitment)
+        current = await bg(svc.get_case, actor, case_id)
+        req = req.model_copy(update={"version": current.version})
+    case = await bg(svc.act, actor, case_id, req)
+    if req.action == "respond":
+        case = await bg(_track_if_ready, svc, actor, case)
     where = "/cases" if req.action == "return" else f"/cases/{case_id}"  # a returned case leaves the unit's list
-    return redirect(where, f"已{states.CASE_RULES[req.action].label}：{case.number}（{CaseStatus(case.status).label}）", request)
+    done = f"已{states.CASE_RULES[req.action].label}"
+    if commitment is not None:
+        done += "并登记承诺"
+    return redirect(where, f"{done}：{case.number}（{CaseStatus(case.status).label}）", request)
 
 
 @router.post("/cases/{case_id}/commitments")
 async def commitment_add(request: Request, case_id: int) -> Response:
     actor = await bg(require_actor, request)
+    svc = _svc(request)
     form = await request.form()
-    data: dict[str, Any] = {"version": _int(form, "version"), "content": _str(form, "content"), "unit_id": _int(form, "unit_id")}
-    due = _str(form, "due_date")
-    if due:
-        try:
-            data["due_at"] = datetime.combine(datetime.strptime(due, "%Y-%m-%d").date(), time(23, 59, 59), tzinfo=TZ)
-        except ValueError as exc:
-            raise InvalidInput("承诺时限格式应为 YYYY-MM-DD", field="due_date") from exc
-    elif _int(form, "due_workdays") is not None:
-        data["due_workdays"] = _int(form, "due_workdays")
-    await bg(_svc(request).add_commitment, actor, case_id, _validated(NewCommitment, data))
-    return redirect(f"/cases/{case_id}", "已登记承诺事项", request)
+    new = _commitment_from_form(form, _int(form, "version"))
+    assert new is not None
+    await bg(svc.add_commitment, actor, case_id, new)
+    case = await bg(_track_if_ready, svc, actor, await bg(svc.get_case, actor, case_id))
+    return redirect(f"/cases/{case_id}", f"已登记承诺事项（{CaseStatus(case.status).label}）", request)
 
 
 @router.post("/commitments/{commitment_id}/act")
