@@ -25,6 +25,7 @@ result is the same in every process.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,7 +263,7 @@ class Gazetteer:
         """A town right after its county, or a village right after its town (at most one character
         between). A village right after its own town is also evidence of the county: no other
         same-named town in China has a village of that name, unless marked ``namesake_elsewhere``."""
-        for prev, m in zip(mentions, mentions[1:], strict=False):
+        for prev, m in itertools.pairwise(mentions):
             if m.start - prev.end > 1 or prev.in_title != m.in_title:
                 continue
             chained = [i for i in m.places if self.places[i].parent in prev.places]
