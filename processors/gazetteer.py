@@ -116,6 +116,8 @@ class Gazetteer:
         # One alternation over a trie of all names, inside a lookahead so that overlapping names
         # are all seen; at each position the trie prefers the longest name.
         self._pattern = re.compile("(?=(" + _trie_regex(sorted(names)) + "))")
+        # what may stand right before a town without making it another county's: our county's names
+        self._own = _NEUTRAL_BEFORE + tuple(n for n in sorted(names) if names[n].places == (0,))
 
     @property
     def county(self) -> Place:
@@ -209,7 +211,8 @@ class Gazetteer:
         for m in mentions:
             owners = {self._town_of(i) for i in m.places}
             if len(owners) == 1 and (t := owners.pop()) is not None:
-                _count(towns, t, m)
+                # "explicit" for a town means right after the county, not a village right after it
+                _count(towns, t, m, explicit=m.explicit and all(self.places[i].depth == 1 for i in m.places))
         if not towns:
             return self.county.path
         town = max(towns.values(), key=_Rank.key).index
@@ -251,7 +254,7 @@ class Gazetteer:
                 nxt = bounds.get(end, "")
                 if len(nxt) == 1 and "\u4e00" <= nxt <= "\u9fff" and nxt not in _AFTER_PLACE:
                     continue  # 彭泽泉: a person
-            if _after_other_county(low, start):
+            if _after_other_county(low, start, self._own):
                 covered_to = end  # the whole name belongs to the other county
                 continue
             covered_to = end
@@ -273,21 +276,20 @@ class Gazetteer:
                     m.evidence = True
 
 
-def _count(ranks: dict[int, _Rank], idx: int, m: _Mention) -> None:
+def _count(ranks: dict[int, _Rank], idx: int, m: _Mention, explicit: bool | None = None) -> None:
     r = ranks.setdefault(idx, _Rank(index=idx))
-    r.explicit |= m.explicit
+    r.explicit |= m.explicit if explicit is None else explicit
     r.title |= m.in_title
     r.count += 1
     r.first = min(r.first, m.start)
     r.names.append(m.name)
 
 
-def _after_other_county(text: str, start: int) -> bool:
+def _after_other_county(text: str, start: int, own: tuple[str, ...]) -> bool:
     """``长沙县黄花镇``, ``A7县芙蓉村``: the name right after a county or city other than ours."""
     if start == 0 or text[start - 1] not in _FOREIGN_END:
         return False
-    before = text[max(0, start - 6) : start]
-    if before.endswith(_NEUTRAL_BEFORE) or before.endswith(("彭泽县", "彭泽")):
+    if text[max(0, start - 8) : start].endswith(own):
         return False
     # ``县城``-like words end in the character too, but those come after the name, not before it;
     # a lone 县/市/区 after punctuation or at the start is not a name either.
