@@ -3,8 +3,7 @@
 The answer is a path, ``彭泽县/芙蓉墩镇/长山村``, or ``None``. How a post's place is chosen:
 
 1. Every name, alias and old name of every place is found with one compiled pattern (a trie of all
-   names, overlapping matches allowed; the longest name at a position wins and names inside an
-   accepted longer one are dropped). A name of at most two characters (``彭泽``, ``马当``) counts
+   names; the longest name at a position wins and names inside an accepted one are skipped). A name of at most two characters (``彭泽``, ``马当``) counts
    only where it starts and ends on a boundary of the project's tokens, so ``一马当先`` is not 马垱镇.
    A name right after another county or city (``长沙县黄花镇``, ``A7县…``) is about that place and
    is dropped.
@@ -113,9 +112,9 @@ class Gazetteer:
             raise ConfigError("gazetteer must have exactly one county at the top")
         self.places = places
         self._names = names
-        # One alternation over a trie of all names, inside a lookahead so that overlapping names
-        # are all seen; at each position the trie prefers the longest name.
-        self._pattern = re.compile("(?=(" + _trie_regex(sorted(names)) + "))")
+        # One alternation over a trie of all names: at each position the longest name wins, and
+        # the regex engine skips positions whose character starts no name.
+        self._pattern = re.compile(_trie_regex(sorted(names)))
         # what may stand right before a town without making it another county's: our county's names
         self._own = _NEUTRAL_BEFORE + tuple(n for n in sorted(names) if names[n].places == (0,))
 
@@ -239,25 +238,22 @@ class Gazetteer:
             return []
         low = text.lower()
         found: list[_Mention] = []
-        covered_to = -1  # end of the last accepted name: names inside it are parts of it
         bounds: dict[int, str] | None = None  # token start -> token, and token end -> ""
-        for m in self._pattern.finditer(low):
-            name = m.group(1)
-            start, end = m.start(), m.start() + len(name)
-            if end <= covered_to:
-                continue
+        search = self._pattern.search
+        pos = 0
+        while m := search(low, pos):
+            name = m.group()
+            start, end = m.start(), m.end()
             if len(name) <= _SHORT:
                 if bounds is None:
                     bounds = _token_bounds(low, tokens)
-                if start not in bounds or end not in bounds:
-                    continue
                 nxt = bounds.get(end, "")
-                if len(nxt) == 1 and "\u4e00" <= nxt <= "\u9fff" and nxt not in _AFTER_PLACE:
-                    continue  # 彭泽泉: a person
+                if start not in bounds or end not in bounds or (len(nxt) == 1 and "\u4e00" <= nxt <= "\u9fff" and nxt not in _AFTER_PLACE):
+                    pos = start + 1  # not a whole token (一马当先), or a person (彭泽泉): look again one further
+                    continue
+            pos = end  # names inside an accepted name are parts of it
             if _after_other_county(low, start, self._own):
-                covered_to = end  # the whole name belongs to the other county
-                continue
-            covered_to = end
+                continue  # the whole name belongs to the other county
             entry = self._names[name]
             found.append(_Mention(name, entry.places, offset + start, offset + end, in_title, evidence=entry.evidence))
         return found
