@@ -61,7 +61,7 @@ _FOREIGN_END = "县市区省州旗"
 _SHORT = 2  # names of at most this many characters must stand as whole tokens
 # A short name followed by a one-character token is read as a person's name (彭泽泉, 彭泽林) unless
 # that character is one that follows a place name.
-_AFTER_PLACE = set("人的县市城镇乡村区港湾站段话籍鲫和与及到在是有也都还就等这那里内外边一各")
+_AFTER_PLACE = set("人的县市城镇乡村区港湾站段话籍鲫矶路街口境和与及到在是有也都还就等这那里内外边一各")
 
 
 @dataclass(frozen=True)

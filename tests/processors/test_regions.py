@@ -160,3 +160,30 @@ def test_bad_gazetteer_files_name_the_file_and_place(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match=match) as err:
             Gazetteer.load(f)
         assert "g.yaml" in str(err.value)
+
+
+def test_demo_posts_each_name_one_real_township(gaz: Gazetteer) -> None:
+    import re
+
+    towns = {p.name for p in gaz.places if p.depth == 1}
+    demo = ROOT / "yuqing" / "demo"
+    posts = [json.loads(line) for line in (demo / "wenzheng.jsonl").read_text(encoding="utf-8").splitlines()]
+    texts = [p["title"] + "\n" + p["content"] + "\n" + p.get("reply", "") for p in posts]
+    texts += re.findall(r"<item>(.*?)</item>", (demo / "wenzheng_jiujiang.xml").read_text(encoding="utf-8"), re.S)
+    named = [set(re.findall(r"彭泽县(\w+?[镇乡])", t)) for t in texts]
+    assert sum(bool(n) for n in named) >= 100
+    for text, n in zip(texts, named, strict=True):
+        assert len(n) <= 1, (n, text[:80])
+        assert n <= towns, n
+    assert len(set().union(*named)) >= 10  # drawn from the whole list
+
+
+def test_demo_generator_keeps_one_town_per_post() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import make_demo_data
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    assert "太白镇" not in make_demo_data.TOWNS and "瀼溪镇" in make_demo_data.TOWNS and len(make_demo_data.TOWNS) == 13
+    out = make_demo_data.localise("A市A3区某小区，A7县的A3区路口", "马垱镇")
+    assert out == "九江市彭泽县马垱镇某小区，彭泽县马垱镇的彭泽县马垱镇路口"
