@@ -148,6 +148,8 @@ class Gazetteer:
                 spec = {}
             elif isinstance(spec, list):  # the short form: name: [children]
                 spec = {"places": spec}
+            elif isinstance(spec, dict) and spec and not any(str(k).isascii() for k in spec):  # short form: name: {child: ...}
+                spec = {"places": [{k: v} for k, v in spec.items()]}
             if not isinstance(spec, dict):
                 raise ConfigError(f"gazetteer entries must be mappings or lists, got {spec!r}", file=str(file), key=path)
             unknown = sorted(set(spec) - _KEYS)

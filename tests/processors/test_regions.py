@@ -148,6 +148,15 @@ def test_county_sources_from_the_config() -> None:
     assert c.classify(post(other)).region is None
 
 
+def test_the_short_nested_form_still_loads(tmp_path: Path) -> None:
+    f = tmp_path / "g.yaml"
+    f.write_text("甲乙县:\n  丙丁镇: [戊己村, 庚辛社区]\n  壬癸乡: []\n", encoding="utf-8")
+    g = Gazetteer.load(f)
+    assert [p.path for p in g.places] == ["甲乙县", "甲乙县/丙丁镇", "甲乙县/丙丁镇/戊己村", "甲乙县/丙丁镇/庚辛社区", "甲乙县/壬癸乡"]
+    assert g.locate("甲乙县丙丁镇庚辛居委会门口") == "甲乙县/丙丁镇/庚辛社区"  # the 居委会 form of a 社区
+    assert g.locate("丙丁镇的路") is None  # nothing marked distinctive, no county named
+
+
 def test_bad_gazetteer_files_name_the_file_and_place(tmp_path: Path) -> None:
     for text, match in [
         ("彭泽县: 12\n", "mappings or lists"),
