@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,6 @@ class _Rank:
     count: int = 0
     first: int = 1 << 30
     index: int = 0
-    names: list[str] = field(default_factory=list)
 
     def key(self) -> tuple[bool, bool, int, int, int]:
         return (self.explicit, self.title, self.count, -self.first, -self.index)
@@ -280,7 +279,6 @@ def _count(ranks: dict[int, _Rank], idx: int, m: _Mention, explicit: bool | None
     r.title |= m.in_title
     r.count += 1
     r.first = min(r.first, m.start)
-    r.names.append(m.name)
 
 
 def _after_other_county(text: str, start: int, own: tuple[str, ...]) -> bool:
