@@ -121,6 +121,11 @@ class Gazetteer:
     def county(self) -> Place:
         return self.places[0]
 
+    @property
+    def names(self) -> list[str]:
+        """Every name, alias and old name matched, sorted."""
+        return sorted(self._names)
+
     @classmethod
     def load(cls, path: str | Path | None = None) -> Gazetteer:
         file = Path(path) if path else DEFAULT
