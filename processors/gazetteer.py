@@ -35,7 +35,7 @@ import yaml
 from yuqing.errors import ConfigError
 
 DEFAULT = Path(__file__).with_name("gazetteer_pengze.yaml")
-_KEYS = {"code", "aliases", "other_names", "distinctive", "namesake_elsewhere", "places"}
+_KEYS = {"code", "aliases", "county_aliases", "other_names", "distinctive", "namesake_elsewhere", "places"}
 # Forms a 村/社区 is also written in.
 _VILLAGE_FORMS = {"村": ("村委会", "村民委员会"), "社区": ("居委会", "居民委员会")}
 # Words ending in 县/市/区/省 before a town that do not name another county.
@@ -169,6 +169,8 @@ class Gazetteer:
             aliases = _str_list(spec.get("aliases"), file, f"{path}.aliases")
             for alias in forms + aliases:
                 add_name(alias, idx, distinctive, path)
+            for named in _str_list(spec.get("county_aliases"), file, f"{path}.county_aliases"):
+                add_name(named, idx, True, path)  # names that carry the county's name: 彭泽县城
             for old in _str_list(spec.get("other_names"), file, f"{path}.other_names"):
                 add_name(old, idx, False, path)
             children = spec.get("places") or []
