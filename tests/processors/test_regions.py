@@ -185,6 +185,10 @@ def test_demo_posts_each_name_one_real_township(gaz: Gazetteer) -> None:
         assert len(n) <= 1, (n, text[:80])
         assert n <= towns, n
     assert len(set().union(*named)) >= 10  # drawn from the whole list
+    for post in posts:  # and the classifier finds the town the generator put in
+        (town,) = set(re.findall(r"彭泽县(\w+?[镇乡])", post["title"] + post["content"])) or {None}
+        if town:
+            assert gaz.locate(post["title"], post["content"]) == f"彭泽县/{town}", post["title"]
 
 
 def test_demo_generator_keeps_one_town_per_post() -> None:
