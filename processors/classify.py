@@ -40,8 +40,9 @@ class Classifier:
         self.models = models or Models.load()
         self.events = EventClusterer(timedelta(hours=config.event_window_hours), config.event_max_distance)
 
-    def analyse(self, title: str, content: str) -> Analysis:
-        """Everything that depends on the text alone."""
+    def analyse(self, title: str, content: str, source_id: str | None = None) -> Analysis:
+        """Everything that depends on the text alone (and, for the region, on whether the source
+        is one of the county's own: ``config.county_sources``)."""
         title_tokens = tokenize(title) if title else []
         body_tokens = tokenize(content) if content else []
         tokens = title_tokens + body_tokens
@@ -53,11 +54,17 @@ class Classifier:
             sentiment=pred.sentiment,
             negativity=round(pred.negativity, 4),
             keywords=keywords(tokens, self.config.keywords),
-            region=self.gazetteer.locate(f"{title}\n{content}"),
+            region=self.gazetteer.locate(
+                title,
+                content,
+                title_tokens=title_tokens,
+                body_tokens=body_tokens,
+                county_source=source_id in self.config.county_sources,
+            ),
         )
 
     def classify(self, post: PostCollected) -> PostClassified:
-        a = self.analyse(post.title, post.content)
+        a = self.analyse(post.title, post.content, post.source.id)
         event = self.events.assign(post.id, a.tokens, post.published_at, post.source.id)
         ctx = EventContext(size=event.size, recent=event.recent(post.published_at), sources=event.sources)
         risk = assess(a.topic, a.sentiment, a.negativity, a.tokens, ctx)

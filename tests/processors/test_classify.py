@@ -39,7 +39,7 @@ WAGE = (
 def test_wage_arrears_post(classifier: Classifier) -> None:
     c = classifier.classify(post("t:1", *WAGE))
     assert (c.topic, c.sentiment) == ("工资拖欠", "negative")
-    assert c.region == "彭泽县/马当镇"
+    assert c.region == "彭泽县/马垱镇"
     assert "涉及群体性讨薪 +10" in c.risk.reasons
     assert c.tokens == tokenize(WAGE[0]) + tokenize(WAGE[1])
     assert c.event_id.startswith("ev-")
@@ -116,7 +116,7 @@ def test_warm_up_restores_events_after_restart() -> None:
 def test_gazetteer_most_specific_place_wins(tmp_path: Path) -> None:
     g = Gazetteer.load()
     assert g.locate("芙蓉墩镇长山村的河道被污染") == "彭泽县/芙蓉墩镇/长山村"
-    assert g.locate("马当的码头") == "彭泽县/马当镇"
+    assert g.locate("马当的码头") == "彭泽县/马垱镇"
     assert g.locate("北京市朝阳区") is None
     bad = tmp_path / "g.yaml"
     bad.write_text("彭泽县: 12\n", encoding="utf-8")
