@@ -49,6 +49,15 @@ class CsrfRefused(Exception):
     pass
 
 
+def _calendar_warning() -> str | None:
+    """From December on, while next year's holiday schedule is unknown (deadlines would count
+    Monday to Friday): the warning for the staff who can act on it."""
+    from yuqing.timeutil import now
+    from yuqing.workdays import schedule_warning
+
+    return schedule_warning(now().date())
+
+
 def templates() -> Jinja2Templates:
     t = Jinja2Templates(directory=str(TEMPLATES))
     t.env.globals.update(
@@ -57,6 +66,7 @@ def templates() -> Jinja2Templates:
         role_labels={k.value: v for k, v in ROLE_LABELS.items()},
         event_labels=event_labels(),
         alert_title=alert_title,
+        calendar_warning=_calendar_warning,
     )
     t.env.filters["dt"] = lambda d, fmt="%Y-%m-%d %H:%M": d.strftime(fmt) if d else ""
     # Alert times are epoch seconds (alerts.db); shown in Asia/Shanghai like the ledger's.

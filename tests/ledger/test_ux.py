@@ -298,3 +298,20 @@ def test_styles_come_from_a_file_and_pages_carry_no_inline_code(env: Env) -> Non
         html = env.client(role).get(url).text
         assert '<link rel="stylesheet" href="/static/ledger.css">' in html, url
         assert not re.search(r"<style|<script(?![^>]*\bsrc=)|\sstyle=|\son[a-z]+=", html), url
+
+
+def test_december_warning_when_next_years_holidays_are_unknown(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime
+
+    from yuqing import timeutil, workdays
+
+    saved = workdays.calendar()
+    monkeypatch.setattr(timeutil, "now", lambda: datetime(2026, 12, 4, 10, 0, tzinfo=timeutil.TZ))
+    try:
+        workdays.configure(workdays.CalendarConfig())
+        assert "尚未录入2027年法定节假日" in env.client("monitor").get("/cases").text
+        assert "尚未录入2027年法定节假日" not in env.client("unit").get("/cases").text  # units cannot act on it
+        workdays.configure(workdays.CalendarConfig.model_validate({"years": {2027: {"holidays": ["2027-01-01"]}}}))
+        assert "尚未录入2027年法定节假日" not in env.client("monitor").get("/cases").text
+    finally:
+        workdays._calendar = saved
