@@ -62,6 +62,9 @@ W = {
     "higher": 4,
     "vulnerable": 8,
     "wage_group": 14,
+    "mass_wage": 15,
+    "mass_finance": 15,
+    "major_pollution": 15,
     "finance": 14,
     "scale_10": 3,
     "scale_100": 8,
@@ -78,7 +81,7 @@ _CLAUSE_END = re.compile(r"[，,、：:。！？!?；;\n…]+")
 _HYPOTHETICAL = re.compile(
     r"万一|如果|假如|假若|倘若|若是|要是|如若|一旦|假设|试想|设想|担心|担忧|忧虑|害怕|生怕|唯恐|恐怕|"
     r"可能|会不会|是否|能否|有没有|难道|否则|不然|迟早|早晚|差点|险些|差一点|预防|防范|以防|以免|避免|防止|"
-    r"谨防|杜绝|不排除|演练|应急|非要等到|后果不堪设想|"
+    r"谨防|杜绝|不排除|演练|应急|非要等到|后果不堪设想|如(?=[0-9一二两三四五六七八九十几]|发生|遇|有|出现)|若(?=发生|有|出现)|"
     r"第[0-9一二三四五六七八九十百零]+条|规定|条例|办法》|法》"  # a rule quoted, not an event
 )
 # A wish, request or call: the rest of the clause did not happen (yet).
@@ -88,8 +91,13 @@ _NOT_WISH_BEFORE = {"请": set("申邀聘宴提"), "望": set("失绝渴盼希�
 _ANNOUNCE = re.compile(r"将|准备|打算|保留|只能|不得不|必将|将会|还会|继续|到底|誓要|决心")
 _NEGATION = re.compile(
     r"(?:没有|没|未|无|并未|并没有|不曾|从未|不是|并非|不会|不至于|不要|不能|别|不再|免于|不致|"
-    r"无人|没人|没有人|未造成|没有造成|未发生|没有发生|未出现|没有出现)$"
+    r"无人|没人|没有人|未造成|没有造成|未发生|没有发生|未出现|没有出现)$|"
+    r"(?:未|没有|没|并未|从未|不曾)(?:采取|使用|发生|出现|造成|有过)[^，。！？]{0,8}$"
 )
+# After the sentence's word: the danger is foreseen, not reported (…是迟早的事, …谁负责).
+_TRAILING = re.compile(r"迟早|早晚|后果不堪设想|谁(?:来)?负责|谁来承担|怎么办|在所难免|难以避免|不堪设想")
+# Words that are not the danger after these (信息大爆炸, 扬言要打死).
+_NOT_AFTER = {"爆炸": ("信息大", "信息", "知识"), "打死": ("要", "扬言", "说"), "事故": ("责任",)}
 # The word names a risk, not an event: 火灾隐患, 爆炸危险.
 _AS_RISK = re.compile(r"^(?:的)?(?:隐患|风险|危险|威胁|可能|之虞|事故隐患)")
 _ANIMAL = re.compile(r"(?:鱼|虾|鸡|鸭|鹅|猪|牛|羊|狗|猫|禽|畜|树|苗|蜂|蚕|庄稼|作物)[^，。！？,.!?]{0,3}$")
@@ -99,35 +107,36 @@ _ANIMAL = re.compile(r"(?:鱼|虾|鸡|鸭|鹅|猪|牛|羊|狗|猫|禽|畜|树|�
 # Python's re skips ahead on the first character (one alternation of all of them, plain or with
 # named groups, measured 1.1x and 14x slower).
 WORDS: dict[str, str] = {
-    "death": "死亡(?!人口|率|证明|威胁)|身亡|遇难|罹难|丧生|丧命|致死|死伤|伤亡|溺亡|猝死|去世|撞死|砸死|压死|淹死|烧死|毒死|打死|摔死|电死",
+    "death": "死亡(?!人口|率|证明|威胁)|身亡|遇难|罹难|丧生|丧命|致死|死伤|溺亡|猝死|撞死|砸死|压死|淹死|烧死|毒死|打死|摔死|电死|"
+    "抢救[^。]{0,30}去世|不幸去世|一死|两死|三死|[0-9]+死[0-9]+伤|[0-9]+人死亡",
     "extreme": '跳楼|自杀|自焚|轻生|喝农药|服毒|割腕|以死相逼|同归于尽|以命相搏|寻短见',
-    "serious": '重伤|截瘫|瘫痪|致残|残废|伤残|植物人|骨折|昏迷不醒|抢救',
-    "injury": '受伤|轻伤|伤者|打伤|砍伤|烧伤|烫伤|摔伤|咬伤|头破血流|流血|伤情|入院|送医|住院治疗|打成',
-    "violence": '殴打|打人|被打|打伤|围殴|聚众殴打|往死里打|暴力|持刀|砍人|推搡|行凶|强拆|强行拆除',
-    "illness": '中毒|生病住院|住院|咳嗽|呼吸道|疾病|得病|患病|长出|过敏|癌',
-    "accident": '爆炸|火灾|起火|着火|失火|大火|火情|坍塌|倒塌|垮塌|塌方|塌陷|泄漏|泄露|下坠|坠落|翻车|车祸|交通事故|事故',
-    "hazard": '安全隐患|重大隐患|隐患|危房|开裂|裂缝|下沉|超载|漏电|随时可能|岌岌可危|险象环生|危及生命|生命安全',
-    "pollution": '有毒|毒气|剧毒|有害气体|氟化物|重金属|超标排放|偷排|直排|饮用水|饮水|水源|颗粒无收|死绝|鱼虾|农田[^，。]{0,4}污染|危险废物|危废|化工',
-    "strong": '拉横幅|挂横幅|横幅|白旗|堵路|堵门|围堵|封堵大门|聚集(?:在|到|于)|聚众(?!赌|殴)|静坐|罢工|游行|示威|集体上访|群体上访|群体性事件|群体事件|闹访|齐聚|对峙|流血冲突|肢体冲突|发生冲突|堵塞交通|围攻|集体停工|停工讨薪',
+    "serious": '重伤|截瘫|全身瘫痪|下肢瘫痪|偏瘫|瘫痪在床|致残|残废|伤残|植物人|骨折|昏迷不醒|抢救|伤亡',
+    "injury": '受伤(?!害)|轻伤|伤者|打伤|砍伤|烧伤|烫伤|摔伤|咬伤|头破血流|流血|伤情|送医|打成',
+    "violence": '殴打|打人|被打|打伤|围殴|聚众殴打|往死里打|暴力|持刀|砍人|推搡|行凶|强拆|非法拘禁|囚禁|困在|限制人身自由',
+    "illness": '中毒|身体受损|健康受损|咳嗽|呼吸道疾病|(?:因此|导致|造成|引发|引起|致使|得了|患上)[^，。]{0,6}(?:疾病|住院|病|癌)',
+    "accident": '爆炸|火灾|起火|着火|失火|大火|火情|坍塌|倒塌|垮塌|塌方|塌陷|泄漏|气泄露|下坠|坠落|翻车|车祸|交通事故|事故',
+    "hazard": '安全隐患|重大隐患|隐患|危房|开裂|裂缝|下沉|超载|漏电|随时可能|岌岌可危|险象环生|危及生命|威胁(?:人身|生命)|生命安全|决堤|溃坝',
+    "pollution": '有毒|毒气|剧毒|有害气体|氟化物|重金属|超标排放|偷排|直排|饮用水|饮水|水源|颗粒无收|死绝|鱼虾|农田[^，。]{0,4}污染|污水[^。]{0,12}农田|危险废物|危废',
+    "strong": '拉横幅|挂横幅|横幅|白旗|(?:村民|业主|工人|群众|民工|居民|员工)[^，。]{0,6}堵(?:路|门|住)|堵门|围堵|封堵大门|聚集(?:在|到|于)|聚众(?!赌|殴|打)|大量[^，。]{0,6}(?:维权|聚集|讨薪)|门口[^，。]{0,4}(?:进行)?(?:维权|抗议|讨薪|静坐)|静坐|罢工|游行|示威|集体上访|群体上访|群体性事件|群体事件|闹访|齐聚|对峙|流血冲突|肢体冲突|发生冲突|堵塞交通|围攻|集体停工|停工讨薪',
     "collective": '抗议|维权|上访|信访|请愿|联名|阻工|集体(?:投诉|举报|反对|反映|讨薪|维权|签名|起诉)|群体(?:投诉|举报|维权)|全体(?:业主|村民|居民|员工|职工|工人|住户|房主|师生)|群情激奋|怨声载道',
     "police": '特警|防暴|传唤|拘留|镇压|抓走|带走|出动[^，。]{0,4}警|警察[^，。]{0,4}(?:包围|驱赶|围)',
-    "threat": '威胁|恐吓|扬言|报复|黑社会|涉黑|黑恶势力|打手|弄死|要你命|砸[^，。]{0,3}(?:车|门|窗)',
+    "threat": '威胁(?!人身|生命|安全|健康|到|着|居民|群众|周边)|恐吓|扬言|报复|黑社会|涉黑|黑恶势力|打手|弄死|要你命|砸[^，。]{0,3}(?:车|门|窗)',
     "media": '媒体|记者|报道|曝光|微博|抖音|头条|热搜|网络上|网上[^，。]{0,4}(?:转发|传)',
     "higher": '省政府|省委|省信访|省长|中央|国务院|北京|督导组|巡视组|纪委|监察委|国家信访',
-    "finance": '非法集资|集资诈骗|非法吸收公众存款|集资|传销|p2p|P2P|爆雷|暴雷|跑路|卷款|人去楼空|恶性退出|出借人|投资人|兑付|庞氏|资金盘|拉人头|失联',
+    "finance": '非法集资|集资诈骗|非法吸收公众存款|集资款|传销|p2p|P2P|爆雷|暴雷|(?:老板|法人|开发商|实控人|负责人|公司|已经|卷款|疑似|已)跑路|卷款|人去楼空|恶性退出|出借人|投资人|兑付|庞氏|资金盘|拉人头|高额回报|月回报|回报率|高息',
     "vulnerable": '儿童|小孩|孩子|幼儿|小学生|学生|婴儿|老人|老年人|孕妇|残疾|留守|病人|患者|老弱',
 }
 _FACTORS = [(name, re.compile(pattern)) for name, pattern in WORDS.items()]
 
 _PAY = re.compile(r"工资|工钱|薪水|薪资|薪酬|劳务费|血汗钱|人工费|欠薪|讨薪")
 _UNPAID = re.compile(r"拖欠|欠薪|讨薪|未发|没发|不发|未付|未支付|没有发|没拿到|拿不到|不给|讨要|结算不了|克扣|未结|欠")
-_WORKERS = re.compile(r"农民工|工人|民工|工友|员工|职工|全体|师傅|我们")
+_WORKERS = re.compile(r"农民工|工人|民工|工友|员工|职工|全体|师傅们|班组|大家")
 _LOSS_CONTEXT = re.compile(r"拖欠|欠|骗|集资|损失|卷款|跑路|兑付|待收|涉案|涉及|工程款|工资|血汗钱|退还|赔偿|冻结|投资|交了|缴纳|收取")
 
 # Numbers: digits or Chinese numerals, with the vague ones (几, 数, 上, 近) as lower bounds.
 _NUM = r"(?:[0-9]+(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百千万几数上近]+)"
 _NUMBER = re.compile(
-    r"[0-9零〇一二两三四五六七八九十百千万几数上近][0-9.零〇一二两三四五六七八九十百千万几数上近]*"
+    r"(?:[0-9][0-9.]*|[零〇一二两三四五六七八九十百千万几数上近]+)"
     r"(?=[多余来万名个位户家人农工村居业员职学师出投受会群住房老亿元块千百])"  # only numbers that may count or cost
 )
 # What follows a number when it counts people, or money (the number itself is found by _NUMBER).
@@ -136,7 +145,7 @@ _PEOPLE_TAIL = re.compile(
     r"(?:人(?!民|均|员|大|次|口|家|工|才|事)|户|名(?!额|字|单|义|称|片)|农民工|工人|村民|居民|业主|员工|职工|学生|师生|出借人|投资人|受害人|受害者|会员|群众|住户|房主|老人)"
 )
 _MONEY_TAIL = re.compile(
-    r"(?:多|余)?(千万|百万|万|亿)(?:多|余)?(?:元|人民币|块)?(?!多|余|人|户|名|平|亩|米|公里|辆|套|次|字|吨|个|家|位)|(?:多|余)?元"
+    r"(?:多|余)?(千万|百万|万|亿)(?:多|余)?(?:元|人民币|块)?(?!多|余|人|户|名|平|亩|米|公里|辆|套|次|字|吨|个|家|位)|(?:多|余)?(?:元|人民币|块钱)"
 )
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _UNITS = {"十": 10, "百": 100, "千": 1000}
@@ -223,7 +232,7 @@ class _Text:
     def mood(self, start: int, end: int) -> str:
         """'real', 'negated', 'risk' (火灾隐患), 'hypothetical', 'wish' or 'question'."""
         text = self.text
-        if _NEGATION.search(text, max(0, start - 6), start):
+        if _NEGATION.search(text, max(0, start - 14), start):
             return "negated"
         if _AS_RISK.match(text, end):
             return "risk"
@@ -231,6 +240,9 @@ class _Text:
             self._prepare()
         s = bisect.bisect_right(self.sent_starts, start) - 1
         if self._any_between(self.hypo, self.sent_starts[s], start):
+            return "hypothetical"
+        sent_end = self.sent_starts[s + 1] if s + 1 < len(self.sent_starts) else len(text)
+        if _TRAILING.search(text, end, sent_end):
             return "hypothetical"
         if self._any_between(self.wish, self._clause_start(start), start):
             return "wish"
@@ -317,6 +329,8 @@ def assess(
     for factor, pattern in _FACTORS:
         for m in pattern.finditer(txt):
             word = m.group()
+            if word in _NOT_AFTER and any(txt.endswith(p, 0, m.start()) for p in _NOT_AFTER[word]):
+                continue
             if factor == "vulnerable":  # who is affected: no mood
                 found.setdefault(factor, []).append(word)
                 continue
@@ -357,6 +371,7 @@ def assess(
     if pollution or animal_deaths:
         add(W["pollution"], f"严重污染{_quote(animal_deaths + pollution)}")
         if animal_deaths or "颗粒无收" in pollution or "死绝" in pollution:
+            add(W["major_pollution"], f"重大污染{_quote([w for w in animal_deaths + pollution if w in ('颗粒无收', '死绝')] or animal_deaths)}")
             major.append("重大污染")
 
     strong, weaker = get("strong"), get("collective")
@@ -393,11 +408,13 @@ def assess(
     if wage and (people >= 3 or _WORKERS.search(txt)):
         add(W["wage_group"], f"群体欠薪{_quote(wage, 1)}")
         if people >= 20 or money >= 500_000:
+            add(W["mass_wage"], f"大规模欠薪「{people_quote if people >= 20 else money_quote}」")
             major.append("大规模欠薪")
     finance = get("finance")
     if finance:
         add(W["finance"], f"涉众金融{_quote(finance)}")
         if people >= 1000 or money >= 1e8:
+            add(W["mass_finance"], f"大规模涉众「{people_quote if people >= 1000 else money_quote}」")
             major.append("涉众金融")
 
     if people >= 1000:
