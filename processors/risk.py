@@ -20,8 +20,8 @@ sentence, and a negation (没有, 未, 无 …) the word right after it. "集体
 collective action by themselves. Every reason quotes the words it came from, and the reasons add
 up to the score exactly (before the cap at 100 and the ceiling below 重大, both said when applied).
 
-重大 is reserved for what a county treats as major: a death, collective action, an extreme act,
-major pollution or a safety accident with victims, mass wage arrears, or mass-victim finance.
+重大 is reserved for what a county treats as major: a death, collective action going on, an extreme
+act, major pollution (crops lost, animals dead), mass wage arrears, or mass-victim finance.
 Without one of these the score stops at 74 (高).
 
 The weights and thresholds were fitted on part of the hand-read set ``data/labels/risk.jsonl``
@@ -43,35 +43,37 @@ MAJOR_CEILING = 74  # highest score without a major factor
 # Points per factor (fitted; see module docstring).
 W = {
     "neg_base": 20,  # negative sentiment at strength 0.5 ...
-    "neg_slope": 10,  # ... plus this much at strength 1.0
+    "neg_slope": 8,  # ... plus this much at strength 1.0
     "death": 45,
     "injury": 22,
     "serious_injury": 30,
-    "illness": 12,
+    "illness": 24,
     "violence": 18,
-    "threat": 14,
+    "threat": 18,
     "accident": 18,  # a fire, explosion, collapse, leak that happened
-    "hazard": 8,  # a concrete hazard named (隐患, 开裂, 超载 …)
+    "hazard": 2,  # a concrete hazard named (隐患, 开裂, 超载 …)
     "pollution": 14,  # severe pollution (toxic, drinking water, crops, dead fish)
-    "collective_strong": 32,
+    "collective_strong": 64,
+    "collective_past": 30,
     "collective": 12,
     "threat_to_act": 6,  # collective action announced (将上访, 保留上访的权利, 维权到底)
     "police": 12,
     "extreme": 30,
-    "media": 4,
-    "higher": 4,
-    "vulnerable": 8,
-    "wage_group": 14,
+    "media": 1,
+    "nuisance": 6,  # an ongoing wrong named (扰民, 黑臭, 违建, 拖欠 …)
+    "higher": 2,
+    "vulnerable": 6,
+    "wage_group": 7,
     "mass_wage": 15,
-    "mass_finance": 15,
+    "mass_finance": 30,
     "major_pollution": 15,
-    "finance": 14,
+    "finance": 21,
     "scale_10": 3,
     "scale_100": 8,
-    "scale_1000": 14,
+    "scale_1000": 7,
     "money_1m": 6,
     "money_10m": 12,
-    "money_100m": 18,
+    "money_100m": 9,
 }
 
 # ---------------------------------------------------------------- text structure
@@ -81,7 +83,7 @@ _CLAUSE_END = re.compile(r"[，,、：:。！？!?；;\n…]+")
 _HYPOTHETICAL = re.compile(
     r"万一|如果|假如|假若|倘若|若是|要是|如若|一旦|假设|试想|设想|担心|担忧|忧虑|害怕|生怕|唯恐|恐怕|"
     r"可能|会不会|是否|能否|有没有|难道|否则|不然|迟早|早晚|差点|险些|差一点|预防|防范|以防|以免|避免|防止|"
-    r"谨防|杜绝|不排除|演练|应急|非要等到|后果不堪设想|如(?=[0-9一二两三四五六七八九十几]|发生|遇|有|出现)|若(?=发生|有|出现)|"
+    r"谨防|杜绝|不排除|演练|应急|非要等到|后果不堪设想|说成|所谓|定性为|污蔑|如(?=[0-9一二两三四五六七八九十几]|发生|遇|有|出现)|若(?=发生|有|出现)|"
     r"第[0-9一二三四五六七八九十百零]+条|规定|条例|办法》|法》"  # a rule quoted, not an event
 )
 # A wish, request or call: the rest of the clause did not happen (yet).
@@ -99,7 +101,9 @@ _TRAILING = re.compile(r"迟早|早晚|后果不堪设想|谁(?:来)?负责|谁�
 # Words that are not the danger after these (信息大爆炸, 扬言要打死).
 _NOT_AFTER = {"爆炸": ("信息大", "信息", "知识"), "打死": ("要", "扬言", "说"), "事故": ("责任",)}
 # The word names a risk, not an event: 火灾隐患, 爆炸危险.
-_AS_RISK = re.compile(r"^(?:的)?(?:隐患|风险|危险|威胁|可能|之虞|事故隐患)")
+_AS_RISK = re.compile(r"^(?:的)?(?:隐患|风险|危险|威胁|可能|之虞|事故隐患|依据|权利|权力)")
+# Collective action said to have happened before (不断拉横幅, 集体上访了两次): 高, not 重大.
+_PAST = re.compile(r"曾|曾经|之前|以前|此前|多次|屡次|数次|几次|两次|三次|不断|长期|多年|历年")
 _ANIMAL = re.compile(r"(?:鱼|虾|鸡|鸭|鹅|猪|牛|羊|狗|猫|禽|畜|树|苗|蜂|蚕|庄稼|作物)[^，。！？,.!?]{0,3}$")
 
 # ---------------------------------------------------------------- words
@@ -112,18 +116,20 @@ WORDS: dict[str, str] = {
     "extreme": '跳楼|自杀|自焚|轻生|喝农药|服毒|割腕|以死相逼|同归于尽|以命相搏|寻短见',
     "serious": '重伤|截瘫|全身瘫痪|下肢瘫痪|偏瘫|瘫痪在床|致残|残废|伤残|植物人|骨折|昏迷不醒|抢救|伤亡',
     "injury": '受伤(?!害)|轻伤|伤者|打伤|砍伤|烧伤|烫伤|摔伤|咬伤|头破血流|流血|伤情|送医|打成',
-    "violence": '殴打|打人|被打|打伤|围殴|聚众殴打|往死里打|暴力|持刀|砍人|推搡|行凶|强拆|非法拘禁|囚禁|困在|限制人身自由',
+    "violence": '殴打|打人|被打|打伤|围殴|聚众殴打|往死里打|暴力|持刀|砍人|推搡|行凶|强拆|非法拘禁|困在|限制人身自由',
     "illness": '中毒|身体受损|健康受损|咳嗽|呼吸道疾病|(?:因此|导致|造成|引发|引起|致使|得了|患上)[^，。]{0,6}(?:疾病|住院|病|癌)',
     "accident": '爆炸|火灾|起火|着火|失火|大火|火情|坍塌|倒塌|垮塌|塌方|塌陷|泄漏|气泄露|下坠|坠落|翻车|车祸|交通事故|事故',
     "hazard": '安全隐患|重大隐患|隐患|危房|开裂|裂缝|下沉|超载|漏电|随时可能|岌岌可危|险象环生|危及生命|威胁(?:人身|生命)|生命安全|决堤|溃坝',
     "pollution": '有毒|毒气|剧毒|有害气体|氟化物|重金属|超标排放|偷排|直排|饮用水|饮水|水源|颗粒无收|死绝|鱼虾|农田[^，。]{0,4}污染|污水[^。]{0,12}农田|危险废物|危废',
-    "strong": '拉横幅|挂横幅|横幅|白旗|(?:村民|业主|工人|群众|民工|居民|员工)[^，。]{0,6}堵(?:路|门|住)|堵门|围堵|封堵大门|聚集(?:在|到|于)|聚众(?!赌|殴|打)|大量[^，。]{0,6}(?:维权|聚集|讨薪)|门口[^，。]{0,4}(?:进行)?(?:维权|抗议|讨薪|静坐)|静坐|罢工|游行|示威|集体上访|群体上访|群体性事件|群体事件|闹访|齐聚|对峙|流血冲突|肢体冲突|发生冲突|堵塞交通|围攻|集体停工|停工讨薪',
+    "strong": '拉横幅|挂横幅|横幅|白旗|(?:村民|业主|工人|群众|民工|居民|员工)[^，。]{0,6}堵(?:路|门|住)|堵门|围堵|封堵大门|聚集(?:在|到|于)|聚众(?!赌|殴|打)|大量(?:员工|工人|业主|村民|群众|农民工|居民)[^，。]{0,6}(?:维权|聚集|讨薪)|门口[^，。]{0,4}(?:进行)?(?:维权|抗议|讨薪|静坐)|静坐|罢工|游行|示威|集体上访|群体上访|群体性事件|群体事件|闹访|齐聚|对峙|流血冲突|肢体冲突|发生冲突|堵塞交通|围攻|集体停工|停工讨薪',
     "collective": '抗议|维权|上访|信访|请愿|联名|阻工|集体(?:投诉|举报|反对|反映|讨薪|维权|签名|起诉)|群体(?:投诉|举报|维权)|全体(?:业主|村民|居民|员工|职工|工人|住户|房主|师生)|群情激奋|怨声载道',
     "police": '特警|防暴|传唤|拘留|镇压|抓走|带走|出动[^，。]{0,4}警|警察[^，。]{0,4}(?:包围|驱赶|围)',
     "threat": '威胁(?!人身|生命|安全|健康|到|着|居民|群众|周边)|恐吓|扬言|报复|黑社会|涉黑|黑恶势力|打手|弄死|要你命|砸[^，。]{0,3}(?:车|门|窗)',
     "media": '媒体|记者|报道|曝光|微博|抖音|头条|热搜|网络上|网上[^，。]{0,4}(?:转发|传)',
     "higher": '省政府|省委|省信访|省长|中央|国务院|北京|督导组|巡视组|纪委|监察委|国家信访',
     "finance": '非法集资|集资诈骗|非法吸收公众存款|集资款|传销|p2p|P2P|爆雷|暴雷|(?:老板|法人|开发商|实控人|负责人|公司|已经|卷款|疑似|已)跑路|卷款|人去楼空|恶性退出|出借人|投资人|兑付|庞氏|资金盘|拉人头|高额回报|月回报|回报率|高息',
+    "nuisance": '扰民|噪音|噪声|黑臭|恶臭|臭气|异味|油烟|粉尘|扬尘|污水|排污|违建|违章建筑|私搭乱建|侵占|霸占|圈占|'
+    '卖淫|赌博|涉黄|诈骗|欺诈|虚假宣传|乱收费|停水|停电|漏水|渗水|污染|强制|强迫|拖欠|克扣|骗取',
     "vulnerable": '儿童|小孩|孩子|幼儿|小学生|学生|婴儿|老人|老年人|孕妇|残疾|留守|病人|患者|老弱',
 }
 _FACTORS = [(name, re.compile(pattern)) for name, pattern in WORDS.items()]
@@ -342,6 +348,10 @@ def assess(
             if factor == "death" and _ANIMAL.search(txt, max(0, m.start() - 8), m.start()):
                 animal_deaths.append(word)
                 continue
+            if factor == "strong" and (
+                _PAST.search(txt, max(0, m.start() - 6), m.start()) or _PAST.match(txt, m.end(), m.end() + 3)
+            ):
+                factor = "strong_past"
             words = found.setdefault(factor, [])
             if word not in words:
                 words.append(word)
@@ -374,10 +384,12 @@ def assess(
             add(W["major_pollution"], f"重大污染{_quote([w for w in animal_deaths + pollution if w in ('颗粒无收', '死绝')] or animal_deaths)}")
             major.append("重大污染")
 
-    strong, weaker = get("strong"), get("collective")
+    strong, past, weaker = get("strong"), get("strong_past"), get("collective")
     if strong:
         add(W["collective_strong"], f"集体行动{_quote(strong)}")
         major.append("集体行动")
+    elif past:
+        add(W["collective_past"], f"曾有集体行动{_quote(past)}")
     elif weaker:
         add(W["collective"], f"维权行动{_quote(weaker)}")
     elif announced:
@@ -390,7 +402,7 @@ def assess(
     threat = get("threat")
     if threat:
         add(W["threat"], f"威胁恐吓{_quote(threat)}")
-    for factor, label in (("police", "警力介入"), ("media", "媒体关注"), ("higher", "反映至上级")):
+    for factor, label in (("police", "警力介入"), ("media", "媒体关注"), ("higher", "反映至上级"), ("nuisance", "侵害民生")):
         words = get(factor)
         if words:
             add(W[factor], f"{label}{_quote(words)}")
@@ -434,9 +446,6 @@ def assess(
     if vulnerable and (death or serious or injury or violence or accident or hazard or threat or pollution):
         add(W["vulnerable"], f"弱势群体{_quote(vulnerable, 1)}")
 
-    if (accident or hazard) and (death or serious or injury) and "死亡" not in major:
-        major.append("安全事故")
-
     if event.recent >= 3:
         add(min(20, 2 * event.recent), f"同一事件 2 小时内 {event.recent} 帖")
     elif event.size > 1:
@@ -448,6 +457,6 @@ def assess(
         reasons.append(f"封顶 100（原始 {score}）")
         score = 100
     if score > MAJOR_CEILING and not major:
-        reasons.append(f"未见死亡、集体行动、重大污染或事故、大规模欠薪或涉众金融，按高计（原始 {score}）")
+        reasons.append(f"未见死亡、集体行动、极端行为、重大污染、大规模欠薪或涉众，按高计（原始 {score}）")
         score = MAJOR_CEILING
     return Risk(score=score, level=level_of(score), reasons=reasons)  # type: ignore[arg-type]
