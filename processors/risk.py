@@ -44,7 +44,7 @@ MAJOR_CEILING = 74  # highest score without a major factor
 W = {
     "neg_base": 20,  # negative sentiment at strength 0.5 ...
     "neg_slope": 8,  # ... plus this much at strength 1.0
-    "death": 45,
+    "death": 55,  # raised by hand so that a death alone reaches 重大
     "injury": 22,
     "serious_injury": 30,
     "illness": 24,
@@ -58,7 +58,7 @@ W = {
     "collective": 12,
     "threat_to_act": 6,  # collective action announced (将上访, 保留上访的权利, 维权到底)
     "police": 12,
-    "extreme": 30,
+    "extreme": 55,  # not fitted (no real extreme act in the set): set so that it reaches 重大
     "media": 1,
     "nuisance": 6,  # an ongoing wrong named (扰民, 黑臭, 违建, 拖欠 …)
     "higher": 2,
@@ -66,7 +66,7 @@ W = {
     "wage_group": 7,
     "mass_wage": 40,  # not fitted (no mass arrears in the set): set so that they reach 重大
     "mass_finance": 30,
-    "major_pollution": 15,
+    "major_pollution": 40,  # set with death and extreme acts: major pollution reaches 重大
     "finance": 21,
     "scale_10": 3,
     "scale_100": 8,
