@@ -61,15 +61,21 @@ def load_cases(path: Path = LABELS) -> list[Case]:
             raise SystemExit(f"{path}:{n}: level {level!r} is not one of {ORDER}")
         tt, bt = tokenize(title), tokenize(content)
         p = models.predict(title, content, tt, bt)
-        cases.append(
-            Case(row["id"], f"{title}\n{content}", level, p.topic, p.sentiment, p.negativity, tt + bt, in_fit_part(row["id"]))
-        )
+        cases.append(Case(row["id"], f"{title}\n{content}", level, p.topic, p.sentiment, p.negativity, tt + bt, in_fit_part(row["id"])))
     return cases
 
 
 # The scoring before issue 15, kept verbatim for the comparison: topic base + negative strength +
 # danger words by token (capped at 40) + collective wage claims (+ event growth, absent here).
-_LEGACY_TOPIC = {"安全生产": 25, "工资拖欠": 20, "食品药品安全": 20, "环境污染和生态破坏": 15, "房地产金融": 15, "困难群众生活": 15, "教育医疗养老": 10}
+_LEGACY_TOPIC = {
+    "安全生产": 25,
+    "工资拖欠": 20,
+    "食品药品安全": 20,
+    "环境污染和生态破坏": 15,
+    "房地产金融": 15,
+    "困难群众生活": 15,
+    "教育医疗养老": 10,
+}
 _LEGACY_DANGER = {
     "伤亡": (25, "伤亡"), "死亡": (25, "伤亡"), "身亡": (25, "伤亡"), "遇难": (25, "伤亡"), "死了": (25, "伤亡"),
     "受伤": (15, "伤亡"), "爆炸": (25, "爆炸"), "起火": (15, "火灾"), "火灾": (15, "火灾"), "坍塌": (20, "坍塌"),
@@ -187,7 +193,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--labels", type=Path, default=LABELS)
     ap.add_argument("--fit", action="store_true", help="search the weights on the fitting part and print them")
-    ap.add_argument("--show", choices=ORDER, help="list the held-out and fitting posts a person put at this level, with the model's reasons")
+    ap.add_argument(
+        "--show", choices=ORDER, help="list the held-out and fitting posts a person put at this level, with the model's reasons"
+    )
     args = ap.parse_args(argv)
     cases = load_cases(args.labels)
     if args.fit:

@@ -164,7 +164,17 @@ def test_price_is_not_money_lost() -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("185", 185), ("3.08", 3.08), ("二十", 20), ("一百八十五", 185), ("两千", 2000), ("上千", 1000), ("几千", 2000), ("十几", 12), ("上万", 10_000)],
+    [
+        ("185", 185),
+        ("3.08", 3.08),
+        ("二十", 20),
+        ("一百八十五", 185),
+        ("两千", 2000),
+        ("上千", 1000),
+        ("几千", 2000),
+        ("十几", 12),
+        ("上万", 10_000),
+    ],
 )
 def test_chinese_and_arabic_numbers(text: str, value: float) -> None:
     assert parse_number(text) == value
