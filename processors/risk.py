@@ -109,10 +109,10 @@ _ANIMAL = re.compile(r"(?:鱼|虾|鸡|鸭|鹅|猪|牛|羊|狗|猫|禽|畜|树|�
 
 # ---------------------------------------------------------------- words
 # Words of each factor (regular expressions; every alternative starts with a literal once a leading
-# group such as (?:村民|业主) is expanded). They are compiled into ONE scanning pattern at import:
-# the alternatives with regex syntax first, then all plain words as a trie, so the text is read
-# once (18 scans, one per factor, cost 2.5x more on real posts); each word found is then given to
-# every factor whose pattern it matches in full.
+# group such as (?:村民|业主) is expanded). At import they are compiled into a few scanning
+# patterns (below): the alternatives with regex syntax, then all plain words as a trie, split by
+# first character; on real posts of ~700 characters this reads the text 4.5x faster than one scan
+# per factor. Each word found is then given to every factor whose pattern it matches in full.
 WORDS: dict[str, str] = {
     "death": "死亡(?!人口|率|证明|威胁)|身亡|遇难|罹难|丧生|丧命|致死|死伤|溺亡|猝死|撞死|砸死|压死|淹死|烧死|毒死|打死|摔死|电死|"
     "抢救[^。]{0,30}去世|不幸去世|一死|两死|三死|死[0-9一二两三四五六七八九十]+伤|人死亡",
@@ -197,6 +197,7 @@ for _factor, _pattern in WORDS.items():
 # Top-level branches that all start with a literal, so that re skips ahead on the first character.
 # re tries the branches one by one wherever a first character matches, so they are split in a few
 # scans by first character (each skips ahead on its own, smaller set): 2x faster than one scan.
+# The matches of all parts are read in text order; parts may overlap, as separate factors did.
 _SCAN_PARTS = 4
 _SCANS = [
     re.compile(
