@@ -403,6 +403,8 @@ def numbers(text: str) -> tuple[tuple[float, str], tuple[float, str]]:
     people, people_quote = 0.0, ""
     money, money_quote = 0.0, ""
     for m in _NUMBER.finditer(text):
+        if m.start() and text[m.start() - 1] == "第":  # an ordinal (第20名), not a count
+            continue
         end = m.end()
         tail = _PEOPLE_TAIL.match(text, end)
         if tail is not None:

@@ -157,6 +157,11 @@ def test_mass_finance_scale_and_money() -> None:
     assert has(buyers, "涉及金额", "3000万人民币") and has(buyers, "涉及人数", "81人")
 
 
+def test_ordinal_is_not_a_count() -> None:
+    (people, _), _ = numbers("还欠本人工资110700元未付清。（反映人：第20名工人）")
+    assert people == 0
+
+
 def test_price_is_not_money_lost() -> None:
     (people, _), (money, _) = numbers("房屋总价为1551684元，单价10698元每平米，5万居民出行不便。")
     assert money == 0 and people == 50_000
