@@ -107,7 +107,7 @@ def test_question_does_not_report_a_death() -> None:
 
 def test_death_and_injury() -> None:
     crossing = score("斑马线交通事故频发\n就在这半个月就出车祸两起，造成一死一伤，太危险了。")
-    assert has(crossing, "死亡", "一死") and crossing.level == "重大"
+    assert has(crossing, "死亡", "一死一伤") and crossing.level == "重大"
     beating = score("保安殴打业主\n招集7名保安聚众殴打1名业主，高喊往死里打，造成被打业主伤情不明。")
     assert has(beating, "暴力", "聚众殴打") and has(beating, "受伤", "伤情") and not has(beating, "死亡")
     assert beating.level == "高"  # no death, no collective action: 高 at most
