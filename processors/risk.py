@@ -64,6 +64,7 @@ W = {
     "nuisance": 6,  # an ongoing wrong named (扰民, 黑臭, 违建, 拖欠 …)
     "higher": 2,
     "vulnerable": 6,
+    "homeless": 15,  # 100+ households without the homes they were promised (安置, 回迁)
     "wage_group": 7,
     "mass_wage": 40,  # not fitted (no mass arrears in the set): set so that they reach 重大
     "mass_finance": 30,
@@ -133,6 +134,7 @@ WORDS: dict[str, str] = {
     "finance": "非法集资|集资诈骗|非法吸收公众存款|集资款|传销|p2p|P2P|爆雷|暴雷|(?:老板|法人|开发商|实控人|负责人|公司|已经|卷款|疑似|已)跑路|卷款|人去楼空|恶性退出|出借人|投资人|兑付|庞氏|资金盘|拉人头|高额回报|月回报|回报率|高息",
     "nuisance": "扰民|噪音|噪声|黑臭|恶臭|臭气|异味|油烟|粉尘|扬尘|污水|排污|违建|违章建筑|私搭乱建|侵占|霸占|圈占|"
     "卖淫|赌博|涉黄|诈骗|欺诈|虚假宣传|乱收费|停水|停电|漏水|渗水|污染|强制|强迫|拖欠|克扣|骗取",
+    "homeless": "安置房|就地安置|回迁|无家可归|有家不能回|无法入住|无房可住|漂泊|在外租房",
     "vulnerable": "儿童|小孩|孩子|幼儿|小学生|学生|婴儿|老人|老年人|孕妇|残疾|留守|病人|患者|老弱",
 }
 _META = set("\\.^$*+?{}[]()|")
@@ -576,6 +578,10 @@ def assess(
         add(W["money_10m"], f"涉及金额「{money_quote}」")
     elif money >= 1e6:
         add(W["money_1m"], f"涉及金额「{money_quote}」")
+
+    homeless = get("homeless")
+    if homeless and people >= 100:
+        add(W["homeless"], f"大批住户无房{_quote(homeless, 1)}「{people_quote}」")
 
     vulnerable = get("vulnerable")
     if vulnerable and (death or serious or injury or violence or accident or hazard or threat or pollution):

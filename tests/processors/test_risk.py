@@ -157,6 +157,14 @@ def test_mass_finance_scale_and_money() -> None:
     assert has(buyers, "涉及金额", "3000万人民币") and has(buyers, "涉及人数", "81人")
 
 
+def test_many_relocated_households_without_flats() -> None:
+    r = score(
+        "拆迁，居民被强制要求违规分房\n2014年底胜利社区5、6、7组共185户居民根据政府旧城改造要求实施拆迁工作，"
+        "当时签订的拆迁协议为“就地安置”。2019年社区告知因鑫利家园80㎡户型缺少144套，将把别处的房源拿出来一起分配。"
+    )
+    assert has(r, "大批住户无房", "就地安置") and "「185户居民」" in r.reasons[-1] and r.level == "高"
+
+
 def test_ordinal_is_not_a_count() -> None:
     (people, _), _ = numbers("还欠本人工资110700元未付清。（反映人：第20名工人）")
     assert people == 0
