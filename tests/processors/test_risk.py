@@ -100,6 +100,17 @@ def test_negation_neutralises_harm() -> None:
     assert not has(calm, "暴力")
 
 
+def test_said_quoted_refused_or_quoted_from_a_statute_is_not_done() -> None:
+    for text in (
+        "房屋开裂\n业主反映安全隐患时，开发商给出的专业建议是：“跳楼”。",  # a word in quotes
+        "拆迁\n我不会在县城闹访，我要以文明的行为去诉访。",  # refused
+        "献血\n我的公公在重症监护室住院46天，最后还是多器官衰竭而死亡了。",  # illness, not a casualty
+        "投诉局长\n公务员不得有下列行为：(二)组织或者参加非法组织，组织或者参加罢工;",  # a statute
+    ):
+        r = score(text)
+        assert not {"极端行为", "集体行动", "死亡"} & factors(r), (text, r.reasons)
+
+
 def test_question_does_not_report_a_death() -> None:
     r = score("传销窝点\n我打过110，派出所的人去看都不去看一下。难道要等到有人死亡才开始重视吗？")
     assert not has(r, "死亡")
