@@ -93,7 +93,9 @@ _HYPOTHETICAL = re.compile(
     r"第[0-9一二三四五六七八九十百零]+条|规定|条例|办法》|法》"  # a rule quoted, not an event
 )
 # A wish, request, call or intention: the rest of the clause did not happen (yet).
-_WISH = re.compile(r"希望|期望|期待|盼望|渴望|请求|恳请|恳求|呼吁|建议|要求|敦促|督促|应当|应该|请|望|盼|扬言|声称要|威胁要|准备|打算")
+_WISH = re.compile(
+    r"希望|期望|期待|盼望|渴望|请求|恳请|恳求|呼吁|建议|要求|敦促|督促|应当|应该|请|望|盼|扬言|声称要|威胁要|准备|打算|只想|想要"
+)
 _NOT_WISH_BEFORE = {"请": set("申邀聘宴提"), "望": set("失绝渴盼希眺张观瞭声")}  # 申请, 失望 are not wishes
 # Announcing an action: collective words after these are a threat to act, not an act.
 _ANNOUNCE = re.compile(r"将|准备|打算|保留|只能|不得不|必将|将会|还会|继续|到底|誓要|决心")
@@ -106,9 +108,15 @@ _NEGATION = re.compile(
 # After the sentence's word: the danger is foreseen, not reported (…是迟早的事, …谁负责).
 _TRAILING = re.compile(r"迟早|早晚|后果不堪设想|谁(?:来)?负责|谁来承担|怎么办|在所难免|难以避免|不堪设想")
 # Words that are not the danger after these (信息大爆炸, 扬言要打死).
-_NOT_AFTER = {"爆炸": ("信息大", "信息", "知识"), "打死": ("要", "扬言", "说"), "事故": ("责任",)}
+_NOT_AFTER = {
+    "爆炸": ("信息大", "信息", "知识"),
+    "打死": ("要", "扬言", "说"),
+    "事故": ("责任",),
+    "重伤": ("严",),  # 严重伤害
+    "游行": ("旅",),  # 旅游行业
+}
 # The word names a risk, not an event: 火灾隐患, 爆炸危险.
-_AS_RISK = re.compile(r"^(?:的)?(?:隐患|风险|危险|威胁|可能|之虞|事故隐患|依据|权利|权力)")
+_AS_RISK = re.compile(r"(?:的)?(?:隐患|风险|危险|威胁|可能|之虞|事故隐患|依据|权利|权力)")
 # Collective action said to have happened before (不断拉横幅, 集体上访了两次): 高, not 重大.
 _PAST = re.compile(r"曾|曾经|之前|以前|此前|多次|屡次|数次|几次|两次|三次|不断|长期|多年|历年")
 _ACTS = frozenset(["death", "extreme", "serious", "injury", "violence", "accident", "strong", "collective"])
@@ -133,7 +141,7 @@ WORDS: dict[str, str] = {
     "accident": "爆炸|火灾|起火|着火|失火|大火|火情|坍塌|倒塌|垮塌|塌方|塌陷|泄漏|气泄露|下坠|坠落|翻车|车祸|交通事故|事故",
     "hazard": "安全隐患|重大隐患|隐患|危房|开裂|裂缝|下沉|超载|漏电|随时可能|岌岌可危|险象环生|危及生命|威胁(?:人身|生命)|生命安全|决堤|溃坝",
     "pollution": "有毒|毒气|剧毒|有害气体|氟化物|重金属|超标排放|偷排|直排|饮用水|饮水|水源|颗粒无收|死绝|鱼虾|农田[^，。]{0,4}污染|污水[^。]{0,12}农田|危险废物|危废",
-    "strong": "拉横幅|挂横幅|横幅|白旗|(?:村民|业主|工人|群众|民工|居民|员工)[^，。]{0,6}堵(?:路|门|住)|堵门|围堵|封堵大门|聚集(?:在|到|于)|聚众(?!赌|殴|打)|大量(?:员工|工人|业主|村民|群众|农民工|居民)[^，。]{0,6}(?:维权|聚集|讨薪)|门口[^，。]{0,4}(?:进行)?(?:维权|抗议|讨薪|静坐)|静坐|罢工|游行|示威|集体上访|群体上访|群体性事件|群体事件|闹访|齐聚(?:在|到)?[^，。和]{0,8}(?:政府|门口|广场|大门|信访|公司|售楼部|工地)|对峙|流血冲突|肢体冲突|发生冲突|围攻|集体停工|停工讨薪",
+    "strong": "拉横幅|挂横幅|横幅|白旗|(?:村民|业主|工人|群众|民工|居民|员工)[^，。]{0,6}堵(?:路|门|住)|堵门|围堵|封堵大门|聚集(?:在|到|于)|聚众(?!赌|殴|打)|大量(?:员工|工人|业主|村民|群众|农民工|居民)[^，。]{0,6}(?:维权|聚集|讨薪)|门口[^，。]{0,4}(?:进行)?(?:维权|抗议|讨薪|静坐)|静坐|工人罢工|员工罢工|司机罢工|职工罢工|教师罢工|集体罢工|游行|示威|集体上访|群体上访|群体性事件|群体事件|闹访|齐聚(?:在|到)?[^，。和]{0,8}(?:政府|门口|广场|大门|信访|公司|售楼部|工地)|对峙|流血冲突|肢体冲突|发生冲突|围攻|集体停工|停工讨薪",
     "collective": "抗议|维权|上访|信访|请愿|联名|阻工|集体(?:投诉|举报|反对|反映|讨薪|维权|签名|起诉)|群体(?:投诉|举报|维权)|全体(?:业主|村民|居民|员工|职工|工人|住户|房主|师生)|群情激奋|怨声载道",
     "police": "特警|防暴|传唤|拘留|镇压|抓走|带走|出动[^，。]{0,4}警|警察[^，。]{0,4}(?:包围|驱赶|围)",
     "threat": "威胁(?!人身|生命|安全|健康|到|着|居民|群众|周边)|恐吓|扬言|报复|黑社会|涉黑|黑恶势力|打手|弄死|要你命|砸[^，。]{0,3}(?:车|门|窗)",
@@ -489,7 +497,7 @@ def assess(
                 continue
             mood = mood or t.mood(m.start(), m.end())
             if mood != "real":
-                if factor in ("strong", "collective") and mood != "negated" and t.announced(m.start()):
+                if factor in ("strong", "collective") and (mood == "risk" or (mood != "negated" and t.announced(m.start()))):
                     announced.append(word)
                 continue
             if factor == "death" and _ANIMAL.search(txt, max(0, m.start() - 8), m.start()):

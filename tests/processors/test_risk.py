@@ -59,6 +59,13 @@ def test_wish_for_media_attention_is_not_media_coverage() -> None:
     assert not has(wish, "媒体关注") and has(real, "媒体关注", "记者")
 
 
+def test_a_named_risk_is_a_hazard_not_an_accident() -> None:
+    r = score("群租房\n房屋被改建成群租房，存在严重的火灾隐患，楼道堆满杂物。")
+    assert has(r, "隐患") and not has(r, "事故")
+    evidence = score("黑臭小溪\n本人花了一天时间沿着整条溪拍了一些照片和视频，做为集体上访的依据。")
+    assert not has(evidence, "集体行动") and has(evidence, "扬言行动", "集体上访")
+
+
 def test_information_explosion_is_not_an_explosion() -> None:
     r = score("咨询高铁问题\n虽然这是个信息大爆炸的时代，但是处于信息链最底层的依然是平头百姓。")
     assert not has(r, "事故")
