@@ -67,7 +67,7 @@ class Classifier:
         a = self.analyse(post.title, post.content, post.source.id)
         event = self.events.assign(post.id, a.tokens, post.published_at, post.source.id)
         ctx = EventContext(size=event.size, recent=event.recent(post.published_at), sources=event.sources)
-        risk = assess(a.topic, a.sentiment, a.negativity, a.tokens, ctx)
+        risk = assess(a.topic, a.sentiment, a.negativity, a.tokens, ctx, text=f"{post.title}\n{post.content}")
         return PostClassified.from_collected(
             post,
             tokens=a.tokens,
