@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -313,11 +314,25 @@ class LimitsAndHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _back(request: Request) -> str:
+    """Where 返回上一页 leads: the referring page of this site (no script: the CSP forbids inline script)."""
+    parts = urlsplit(request.headers.get("referer", ""))
+    same = parts.netloc == request.url.netloc and parts.scheme in ("http", "https")
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return path if same and path.startswith("/") and not path.startswith("//") else "/cases"
+
+
 def error_page(request: Request, message: str, status: int) -> HTMLResponse:
     t: Jinja2Templates = request.app.state.templates
     return t.TemplateResponse(
         request,
         "error.html",
-        {"message": message, "status": status, "actor": getattr(request.state, "actor", None), "csrf": csrf_token(request)},
+        {
+            "message": message,
+            "status": status,
+            "actor": getattr(request.state, "actor", None),
+            "csrf": csrf_token(request),
+            "back": _back(request),
+        },
         status_code=status,
     )
