@@ -140,7 +140,8 @@ def case_list(request: Request) -> Response:
     actor = require_actor(request)
     svc = _svc(request)
     filters = _filters(request)
-    page_no = max(1, int(request.query_params.get("page", "1") or 1))
+    page_arg = request.query_params.get("page", "1")
+    page_no = max(1, int(page_arg)) if page_arg.isdigit() and len(page_arg) < 7 else 1
     page = svc.list_cases(actor, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE, **filters)
     at = svc.clock()
     rows = [(c, svc.is_overdue(c, at)) for c in page.items]
