@@ -134,6 +134,12 @@ def mask(text: str | None, names: Iterable[str] = ()) -> str:
     """``text`` with the personal data listed in the module's docstring masked."""
     if not text:
         return ""
+    return _mask(text, tuple(sorted({n.strip() for n in names if n and len(n.strip()) > 1})))
+
+
+@lru_cache(maxsize=8192)
+def _mask(text: str, names: tuple[str, ...]) -> str:
+    # Cached: the public page and the feeds show the same disclosed texts to every visitor.
     out = _ID18.sub(lambda m: m.group(1) + "*" * 12, text)
     out = _ID15.sub(lambda m: m.group(1) + "*" * 9, out)
     out = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", out)
@@ -144,7 +150,7 @@ def mask(text: str | None, names: Iterable[str] = ()) -> str:
     out = _HOUSE.sub("**", out)
     out = _STREET_NO.sub("**", out)
     out = _GROUP_NO.sub("**", out)
-    known = {n.strip() for n in names if n and len(n.strip()) > 1}
+    known = set(names)
     known |= {m.group(2) + m.group(3) for m in _LABELLED.finditer(out)}
     known |= _segmented_names(out)
     for name in sorted(known, key=len, reverse=True):

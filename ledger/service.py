@@ -244,6 +244,9 @@ class LedgerService:
     def issue_token(self, actor: Actor, user_id: int, name: str = "") -> str:
         """A new API token acting as ``user_id``; returns the token, which is stored only as its hash."""
         self._require(actor, {Role.ADMIN}, "签发接口令牌")
+        name = clean_text(name).strip()
+        if len(name) > 100:
+            raise InvalidInput("令牌名称最多 100 个字符", field="name")
         token, digest, prefix = new_token()
         with self.db.write() as s:
             if s.get(User, user_id) is None:
