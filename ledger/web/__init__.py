@@ -47,6 +47,7 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 MAX_MESSAGE = 300  # characters of an error message echoed back (inputs may be megabytes)
+MAX_TEXT_BODY = 2 * 1024 * 1024  # bytes of a request that is not an upload
 SESSION_COOKIE = "yuqing_ledger"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -291,10 +292,10 @@ class LimitsAndHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope["headers"]).get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.max_body:
-            await PlainTextResponse("请求过大", status_code=413)(scope, receive, send)
-            return
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length", b"")
+        # Only uploads (multipart) may be large; forms and JSON are text typed in or sent by a system.
+        limit = self.max_body if headers.get(b"content-type", b"").startswith(b"multipart/") else min(self.max_body, MAX_TEXT_BODY)
 
         async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
@@ -311,6 +312,9 @@ class LimitsAndHeaders:
                             headers.append("set-cookie", c if "; secure" in c.lower() else c + "; secure")
             await send(message)
 
+        if length.isdigit() and int(length) > limit:
+            await PlainTextResponse(f"请求过大（上限 {limit // 1024} KB）", status_code=413)(scope, receive, send_with_headers)
+            return
         await self.app(scope, receive, send_with_headers)
 
 

@@ -379,6 +379,9 @@ def test_errors_do_not_echo_large_input(env: Env) -> None:
     assert r.status_code in (409, 422) and len(r.content) < 2000
     r = env.client("monitor").form("/cases/new", {"title": big[:100_000]})  # percent-encoded: 900 kB
     assert r.status_code == 422 and len(r.content) < 20000 and "标题：最多 300 个字符" in r.text
+    # Past the limit for requests that are not uploads: refused before it is read, with a short answer.
+    r = api.post("/api/v1/cases", content=b'{"title": "' + b"x" * (3 * 1024 * 1024) + b'"}', headers={"content-type": "application/json"})
+    assert r.status_code == 413 and len(r.content) < 200 and "content-security-policy" in r.headers
 
 
 @pytest.mark.parametrize("weak", ["        ", "12345678", "password1", "woaini1314", "aaaaaaaa1", "sthj2026!", "Aa123456"])
