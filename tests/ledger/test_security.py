@@ -457,3 +457,31 @@ def test_behind_a_proxy_the_forwarded_scheme_makes_the_cookie_secure(env: Env, l
         assert "secure" in _set_cookie(c.get("/login", headers={"X-Forwarded-Proto": "https"})).lower()
     with httpx.Client(base_url=live_server) as c:
         assert "secure" not in _set_cookie(c.get("/login")).lower()
+
+
+def test_cli_password_reset_ends_sessions_and_refuses_weak_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from ledger.config import LedgerConfig
+    from ledger.db import Database
+    from ledger.service import LedgerService
+    from yuqing.cli import main
+
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    monkeypatch.setenv("YUQING_DATABASE__URL", url)
+    run = CliRunner().invoke
+    assert run(main, ["ledger", "migrate"]).exit_code == 0
+    assert run(main, ["ledger", "users", "add", "lingdao", "--role", "leader", "--password", "lamp-harbour-91"]).exit_code == 0
+    db = Database(url)
+    svc = LedgerService(db, LedgerConfig())
+    user = next(u for u in svc.list_users(SYSTEM) if u.username == "lingdao")
+    token = svc.start_session(user.id)
+    assert svc.actor_for_session(token) is not None
+    r = run(main, ["ledger", "users", "passwd", "lingdao", "--password", "12345678"])
+    assert r.exit_code != 0 and "密码太弱" in r.output
+    assert svc.actor_for_session(token) is not None
+    r = run(main, ["ledger", "users", "passwd", "lingdao", "--password", "another-lamp-92"])
+    assert r.exit_code == 0 and "已重置 lingdao 的密码" in r.output
+    assert svc.actor_for_session(token) is None
+    assert svc.authenticate("lingdao", "another-lamp-92") is not None
+    db.close()
