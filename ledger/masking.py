@@ -68,17 +68,29 @@ _SINGLE = set(
 _SURNAME = "(?:" + "|".join(_COMPOUND) + "|[" + "".join(sorted(_SINGLE)) + "])"
 # Words after which a person's name follows ("村民周红梅", "其丈夫欧阳振华", "联系人：李四").
 _ROLES = (
-    "诉求人|来电人|反映人|投诉人|举报人|联系人|留言人|申请人|当事人|姓名|业主|村民|居民|市民|网民|群众|户主|店主|老板|负责人|法定代表人|法人|"
-    "经理|员工|职工|工人|学生|患者|家属|丈夫|妻子|儿子|女儿|父亲|母亲|邻居|司机|驾驶员|承包人|包工头|老人|同志"
+    "诉求人|来电人|反映人|投诉人|举报人|联系人|留言人|申请人|当事人|姓名|业主|村民|居民|市民|网民|户主|店主|老板|负责人|法定代表人|法人|"
+    "员工|职工|工人|患者|丈夫|妻子|邻居|司机|驾驶员|承包人|包工头"
 )
-_LABELLED = re.compile(rf"((?:{_ROLES})[：:\s]*)({_SURNAME})(?!先生|女士|小姐|师傅|老师|同志|某)([\u4e00-\u9fa5]{{1,2}})")
-# Forms offices publish as they are: a surname with a courtesy title.
-_TITLED = re.compile(r"(先生|女士|小姐|师傅|老师|同志|阿姨|大爷|某某|某)$")
+# After a surname, characters that make it a word, not a name ("村民和孩子", "居民都反映").
+_FUNCTION = "和与及等在的们都也是说称把被向对给跟从就还又已"
+_PREPOSITIONS = set("向和于把被对给跟从齐都也就还")
+_LABELLED = re.compile(rf"((?:{_ROLES})[：:\s]*)({_SURNAME})(?!先生|女士|小姐|师傅|老师|同志|某)([^\W\d_{_FUNCTION}][\u4e00-\u9fa5]?)")
+# Forms published as they are: a surname with a courtesy title, and officials by their office
+# (胡书记, 李局长: public figures, addressed by title).
+_TITLED = re.compile(
+    r"(先生|女士|小姐|师傅|老师|同志|阿姨|大爷|某某|某|书记|县长|镇长|乡长|村长|市长|局长|主任|校长|院长|所长|队长|科长|站长|部长|医生|大夫)$"
+)
+# A "name" followed by one of these is a place or an organisation: 雷峰大道, 梅岭公园, 金鹰小学.
+_PLACE_AFTER = re.compile(
+    r"^(?:大道|路|街|巷|镇|乡|村|组|小区|公园|山|桥|社区|居委会|花园|广场|中学|小学|学校|医院|公司|县|市|区|塔|湖|河|港|大厦|酒店|宾馆|超市|商场|市场|工业园|水库)"
+)
 _NOT_PERSON = re.compile(r"[县乡镇村区市省府局委办院所站队厅部处科店厂司行社组路街湖河山港桥园场]$")
 # Two-character words the segmenter may tag as names that are brands or places, not people.
 _NOT_NAMES = frozenset({"华为", "高新", "金山", "万达", "苏宁", "国美", "龙城", "马当", "彭泽", "九江", "江西"})
-# A two-character "name" that is also a common word (阳光, 黄金, 明星) is the word.
-_COMMON_WORD = 1000
+# A "name" that is also a common word in jieba's dictionary (阳光, 陈述, 许可证, 严重性) is the word;
+# the names of real people are rare there (王小明 3, 刘德华 37).
+_COMMON_WORD = 150
+_NOT_NAME_END = re.compile(r"[法性证率费能水化]$")
 
 
 def _card(m: re.Match[str]) -> str:
@@ -123,7 +135,9 @@ def _segmented_names(text: str) -> set[str]:
             word = word + words[i + 1][0]
         if not 2 <= len(word) <= 4 or _TITLED.search(word) or _NOT_PERSON.search(word) or word in _NOT_NAMES:
             continue
-        if len(word) == 2 and (_frequency(word) or 0) > _COMMON_WORD:
+        if (_frequency(word) or 0) >= _COMMON_WORD or (len(word) == 3 and _NOT_NAME_END.search(word)):
+            continue
+        if any(_PLACE_AFTER.match(text[m.end() :]) for m in re.finditer(re.escape(word), text)):
             continue
         if re.fullmatch(_SURNAME + r"[\u4e00-\u9fa5]{1,2}", word) or re.fullmatch(_SURNAME + r"[\u4e00-\u9fa5]{1,2}", word[:4]):
             out.add(word)
@@ -151,8 +165,18 @@ def _mask(text: str, names: tuple[str, ...]) -> str:
     out = _STREET_NO.sub("**", out)
     out = _GROUP_NO.sub("**", out)
     known = set(names)
-    known |= {m.group(2) + m.group(3) for m in _LABELLED.finditer(out)}
-    known |= _segmented_names(out)
+    segmented = _segmented_names(out)
+    for m in _LABELLED.finditer(out):
+        candidate = m.group(2) + m.group(3)
+        words = (candidate, candidate[:2]) if len(m.group(2)) == 1 else (candidate,)
+        # "业主向市里反映", "市民周末休息": a preposition or a common word, not a name; after a colon
+        # ("来电人：张三丰") it is a name whatever it is.
+        labelled = "：" in m.group(1) or ":" in m.group(1)
+        if not labelled and (candidate[0] in _PREPOSITIONS or any((_frequency(w) or 0) >= _COMMON_WORD for w in words)):
+            continue
+        # The segmenter knows better where a name ends (包工头黄俊来处理: 黄俊, not 黄俊来).
+        known.add(next((n for n in segmented if candidate.startswith(n)), candidate))
+    known |= segmented
     for name in sorted(known, key=len, reverse=True):
         out = out.replace(name, mask_name(name))
     return out

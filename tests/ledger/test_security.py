@@ -485,3 +485,24 @@ def test_cli_password_reset_ends_sessions_and_refuses_weak_ones(tmp_path: Path, 
     assert svc.actor_for_session(token) is None
     assert svc.authenticate("lingdao", "another-lamp-92") is not None
     db.close()
+
+
+@pytest.mark.parametrize(
+    ("raw", "masked_text"),
+    [
+        # people: the petitioner's words name others too
+        ("包工头黄俊来处理，但黄俊一直未到场", "包工头黄**处理，但黄*一直未到场"),
+        ("村民周红梅称其丈夫欧阳振华被拖欠工资", "村民周**称其丈夫欧***被拖欠工资"),
+        ("来电人：张三丰", "来电人：张**"),
+        # not people: officials by their title, places, organisations, common words
+        ("胡书记您好，李局长已批示", "胡书记您好，李局长已批示"),
+        ("雷峰大道与高云路路口，梅岭公园北侧", "雷峰大道与高云路路口，梅岭公园北侧"),
+        ("市民周末休息时噪音扰民，业主单方面解约", "市民周末休息时噪音扰民，业主单方面解约"),
+        ("具体陈述如下，已取得许可证", "具体陈述如下，已取得许可证"),
+        ("由县政府办牵头，县生态环境局、县人力资源和社会保障局配合", "由县政府办牵头，县生态环境局、县人力资源和社会保障局配合"),
+    ],
+)
+def test_masking_tells_people_from_places_titles_and_words(raw: str, masked_text: str) -> None:
+    from ledger.masking import mask
+
+    assert mask(raw) == masked_text
