@@ -127,6 +127,22 @@ def users_add(ctx: Ctx, username: str, role: str, unit_name: str | None, display
     click.echo(f"已添加用户 {user.username}（{role}）")
 
 
+@users.command("passwd")
+@click.argument("username")
+@click.option("--password", prompt="New password", hide_input=True, confirmation_prompt=True, envvar="YUQING_LEDGER_PASSWORD")
+@pass_ctx
+def users_passwd(ctx: Ctx, username: str, password: str) -> None:
+    """Reset a user's password; the user's sessions end at once."""
+    from ledger.states import SYSTEM
+
+    svc = _service(ctx)
+    user = next((u for u in svc.list_users(SYSTEM) if u.username == username), None)
+    if user is None:
+        raise click.BadParameter(f"no user {username!r}", param_hint="USERNAME")
+    svc.set_password(SYSTEM, user.id, password)
+    click.echo(f"已重置 {username} 的密码，其登录会话已全部失效")
+
+
 @users.command("list")
 @pass_ctx
 def users_list(ctx: Ctx) -> None:

@@ -39,8 +39,19 @@ class LedgerConfig(BaseModel):
     port: int = Field(8600, ge=0, le=65535)
     base_url: str = Field("http://127.0.0.1:8600", description="public address of the web UI, used in links in notifications and feeds")
     secret_key: SecretStr | None = Field(None, description="signs session cookies; generated once and kept in the database when unset")
-    cookie_secure: bool = Field(False, description="send the session cookie over HTTPS only (set true behind TLS)")
-    session_hours: float = Field(12.0, gt=0)
+    cookie_secure: bool | None = Field(
+        None,
+        description="mark the session cookie Secure: true always, false never, unset (default) when the request came over https "
+        "(behind a proxy: its X-Forwarded-Proto, trusted from forwarded_allow_ips)",
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="proxies whose X-Forwarded-For/-Proto headers are trusted (comma-separated addresses or networks, * for any); "
+        "the client address they give is the one sign-in throttling counts",
+    )
+    session_hours: float = Field(
+        12.0, gt=0, description="a session ends this long after sign-in (or at sign-out, a password change, deactivation)"
+    )
 
     deadlines: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_LIMITS), description="case type -> working days to reply")
     default_case_type: str = "舆情"
@@ -51,7 +62,9 @@ class LedgerConfig(BaseModel):
         default_factory=list, description="channels for reminders and escalations, as alerts.notifiers configs (type: webhook, ...)"
     )
 
-    login_max_failures: int = Field(5, ge=1, description="failed sign-ins per user name and address before a pause")
+    login_max_failures: int = Field(
+        5, ge=1, description="failed sign-ins per user name from one client address before a pause (x4 per address)"
+    )
     login_window_seconds: int = Field(300, ge=1)
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     upload_types: list[str] = Field(default_factory=lambda: list(DEFAULT_UPLOAD_TYPES), description="allowed evidence file extensions")

@@ -133,7 +133,7 @@ def _seed(svc: LedgerService, runtime: Runtime, echo: Callable[[str], None]) -> 
                 ),
             )
             svc.act_on_commitment(
-                unit_actor,
+                monitor,  # only the office publishes (docs/ledger.md, "Decisions")
                 com.id,
                 CommitmentAction(
                     action="disclose",

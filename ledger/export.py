@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from io import BytesIO
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -61,6 +62,16 @@ COMMITMENT_COLUMNS: list[tuple[str, int]] = [
     ("是否超期", 8),
 ]
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+# Titles and summaries come from public posts: a value starting with one of these would be a formula
+# (or be taken for one when the cell is edited) in Excel, WPS and LibreOffice. They are written as text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(cell: Any) -> None:
+    """Makes a string cell that looks like a formula plain text (string type, quote prefix)."""
+    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+        cell.data_type = "s"
+        cell.quotePrefix = True
 
 
 def _t(dt: datetime | None) -> str:
@@ -157,4 +168,5 @@ def _sheet(ws, title: str, at: datetime, columns: list[tuple[str, int]], rows: l
     for r in ws.iter_rows(min_row=4):
         for cell in r:
             cell.alignment = Alignment(vertical="top", wrap_text=True)
+            as_text(cell)
     ws.freeze_panes = "C4"

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from email.utils import format_datetime
+from typing import Any
 from xml.sax.saxutils import escape
 
 from ledger.masking import mask
 from ledger.tables import Commitment
+from ledger.urls import safe_url
 
 
 @dataclass(frozen=True)
@@ -30,28 +32,42 @@ class PublicItem:
     satisfaction: str
 
 
+# Text fields of a PublicItem that are not masked: identifiers and the (http(s)-only) link.
+NOT_MASKED = frozenset({"id", "case_number", "disclosure_url"})
+
+
+def masked(item: PublicItem, names: Sequence[str] = ()) -> PublicItem:
+    """``item`` with every text field but ``NOT_MASKED`` through ``ledger.masking.mask``: one function
+    for everything the public page and the feeds show, so a field added later is masked too."""
+    changes: dict[str, Any] = {
+        f.name: mask(getattr(item, f.name), names)
+        for f in fields(item)
+        if f.name not in NOT_MASKED and isinstance(getattr(item, f.name), str)
+    }
+    changes["disclosure_url"] = safe_url(item.disclosure_url)
+    return replace(item, **changes)
+
+
 def public_items(commitments: Sequence[Commitment]) -> list[PublicItem]:
     out = []
     for m in commitments:
         case = m.case
-        names = [case.petitioner]
         assert m.disclosed_at is not None
-        out.append(
-            PublicItem(
-                id=f"{case.number}-{m.seq}",
-                case_number=case.number or "",
-                title=mask(case.title, names),
-                topic=case.topic,
-                unit=m.unit.name,
-                commitment=mask(m.content, names),
-                fulfilment=mask(m.fulfilment, names),
-                disclosure_channel=m.disclosure_channel,
-                disclosure_url=m.disclosure_url,
-                fulfilled_at=m.fulfilled_at,
-                disclosed_at=m.disclosed_at,
-                satisfaction=m.satisfaction,
-            )
+        item = PublicItem(
+            id=f"{case.number}-{m.seq}",
+            case_number=case.number or "",
+            title=case.title,
+            topic=case.topic,
+            unit=m.unit.name,
+            commitment=m.content,
+            fulfilment=m.fulfilment,
+            disclosure_channel=m.disclosure_channel,
+            disclosure_url=m.disclosure_url,
+            fulfilled_at=m.fulfilled_at,
+            disclosed_at=m.disclosed_at,
+            satisfaction=m.satisfaction,
         )
+        out.append(masked(item, [case.petitioner]))
     return out
 
 

@@ -9,6 +9,7 @@ from alerts.model import ts_to_dt
 from alerts.store import Alert
 from ledger.config import LedgerConfig
 from ledger.schemas import NewCase
+from ledger.urls import safe_urls
 from yuqing.events import RISK_LEVELS, PostClassified
 
 # 12345 hotline 工单 types as the collectors keep them in ``raw``, mapped to the ledger's case types.
@@ -55,7 +56,7 @@ def case_from_post(post: PostClassified, config: LedgerConfig, *, unit_id: int |
         region=post.region or "",
         event_id=post.event_id,
         post_ids=[post.id],
-        post_urls=[post.url] if post.url else [],
+        post_urls=safe_urls([post.url]),
         petitioner=(post.author or "")[:64],
         unit_id=unit_id,
     )
@@ -95,5 +96,5 @@ def case_from_alert(
         event_id=labels.get("event_id") or None,
         alert_id=alert.id,
         post_ids=ids,
-        post_urls=[str(p["url"]) for p in posts if p.get("url")][:200],
+        post_urls=safe_urls([str(p["url"]) for p in posts if p.get("url")])[:200],
     )

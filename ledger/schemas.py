@@ -10,6 +10,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from ledger.states import CaseStatus, CommitmentStatus, Role
 from ledger.tables import Attachment, AuditEntry, Case, Commitment, Unit, User
+from ledger.text import clean_text
+from ledger.urls import HttpLink, OptionalLink
 from yuqing.events import RiskLevel
 
 SOURCES = ("问政江西", "问政九江", "领导留言板", "12345", "网络媒体", "来信来访", "其他")
@@ -18,6 +20,18 @@ SATISFACTION = ("满意", "基本满意", "不满意")
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _clean(cls, v: Any) -> Any:
+        """NUL and bidirectional-override characters never reach the database (``ledger.text``)."""
+        if isinstance(v, str):
+            return clean_text(v)
+        if isinstance(v, list):
+            return [clean_text(x) if isinstance(x, str) else x for x in v]
+        if isinstance(v, dict):
+            return {k: clean_text(x) if isinstance(x, str) else x for k, x in v.items()}
+        return v
 
 
 class NewCase(_In):
@@ -34,7 +48,7 @@ class NewCase(_In):
     event_id: str | None = Field(None, max_length=64, description="舆情事件编号（来自检索库）")
     alert_id: str | None = Field(None, max_length=64, description="预警编号")
     post_ids: list[str] = Field(default_factory=list, max_length=200)
-    post_urls: list[str] = Field(default_factory=list, max_length=200, description="原帖链接")
+    post_urls: list[HttpLink] = Field(default_factory=list, max_length=200, description="原帖链接")
     petitioner: str = Field("", max_length=64, description="诉求人（公开时脱敏）")
     petitioner_phone: str = Field("", max_length=32, description="联系电话（公开时脱敏）")
     unit_id: int | None = Field(None, description="交办单位；给出则立即交办")
@@ -83,19 +97,11 @@ class CommitmentAction(_In):
     version: int = Field(ge=1, description="the commitment's version")
     note: str = Field("", max_length=5000)
     fulfilment: str | None = Field(None, max_length=20000, description="fulfil: 落实情况")
-    evidence_links: list[str] = Field(default_factory=list, max_length=50, description="fulfil: 佐证材料链接")
+    evidence_links: list[HttpLink] = Field(default_factory=list, max_length=50, description="fulfil: 佐证材料链接")
     disclosure_channel: str | None = Field(None, max_length=100, description="disclose: 公开渠道（政府网站、问政平台回复 ...）")
-    disclosure_url: str = Field("", max_length=500, description="disclose: 公开链接")
+    disclosure_url: OptionalLink = Field("", max_length=500, description="disclose: 公开链接")
     revisit_result: str | None = Field(None, max_length=5000, description="revisit: 回访情况")
     satisfaction: Literal["满意", "基本满意", "不满意"] | None = Field(None, description="revisit: 满意度")
-
-    @field_validator("evidence_links")
-    @classmethod
-    def _links(cls, v: list[str]) -> list[str]:
-        for link in v:
-            if not link.startswith(("http://", "https://")):
-                raise ValueError(f"not an http(s) link: {link!r}")
-        return v
 
 
 # -- outputs --------------------------------------------------------------------------------

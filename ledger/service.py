@@ -13,10 +13,10 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -30,9 +30,10 @@ from ledger.db import Database
 from ledger.errors import InvalidInput, LedgerError, NotFound, PermissionDenied, StaleVersion
 from ledger.events import TOPIC, make_event
 from ledger.schemas import CaseAction, CommitmentAction, NewCase, NewCommitment
-from ledger.security import burn_time, hash_password, new_token, token_hash, verify_password
+from ledger.security import burn_time, hash_password, new_session_token, new_token, token_hash, verify_password
 from ledger.states import SYSTEM, Actor, CaseStatus, CaseView, CommitmentStatus, CommitmentView, Role
-from ledger.tables import ApiToken, Attachment, AuditEntry, Case, CaseCoUnit, Commitment, Meta, OutboxMessage, Unit, User
+from ledger.tables import ApiToken, Attachment, AuditEntry, Case, CaseCoUnit, Commitment, Meta, OutboxMessage, SessionRow, Unit, User
+from ledger.text import clean_text
 from ledger.uploads import CheckedUpload
 from yuqing.bus import Bus, OutMessage
 from yuqing.errors import BusError
@@ -101,7 +102,9 @@ class LedgerService:
 
     def create_unit(self, actor: Actor, name: str, kind: str = "部门", contact: str = "") -> Unit:
         self._require(actor, {Role.ADMIN}, "管理单位")
-        name = name.strip()
+        name, kind, contact = clean_text(name).strip(), clean_text(kind).strip(), clean_text(contact).strip()
+        if len(name) > 100 or len(kind) > 20 or len(contact) > 100:
+            raise InvalidInput("单位名称最多 100 字，类型最多 20 字，联系方式最多 100 字", field="name")
         if not name:
             raise InvalidInput("单位名称不能为空", field="name")
         try:
@@ -134,12 +137,16 @@ class LedgerService:
             role = Role(role)
         except ValueError as exc:
             raise InvalidInput(f"未知角色 {role!r}（可选：{', '.join(r.value for r in Role)}）", field="role") from exc
-        username = username.strip()
+        username, display_name = clean_text(username).strip(), clean_text(display_name).strip()
         if not username or len(username) > 64:
             raise InvalidInput("用户名须为 1-64 个字符", field="username")
+        if any(c.isspace() for c in username):
+            raise InvalidInput("用户名不能含空格", field="username")
+        if len(display_name) > 64:
+            raise InvalidInput("姓名最多 64 个字符", field="display_name")
         if (role is Role.UNIT) != (unit_id is not None):
             raise InvalidInput("承办单位用户必须指定单位，其他角色不属于单位", field="unit_id")
-        pw_hash = hash_password(password)
+        pw_hash = hash_password(password, [username, display_name])
         try:
             with self.db.write() as s:
                 if unit_id is not None and s.get(Unit, unit_id) is None:
@@ -155,14 +162,21 @@ class LedgerService:
             raise InvalidInput(f"用户名「{username}」已存在", field="username") from exc
 
     def set_password(self, actor: Actor, user_id: int, password: str) -> None:
+        """A new password (the user's own, or a reset by an administrator); ends all the user's sessions."""
         if actor.user_id != user_id:
             self._require(actor, {Role.ADMIN}, "管理用户")
-        pw_hash = hash_password(password)
+        with self.db.read() as s:
+            found = s.get(User, user_id)
+            if found is None:
+                raise NotFound("没有这个用户")
+            names = [found.username, found.display_name]
+        pw_hash = hash_password(password, names)
         with self.db.write() as s:
             user = s.get(User, user_id)
             if user is None:
                 raise NotFound("没有这个用户")
             user.password_hash = pw_hash
+            s.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
 
     def set_user_active(self, actor: Actor, user_id: int, active: bool) -> None:
         self._require(actor, {Role.ADMIN}, "管理用户")
@@ -171,6 +185,8 @@ class LedgerService:
             if user is None:
                 raise NotFound("没有这个用户")
             user.active = active
+            if not active:
+                s.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
 
     def authenticate(self, username: str, password: str) -> Actor | None:
         with self.db.read() as s:
@@ -189,9 +205,51 @@ class LedgerService:
             user = s.get(User, user_id)
             return _actor(user) if user is not None and user.active else None
 
+    # -- browser sessions (server-side, so they can be ended) ----------------------------------
+    def start_session(self, user_id: int, address: str = "") -> str:
+        """A new session for ``user_id``; returns the token the cookie carries (stored only as its hash).
+        Sessions run on the wall clock, not ``self.clock`` (which tests and the demo move)."""
+        token, digest = new_session_token()
+        at = _now()
+        with self.db.write() as s:
+            s.execute(delete(SessionRow).where(SessionRow.expires_at <= at))  # housekeeping: expired rows
+            s.add(
+                SessionRow(
+                    id=digest,
+                    user_id=user_id,
+                    created_at=at,
+                    expires_at=at + timedelta(hours=self.config.session_hours),
+                    address=address[:64],
+                )
+            )
+        return token
+
+    def actor_for_session(self, token: str) -> Actor | None:
+        """The signed-in user of a live session; None when it ended, expired or the user was deactivated."""
+        with self.db.read() as s:
+            row = s.get(SessionRow, token_hash(token))
+            if row is None or row.expires_at <= _now():
+                return None
+            user = s.get(User, row.user_id)
+            return _actor(user) if user is not None and user.active else None
+
+    def end_session(self, token: str) -> None:
+        with self.db.write() as s:
+            s.execute(delete(SessionRow).where(SessionRow.id == token_hash(token)))
+
+    def end_sessions(self, actor: Actor, user_id: int) -> int:
+        """Signs ``user_id`` out everywhere (an administrator, or the user); returns how many sessions ended."""
+        if actor.user_id != user_id:
+            self._require(actor, {Role.ADMIN}, "管理用户")
+        with self.db.write() as s:
+            return int(s.execute(delete(SessionRow).where(SessionRow.user_id == user_id)).rowcount or 0)  # type: ignore[attr-defined]
+
     def issue_token(self, actor: Actor, user_id: int, name: str = "") -> str:
         """A new API token acting as ``user_id``; returns the token, which is stored only as its hash."""
         self._require(actor, {Role.ADMIN}, "签发接口令牌")
+        name = clean_text(name).strip()
+        if len(name) > 100:
+            raise InvalidInput("令牌名称最多 100 个字符", field="name")
         token, digest, prefix = new_token()
         with self.db.write() as s:
             if s.get(User, user_id) is None:
@@ -297,9 +355,9 @@ class LedgerService:
         if overdue is not None:
             clause = self.overdue_clause(at)
             cond.append(clause if overdue else ~clause)
-        if text:
-            like = f"%{text.strip()}%"
-            cond.append(or_(Case.title.like(like), Case.summary.like(like), Case.number.like(like)))
+        if text and text.strip():
+            like = f"%{escape_like(text.strip())}%"
+            cond.append(or_(*(col.like(like, escape="\\") for col in (Case.title, Case.summary, Case.number))))
         with self.db.read() as s:
             total = s.scalar(select(func.count()).select_from(Case).where(*cond)) or 0
             rows = s.scalars(
@@ -453,6 +511,10 @@ class LedgerService:
             if case.version != req.version:
                 raise StaleVersion(f"案件 {case.number}", req.version, case.version)
             unit_id = req.unit_id or case.unit_id
+            if actor.role is Role.UNIT and unit_id != actor.unit_id:
+                # A unit commits only for itself: a commitment for another unit would give that unit
+                # the whole case and let this one record its fulfilment (docs/ledger.md, "Decisions").
+                raise PermissionDenied("承办单位只能为本单位登记承诺；需要其他单位承诺的，请舆情监测员登记")
             # The state machine first: a refused action is refused whatever the form says.
             placeholder = CommitmentView(id=-1, status=CommitmentStatus.OPEN, unit_id=unit_id or 0)
             after = states.apply(view_of(case), "add_commitment", actor, new_commitment=placeholder)
@@ -643,7 +705,12 @@ class LedgerService:
             changed = {}
             for key, value in req.fields.items():
                 if key not in EDITABLE:
-                    raise InvalidInput(f"字段 {key} 不可修改", field=key)
+                    raise InvalidInput(f"字段 {key[:40]} 不可修改", field=key[:40])
+                if not isinstance(value, str):
+                    raise InvalidInput(f"{EDITABLE[key]}须为文字", field=key)
+                limit = getattr(Case.__table__.c[key].type, "length", None)
+                if limit is not None and len(value) > limit:
+                    raise InvalidInput(f"{EDITABLE[key]}最多 {limit} 个字符", field=key)
                 if key == "case_type" and value not in self.config.deadlines:
                     raise InvalidInput(f"未知类型「{value}」", field="case_type")
                 if key == "risk_level" and value not in ("低", "中", "高", "重大"):
@@ -820,6 +887,11 @@ class _StaleGuard:
             raise StaleVersion("记录") from exc
         if isinstance(exc, IntegrityError):
             raise LedgerError(f"数据冲突：{exc.orig}") from exc
+
+
+def escape_like(text: str) -> str:
+    """``text`` as a literal inside a LIKE pattern (escape character ``\\``): % and _ match only themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _need_note(rule: states.Rule, note: str) -> None:

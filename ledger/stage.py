@@ -54,7 +54,15 @@ def serve_in_thread(
 ) -> tuple[ThreadServer, threading.Thread]:
     server = ThreadServer(
         uvicorn.Config(
-            app, host=config.host, port=config.port, log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=5
+            app,
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+            proxy_headers=True,
+            forwarded_allow_ips=config.forwarded_allow_ips,
         )
     )
 

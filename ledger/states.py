@@ -28,7 +28,7 @@ from ledger.errors import PermissionDenied, TransitionError
 class Role(StrEnum):
     UNIT = "unit"  # a responsible unit's staff: see and update their own unit's cases
     MONITOR = "monitor"  # the opinion office: create, assign, supervise, close
-    LEADER = "leader"  # read everything
+    LEADER = "leader"  # read everything; may 督办 (supervise)
     ADMIN = "admin"  # manage units and users; may also act as a monitor
 
 
@@ -146,6 +146,8 @@ def _R(*roles: Role) -> frozenset[Role]:
 
 OFFICE = _R(Role.MONITOR, Role.ADMIN)
 UNIT = _R(Role.UNIT)
+# Who may 督办: the office, and leaders, as county offices practise it (领导督办); docs/ledger.md "Decisions".
+SUPERVISORS = OFFICE | _R(Role.LEADER)
 S = CaseStatus
 
 
@@ -186,7 +188,7 @@ CASE_RULES: dict[str, Rule] = {
         ),
         Rule("approve_extension", "批准延期", "case.extension_approved", REPLY_CLOCK, OFFICE, guard=_pending_extension),
         Rule("reject_extension", "驳回延期", "case.extension_rejected", REPLY_CLOCK, OFFICE, note_required=True, guard=_pending_extension),
-        Rule("supervise", "督办", "case.supervised", OPEN_CASE - {S.PENDING}, OFFICE, note_required=True),
+        Rule("supervise", "督办", "case.supervised", OPEN_CASE - {S.PENDING}, SUPERVISORS, note_required=True),
         Rule("edit", "修改", "case.updated", OPEN_CASE, OFFICE),
         Rule("add_commitment", "登记承诺", "commitment.created", _S(S.IN_PROGRESS, S.RESPONDED, S.FULFILLING), UNIT | OFFICE),
     )
@@ -215,12 +217,14 @@ COMMITMENT_RULES: dict[str, Rule] = {
             commitment_sources=frozenset({C.FULFILLED}),
             commitment_target=C.OPEN,
         ),
+        # Only the office publishes: a unit's fulfilment goes public after a monitor has read it
+        # (and can 核查退回 it instead); docs/ledger.md "Decisions".
         Rule(
             "disclose",
             "登记公开",
             "commitment.disclosed",
             _S(S.FULFILLING, S.FULFILLED),
-            UNIT | OFFICE,
+            OFFICE,
             commitment_sources=frozenset({C.FULFILLED}),
             commitment_target=C.DISCLOSED,
         ),
@@ -237,7 +241,7 @@ COMMITMENT_RULES: dict[str, Rule] = {
             "督办",
             "commitment.supervised",
             _S(S.IN_PROGRESS, S.RESPONDED, S.FULFILLING),
-            OFFICE,
+            SUPERVISORS,
             note_required=True,
             commitment_sources=frozenset({C.OPEN}),
         ),
@@ -287,8 +291,9 @@ def commitment_transition(case: CaseView, commitment_id: int, action: str, actor
     if rule is None:
         raise TransitionError(f"未知的操作「{action}」", action=action, state=current.status.value)
     _check_role(rule, actor)
-    if actor.role is Role.UNIT and actor.unit_id not in (current.unit_id, case.unit_id):
-        raise PermissionDenied(f"只有承诺责任单位或交办单位可以执行「{rule.label}」")
+    if actor.role is Role.UNIT and actor.unit_id != current.unit_id:
+        # Each unit records its own fulfilment, the host unit included (docs/ledger.md "Decisions").
+        raise PermissionDenied(f"只有承诺的责任单位可以执行「{rule.label}」")
     if current.status not in rule.commitment_sources:
         raise TransitionError(
             f"承诺当前状态为「{current.status.label}」，不能执行「{rule.label}」（仅限：{_labels(rule.commitment_sources)}）",

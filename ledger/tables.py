@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from ledger.urls import is_http_url, safe_url, safe_urls
 from yuqing.timeutil import TZ, now
 
 NAMING = {
@@ -44,6 +45,38 @@ class AwareDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value.astimezone(TZ)
+
+
+class HttpUrl(TypeDecorator[str]):
+    """A link column: only http(s) URLs are written (anything else is a bug upstream, refused), and
+    anything else read back, from rows written before links were checked, reads as "" (``ledger.urls``)."""
+
+    impl = String(500)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        if value and not is_http_url(value):
+            raise ValueError(f"not an http(s) URL: {value[:80]!r}")
+        return value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        return safe_url(value) if value else value
+
+
+class HttpUrlList(TypeDecorator[list[str]]):
+    """A JSON list of links, checked like ``HttpUrl``."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: list[str] | None, dialect: Any) -> list[str] | None:
+        for v in value or ():
+            if not is_http_url(v):
+                raise ValueError(f"not an http(s) URL: {str(v)[:80]!r}")
+        return value
+
+    def process_result_value(self, value: list[str] | None, dialect: Any) -> list[str] | None:
+        return safe_urls(value) if value is not None else None
 
 
 class Base(DeclarativeBase):
@@ -116,7 +149,7 @@ class Case(Base):
     event_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True, **_label("事件编号"))
     alert_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True, **_label("预警编号"))
     post_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
-    post_urls: Mapped[list[str]] = mapped_column(JSON, default=list, **_label("原帖链接"))
+    post_urls: Mapped[list[str]] = mapped_column(HttpUrlList, default=list, **_label("原帖链接"))
     petitioner: Mapped[str] = mapped_column(String(64), default="", **_label("诉求人"))
     petitioner_phone: Mapped[str] = mapped_column(String(32), default="", **_label("联系电话"))
     status: Mapped[str] = mapped_column(String(20), **_label("状态"))
@@ -157,9 +190,9 @@ class Commitment(Base):
     status: Mapped[str] = mapped_column(String(20), **_label("落实状态"))
     fulfilment: Mapped[str] = mapped_column(Text, default="", **_label("落实情况"))
     fulfilled_at: Mapped[datetime | None] = mapped_column(AwareDateTime, nullable=True, **_label("落实时间"))
-    evidence_links: Mapped[list[str]] = mapped_column(JSON, default=list, **_label("佐证材料链接"))
+    evidence_links: Mapped[list[str]] = mapped_column(HttpUrlList, default=list, **_label("佐证材料链接"))
     disclosure_channel: Mapped[str] = mapped_column(String(100), default="", **_label("公开渠道"))
-    disclosure_url: Mapped[str] = mapped_column(String(500), default="", **_label("公开链接"))
+    disclosure_url: Mapped[str] = mapped_column(HttpUrl, default="", **_label("公开链接"))
     disclosed_at: Mapped[datetime | None] = mapped_column(AwareDateTime, nullable=True, **_label("公开时间"))
     revisit_result: Mapped[str] = mapped_column(Text, default="", **_label("回访情况"))
     satisfaction: Mapped[str] = mapped_column(String(10), default="", **_label("满意度"))
@@ -245,3 +278,25 @@ class Meta(Base):
     __tablename__ = "ledger_meta"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class SessionRow(Base):
+    """A signed-in browser session. The cookie carries a random token; this row, keyed by the
+    token's SHA-256, is what makes it valid, so deleting it (sign-out, a password change or reset,
+    deactivation) ends the session at once, in every web worker."""
+
+    __tablename__ = "ledger_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie's token
+    user_id: Mapped[int] = mapped_column(ForeignKey("ledger_users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=now)
+    expires_at: Mapped[datetime] = mapped_column(AwareDateTime, index=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class LoginFailure(Base):
+    """A failed sign-in, per throttling key (``ledger.security.LoginLimiter``); kept for the window only."""
+
+    __tablename__ = "ledger_login_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    at: Mapped[datetime] = mapped_column(AwareDateTime, index=True)

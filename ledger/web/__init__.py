@@ -3,6 +3,8 @@ other systems, and the public disclosure page and feeds.
 
 Authentication: a signed session cookie after sign-in (argon2 passwords), or ``Authorization:
 Bearer <token>`` for the API. A request that carries a bearer token is judged by the token alone.
+The cookie carries a random session token whose row in ``ledger_sessions`` makes it valid: sign-out,
+a password change or reset and deactivation delete the rows, and the session ends at once.
 CSRF: every state-changing request authenticated by the cookie must carry the session's CSRF
 token, in the ``csrf_token`` form field or the ``X-CSRF-Token`` header; bearer requests carry no
 ambient credential and are exempt.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from alerts.model import ts_to_dt
@@ -28,6 +32,7 @@ from ledger.errors import LedgerError
 from ledger.security import LoginLimiter, new_csrf_token, same_token
 from ledger.service import LedgerService
 from ledger.states import CASE_LABELS, COMMITMENT_LABELS, ROLE_LABELS, Actor
+from ledger.validation import describe_errors
 from yuqing.store import Store
 
 log = logging.getLogger("ledger.web")
@@ -35,8 +40,17 @@ log = logging.getLogger("ledger.web")
 if TYPE_CHECKING:
     from alerts.store import AlertStore
 
+log = logging.getLogger("ledger.web")
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
+# No inline script anywhere (nor javascript: links): script only from this site's own files.
+# Inline style is allowed (the templates carry their CSS; style cannot run code).
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+MAX_MESSAGE = 300  # characters of an error message echoed back (inputs may be megabytes)
+MAX_TEXT_BODY = 2 * 1024 * 1024  # bytes of a request that is not an upload
 SESSION_COOKIE = "yuqing_ledger"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -117,7 +131,7 @@ async def csrf_protect(request: Request) -> None:
     """App-wide dependency: refuses cookie-authenticated state changes without the session's token."""
     if request.method in ("GET", "HEAD", "OPTIONS") or "authorization" in request.headers:
         return
-    if _is_api(request) and "uid" not in request.session:
+    if _is_api(request) and "sid" not in request.session:
         return  # no session identity to ride on: the API answers 401 itself
     sent = request.headers.get("x-csrf-token")
     if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
@@ -137,8 +151,8 @@ def current_actor(request: Request) -> Actor | None:
     actor: Actor | None = None
     if token is not None:
         actor = service.actor_for_token(token)
-    elif "authorization" not in request.headers and isinstance(request.session.get("uid"), int):
-        actor = service.actor(request.session["uid"])
+    elif "authorization" not in request.headers and isinstance(request.session.get("sid"), str):
+        actor = service.actor_for_session(request.session["sid"])
     request.state.actor = actor
     return actor
 
@@ -168,7 +182,7 @@ def create_app(
         version="1",
         description="Cases (台账条目) and commitments (承诺事项) of the public-opinion response ledger. "
         "Authenticate with `Authorization: Bearer <token>` (tokens are issued by an administrator).",
-        docs_url="/api/docs",
+        docs_url=None,  # served below with local assets: the page must work offline and under the CSP
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         openapi_url="/api/openapi.json",
@@ -177,7 +191,7 @@ def create_app(
     app.state.service = service
     app.state.store = store
     app.state.alerts = alerts
-    app.state.limiter = LoginLimiter(cfg.login_max_failures, cfg.login_window_seconds)
+    app.state.limiter = LoginLimiter(service.db, cfg.login_max_failures, cfg.login_window_seconds)
     app.state.templates = templates()
     key = secret_key or (cfg.secret_key.get_secret_value() if cfg.secret_key else None) or service.meta("session_secret", new_csrf_token)
     app.add_middleware(
@@ -186,11 +200,11 @@ def create_app(
         session_cookie=SESSION_COOKIE,
         max_age=int(cfg.session_hours * 3600),
         same_site="lax",
-        https_only=cfg.cookie_secure,
+        https_only=cfg.cookie_secure is True,
     )
     max_body = cfg.max_upload_bytes * 5 + 1024 * 1024
 
-    app.add_middleware(LimitsAndHeaders, max_body=max_body)
+    app.add_middleware(LimitsAndHeaders, max_body=max_body, secure_on_https=cfg.cookie_secure is None)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
@@ -209,12 +223,13 @@ def create_app(
 
     @app.exception_handler(LedgerError)
     async def _ledger_error(request: Request, exc: LedgerError) -> Response:
+        message = _short(str(exc))
         if _is_api(request):
-            body: dict[str, Any] = {"detail": str(exc), "error": type(exc).__name__}
+            body: dict[str, Any] = {"detail": message, "error": type(exc).__name__}
             if getattr(exc, "field", None):
-                body["field"] = exc.field  # type: ignore[attr-defined]
+                body["field"] = _short(str(exc.field), 60)  # type: ignore[attr-defined]
             return JSONResponse(body, status_code=exc.status)
-        return error_page(request, str(exc), exc.status)
+        return error_page(request, message, exc.status)
 
     @app.exception_handler(DBAPIError)
     async def _database_down(request: Request, exc: DBAPIError) -> Response:
@@ -233,10 +248,40 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # Never exc.errors() as it is: it echoes the input (megabytes, maybe) and may hold exception
+        # objects that are not JSON (a 500 instead of a 422).
+        errors = describe_errors(exc.errors())
         if _is_api(request):
-            return JSONResponse({"detail": exc.errors(), "error": "InvalidInput"}, status_code=422)
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": ""}
-        return error_page(request, f"表单内容有误：{'.'.join(str(p) for p in first['loc'])}：{first['msg']}", 422)
+            return JSONResponse({"detail": errors, "error": "InvalidInput"}, status_code=422)
+        first = errors[0]["msg"] if errors else "内容有误"
+        return error_page(request, f"提交的内容有误：{first}", 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = HTTP_MESSAGES.get(exc.status_code, f"请求未能完成（{exc.status_code}）")
+        headers = dict(exc.headers or {})
+        if _is_api(request):
+            return JSONResponse({"detail": message, "error": f"HTTP{exc.status_code}"}, status_code=exc.status_code, headers=headers)
+        response = error_page(request, message, exc.status_code)
+        response.headers.update(headers)
+        return response
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        log.exception("ledger web: %s %s failed", request.method, request.url.path)
+        message = "服务器内部错误，已记录。请稍后重试，或联系系统管理员"
+        if _is_api(request):
+            return JSONResponse({"detail": message, "error": "InternalError"}, status_code=500)
+        return error_page(request, message, 500)
+
+    @app.get("/api/docs", include_in_schema=False)
+    def _docs() -> HTMLResponse:
+        return HTMLResponse(SWAGGER_PAGE)
+
+    import swagger_ui_bundle
+
+    app.mount("/api/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-ui")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     # Styles (and any script) come from files, so the Content-Security-Policy need allow no inline code.
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
@@ -247,22 +292,47 @@ def create_app(
     return app
 
 
+HTTP_MESSAGES = {
+    400: "请求有误",
+    401: "未登录或令牌无效",
+    403: "无权访问",
+    404: "页面不存在，请检查地址",
+    405: "不支持这种请求方式",
+    413: "请求过大",
+    429: "请求过于频繁，请稍后再试",
+}
+SWAGGER_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>yuqing 舆情回应台账 API</title>
+<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/static/swagger-init.js"></script>
+</body></html>
+"""
+
+
+def _short(text: str, limit: int = MAX_MESSAGE) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 class LimitsAndHeaders:
-    """Refuses oversized bodies before they are read; adds the usual protective headers.
+    """Refuses oversized bodies before they are read; adds the usual protective headers and the
+    Content-Security-Policy; marks cookies ``Secure`` on https requests when ``secure_on_https``.
     Plain ASGI (not BaseHTTPMiddleware): it sits on every request, so it should cost nothing."""
 
-    def __init__(self, app: Any, max_body: int) -> None:
+    def __init__(self, app: Any, max_body: int, secure_on_https: bool = True) -> None:
         self.app = app
         self.max_body = max_body
+        self.secure_on_https = secure_on_https
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope["headers"]).get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.max_body:
-            await PlainTextResponse("请求过大", status_code=413)(scope, receive, send)
-            return
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length", b"")
+        # Only uploads (multipart) may be large; forms and JSON are text typed in or sent by a system.
+        limit = self.max_body if headers.get(b"content-type", b"").startswith(b"multipart/") else min(self.max_body, MAX_TEXT_BODY)
 
         async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
@@ -270,9 +340,27 @@ class LimitsAndHeaders:
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("X-Frame-Options", "DENY")
                 headers.setdefault("Referrer-Policy", "same-origin")
+                headers.setdefault("Content-Security-Policy", CSP)
+                if self.secure_on_https and scope.get("scheme") == "https":
+                    cookies = headers.getlist("set-cookie")
+                    if cookies:
+                        del headers["set-cookie"]
+                        for c in cookies:
+                            headers.append("set-cookie", c if "; secure" in c.lower() else c + "; secure")
             await send(message)
 
+        if length.isdigit() and int(length) > limit:
+            await PlainTextResponse(f"请求过大（上限 {limit // 1024} KB）", status_code=413)(scope, receive, send_with_headers)
+            return
         await self.app(scope, receive, send_with_headers)
+
+
+def _back(request: Request) -> str:
+    """Where 返回上一页 leads: the referring page of this site (no script: the CSP forbids inline script)."""
+    parts = urlsplit(request.headers.get("referer", ""))
+    same = parts.netloc == request.url.netloc and parts.scheme in ("http", "https")
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return path if same and path.startswith("/") and not path.startswith("//") else "/cases"
 
 
 def error_page(request: Request, message: str, status: int) -> HTMLResponse:
@@ -280,6 +368,12 @@ def error_page(request: Request, message: str, status: int) -> HTMLResponse:
     return t.TemplateResponse(
         request,
         "error.html",
-        {"message": message, "status": status, "actor": getattr(request.state, "actor", None), "csrf": csrf_token(request)},
+        {
+            "message": message,
+            "status": status,
+            "actor": getattr(request.state, "actor", None),
+            "csrf": csrf_token(request),
+            "back": _back(request),
+        },
         status_code=status,
     )

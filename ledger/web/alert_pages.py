@@ -25,6 +25,7 @@ from ledger.intake import case_from_alert
 from ledger.service import LedgerService
 from ledger.states import Actor, CaseStatus, Role
 from ledger.tables import Case
+from ledger.urls import safe_url
 from ledger.web import require_actor
 from ledger.web.pages import _str, redirect, render
 from yuqing.errors import BusError
@@ -151,7 +152,7 @@ def alert_detail(request: Request, alert_id: str) -> Response:
         request,
         "alert.html",
         alert=alert,
-        posts=store.top_posts(alert.id, TOP_POSTS),
+        posts=[{**p, "url": safe_url(p.get("url"))} for p in store.top_posts(alert.id, TOP_POSTS)],
         cases=cases,
         existing=existing,
         deliveries=store.deliveries(alert.id),

@@ -22,6 +22,8 @@ from ledger.schemas import SATISFACTION, SOURCES, CaseAction, CommitmentAction, 
 from ledger.service import LedgerService, view_of
 from ledger.states import Actor, CaseStatus, Role
 from ledger.uploads import CheckedUpload, check_upload
+from ledger.urls import is_http_url
+from ledger.validation import describe_errors
 from ledger.web import csrf_token, current_actor, guide, require_actor
 from yuqing.store import Query
 from yuqing.timeutil import TZ
@@ -72,9 +74,8 @@ def _validated(model: type[Any], data: dict[str, Any]) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise InvalidInput(f"{field}：{err['msg']}", field=field) from exc
+        err = describe_errors(exc.errors())[0]
+        raise InvalidInput(err["msg"], field=".".join(str(p) for p in err["loc"])) from exc
 
 
 # -- sign-in -----------------------------------------------------------------------------------
@@ -89,23 +90,30 @@ async def login(request: Request) -> Response:
     username, password = _str(form, "username"), str(form.get("password") or "")
     nxt = _safe_next(form.get("next"))
     limiter = request.app.state.limiter
-    address = request.client.host if request.client else "?"
-    wait = limiter.retry_after(username, address)
+    address = request.client.host if request.client else "?"  # behind a trusted proxy: X-Forwarded-For (ledger.stage)
+    wait = await bg(limiter.retry_after, username, address)
     if wait > 0:
         return render(request, "login.html", 429, next=nxt, error=f"登录失败次数过多，请 {math.ceil(wait / 60)} 分钟后再试")
-    actor = await bg(_svc(request).authenticate, username, password)
+    svc = _svc(request)
+    actor = await bg(svc.authenticate, username, password)
     if actor is None:
-        limiter.failed(username, address)
+        await bg(limiter.failed, username, address)
         return render(request, "login.html", 401, next=nxt, error="用户名或密码错误")
-    limiter.succeeded(username)
+    await bg(limiter.succeeded, username, address)
+    old = request.session.get("sid")
+    if isinstance(old, str):
+        await bg(svc.end_session, old)
     request.session.clear()  # a fresh session (and CSRF token) on sign-in: no session fixation
-    request.session["uid"] = actor.user_id
+    request.session["sid"] = await bg(svc.start_session, actor.user_id, address)
     csrf_token(request)
     return redirect(nxt)
 
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
+    sid = request.session.get("sid")
+    if isinstance(sid, str):
+        _svc(request).end_session(sid)  # the cookie is worthless from now on, even if a copy is kept
     request.session.clear()
     return redirect("/login")
 
@@ -136,7 +144,8 @@ def case_list(request: Request) -> Response:
     actor = require_actor(request)
     svc = _svc(request)
     filters = _filters(request)
-    page_no = max(1, int(request.query_params.get("page", "1") or 1))
+    page_arg = request.query_params.get("page", "1")
+    page_no = max(1, int(page_arg)) if page_arg.isdigit() and len(page_arg) < 7 else 1
     # A unit works to deadlines: its list starts with the one running out first.
     sort = request.query_params.get("sort") or ("deadline" if actor.role is Role.UNIT else "new")
     if sort not in SORTS:
@@ -403,7 +412,7 @@ def events(request: Request) -> Response:
                 if p.event_id not in seen:
                     seen.add(p.event_id)
                     posts.append(p)
-    return render(request, "events.html", posts=posts[:60], has_store=store is not None)
+    return render(request, "events.html", posts=[_linked(p) for p in posts[:60]], has_store=store is not None)
 
 
 @router.get("/events/{event_id}", response_class=HTMLResponse)
@@ -415,7 +424,14 @@ def event_detail(request: Request, event_id: str) -> Response:
     store = request.app.state.store
     posts = store.search(Query(event_id=event_id, limit=50)).hits if store is not None else []
     cases = [c for c in _svc(request).list_cases(actor, limit=100, text=None).items if c.event_id == event_id]
-    return render(request, "event.html", event_id=event_id, posts=posts, cases=cases, can_open=actor.role in states.OFFICE)
+    return render(
+        request, "event.html", event_id=event_id, posts=[_linked(p) for p in posts], cases=cases, can_open=actor.role in states.OFFICE
+    )
+
+
+def _linked(post: Any) -> Any:
+    """A collected post with its link dropped unless it is http(s) (``ledger.urls``)."""
+    return post if not post.url or is_http_url(post.url) else post.model_copy(update={"url": None})
 
 
 @router.post("/events/case")

@@ -30,7 +30,7 @@ from ledger.schemas import CaseAction, CommitmentAction, NewCase, NewCommitment
 from ledger.security import LoginLimiter
 from ledger.service import LedgerService
 from ledger.states import SYSTEM, Actor, Role
-from ledger.tables import ApiToken, Attachment, AuditEntry, Case, CaseCoUnit, Commitment, Meta, OutboxMessage, Reminder
+from ledger.tables import ApiToken, Attachment, AuditEntry, Case, CaseCoUnit, Commitment, LoginFailure, Meta, OutboxMessage, Reminder
 from ledger.web import create_app
 from yuqing.timeutil import now
 
@@ -139,7 +139,7 @@ class Env:
         if target >= 7:
             m = c.commitments[0]
             svc.act_on_commitment(
-                u,
+                mon,
                 m.id,
                 CommitmentAction(
                     action="disclose", version=m.version, disclosure_channel="县政府网站", disclosure_url="https://www.pengze.gov.cn/x"
@@ -169,7 +169,7 @@ def make_world(svc: LedgerService) -> World:
     return world
 
 
-CASE_TABLES = (Reminder, Attachment, AuditEntry, OutboxMessage, CaseCoUnit, Commitment, Case)
+CASE_TABLES = (Reminder, Attachment, AuditEntry, OutboxMessage, CaseCoUnit, Commitment, Case, LoginFailure)
 
 
 def reset(env: Env) -> None:
@@ -181,7 +181,7 @@ def reset(env: Env) -> None:
     env.svc.clock = now
     env.svc.bus = None
     env.svc.config = env.config  # type: ignore[attr-defined]
-    env.app.state.limiter = LoginLimiter(env.svc.config.login_max_failures, env.svc.config.login_window_seconds)
+    env.app.state.limiter = LoginLimiter(env.db, env.svc.config.login_max_failures, env.svc.config.login_window_seconds)
     env.app.state.store = None
 
 

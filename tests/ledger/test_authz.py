@@ -5,6 +5,11 @@ about the role, never about the state.
 Expected answer per cell: the endpoint's success status for the roles it allows; for a case the
 role may not even see (another unit's), 404; for any other signed-in role, 403; anonymous: 303 to
 the sign-in page (pages) or 401 (API). Public pages answer 200 to everyone.
+
+The matrix covers actions, not only routes: every case and commitment action of the state machine
+has a row through the form and a row through the API (``test_every_action_is_in_the_matrix``), and
+the decisions of docs/ledger.md ("Decisions") have rows of their own: a unit commits only for
+itself and records only its own commitments' fulfilment; only the office discloses; leaders may 督办.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from tests.ledger.test_web import PDF, seed_post, store_for
 
 EVERYONE = {"unit", "other_unit", "monitor", "leader", "admin"}
 OFFICE = {"monitor", "admin"}
+SUPERVISORS = OFFICE | {"leader"}
 READERS = {"monitor", "leader", "admin"}
 ROLES: list[str | None] = [None, "unit", "other_unit", "monitor", "leader", "admin"]
 _n = itertools.count()
@@ -41,6 +47,7 @@ class Ep:
     hidden: set[str] = field(default_factory=set)  # roles that cannot see the object: 404
     public: bool = False
     files: bool = False
+    action: str | None = None  # the state machine's action this row exercises
 
     @property
     def api(self) -> bool:
@@ -79,6 +86,24 @@ def with_attachment(env: Env) -> dict[str, Any]:
     return {"att": com.attachments[0].id}
 
 
+def with_other_units_commitment(env: Env) -> dict[str, Any]:
+    """A case of ``unit`` where the office recorded a commitment for ``other_unit`` (a 协办 unit's part)."""
+    from ledger.schemas import NewCommitment
+
+    c = env.case("in_progress", commitments=False)
+    mon = env.world.actors["monitor"]
+    env.svc.add_commitment(
+        mon,
+        c.id,
+        NewCommitment(version=c.version, content="人社局核查欠薪", unit_id=env.world.units["县人力资源和社会保障局"], due_workdays=5),
+    )
+    c = env.svc.get_case(mon, c.id)
+    c = env.svc.act(env.world.actors["unit"], c.id, CaseAction(action="respond", version=c.version, response="已回复"))
+    c = env.svc.act(mon, c.id, CaseAction(action="track", version=c.version))
+    m = c.commitments[0]
+    return {"case": c.id, "version": c.version, "com": m.id, "cversion": m.version}
+
+
 def new_unit(env: Env) -> dict[str, Any]:
     return {"unit": env.svc.create_unit(SYSTEM, f"矩阵单位{next(_n)}").id}
 
@@ -86,7 +111,7 @@ def new_unit(env: Env) -> dict[str, Any]:
 def throwaway_user(env: Env) -> dict[str, Any]:
     user = next((u for u in env.svc.list_users(SYSTEM) if u.username == "throwaway"), None)
     if user is None:
-        user = env.svc.create_user(SYSTEM, "throwaway", "throwaway-pass", "leader")
+        user = env.svc.create_user(SYSTEM, "throwaway", "harbour-lamp-73", "leader")
     return {"user": user.id}
 
 
@@ -101,6 +126,117 @@ def new_post(env: Env) -> dict[str, Any]:
 
 def case_form() -> dict[str, Any]:
     return {"title": f"群众反映拖欠工资{next(_n)}", "case_type": "投诉", "source": "12345", "risk_level": "高"}
+
+
+def act(
+    action: str,
+    allowed: set[str],
+    setup: Callable[[Env], dict[str, Any]],
+    extra: dict[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    hidden: set[str] | frozenset[str] = frozenset({"other_unit"}),
+    files: bool = False,
+    form: bool = True,
+) -> Ep:
+    """A case action (``/cases/{case}/act``) with the fields it needs besides action and version."""
+    extra = extra or {}
+    return Ep(
+        name or action,
+        "POST",
+        "/cases/{case}/act" if form else "/api/v1/cases/{case}/actions",
+        303 if form else 200,
+        allowed,
+        setup,
+        lambda c: {"action": action, "version": c["version"], **extra},
+        hidden=set(hidden),
+        files=files,
+        action=action,
+    )
+
+
+def com_act(action: str, allowed: set[str], setup: Callable[[Env], dict[str, Any]], extra: dict[str, Any] | None = None, **kw: Any) -> Ep:
+    """A commitment action (``/commitments/{com}/act``)."""
+    extra = extra or {}
+    return Ep(
+        kw.pop("name", f"{action} commitment"),
+        "POST",
+        "/commitments/{com}/act",
+        303,
+        allowed,
+        setup,
+        lambda c: {"action": action, "version": c["cversion"], **extra},
+        hidden=set(kw.pop("hidden", {"other_unit"})),
+        action=action,
+        **kw,
+    )
+
+
+def add_commitment(name: str, allowed: set[str], unit: str | None = None, **kw: Any) -> Ep:
+    def body(c: dict[str, Any]) -> dict[str, Any]:
+        return {"version": c["version"], "content": "限期整改", "due_workdays": "5", **({"unit_id": c[unit]} if unit else {})}
+
+    def setup(env: Env) -> dict[str, Any]:
+        ctx = case_in("in_progress")(env)
+        return {**ctx, "other": env.world.units["县人力资源和社会保障局"], "own": env.world.units["县生态环境局"]}
+
+    return Ep(name, "POST", "/cases/{case}/commitments", 303, allowed, setup, body, hidden={"other_unit"}, action="add_commitment", **kw)
+
+
+# Every action of the state machine, as the forms send it; the API twin of each is derived below.
+ACTIONS = [
+    act("assign", OFFICE, case_in("pending"), {"unit_id": 1}, hidden={"unit", "other_unit"}),
+    act("accept", {"unit"}, case_in("assigned")),
+    act("return", {"unit"}, case_in("assigned"), {"note": "不属于本单位职责"}),
+    act("respond", {"unit"}, case_in("in_progress"), {"response": "已回复"}),
+    act("track", {"unit", "monitor", "admin"}, case_in("responded")),
+    # Decision: leaders may 督办 (docs/ledger.md "Decisions").
+    act("supervise", SUPERVISORS, case_in("in_progress"), {"note": "请加快办理"}),
+    act("request_extension", {"unit"}, case_in("in_progress"), {"extension_days": "3", "note": "需协调"}),
+    act("approve_extension", OFFICE, with_extension),
+    act("reject_extension", OFFICE, with_extension, {"note": "理由不充分"}),
+    act("close", OFFICE, case_in("responded", commitments=False)),
+    add_commitment("add commitment", {"unit", "monitor", "admin"}),
+    add_commitment("add commitment for own unit", {"unit", "monitor", "admin"}, unit="own"),
+    # Decision: a unit commits only for itself; the office records another unit's commitment.
+    add_commitment("add commitment for another unit", OFFICE, unit="other"),
+    com_act("fulfil", {"unit"}, case_in("fulfilling"), {"fulfilment": "已整改"}, files=True),
+    # Decision: each unit records its own fulfilment; the host unit cannot record another unit's.
+    com_act(
+        "fulfil",
+        {"other_unit"},
+        with_other_units_commitment,
+        {"fulfilment": "已核查发放"},
+        name="fulfil another unit's commitment",
+        hidden=set(),
+    ),
+    # Decision: only the office publishes; a unit's fulfilment is reviewed first.
+    com_act(
+        "disclose", OFFICE, case_in("fulfilled"), {"disclosure_channel": "县政府网站", "disclosure_url": "https://www.pengze.gov.cn/x"}
+    ),
+    com_act("reject", OFFICE, case_in("fulfilled"), {"note": "佐证不足"}),
+    com_act("revisit", OFFICE, case_in("fulfilled"), {"satisfaction": "满意"}),
+    com_act("supervise", SUPERVISORS, case_in("fulfilling"), {"note": "请按期落实"}),
+]
+# 修改 (edit) carries a mapping of fields, which only the API takes.
+API_ONLY = [act("edit", OFFICE, case_in("in_progress"), {"fields": {"region": "芙蓉墩镇"}}, form=False, name="API edit")]
+
+
+def api_twin(ep: Ep) -> Ep:
+    """The same action through the REST API with a bearer token (JSON; numbers as numbers)."""
+    path = {
+        "/cases/{case}/act": "/api/v1/cases/{case}/actions",
+        "/commitments/{com}/act": "/api/v1/commitments/{com}/actions",
+        "/cases/{case}/commitments": "/api/v1/cases/{case}/commitments",
+    }[ep.path]
+    assert ep.body is not None
+    form_body = ep.body
+
+    def body(c: dict[str, Any]) -> dict[str, Any]:
+        return {k: int(v) if isinstance(v, str) and v.isdigit() else v for k, v in form_body(c).items()}
+
+    ok = 201 if ep.path.endswith("/commitments") else 200
+    return Ep(f"API {ep.name}", "POST", path, ok, ep.allowed, ep.setup, body, hidden=ep.hidden, action=ep.action)
 
 
 ENDPOINTS = [
@@ -130,147 +266,7 @@ ENDPOINTS = [
     Ep("GET /attachments/{att}", "GET", "/attachments/{att}", 200, EVERYONE, with_attachment, hidden={"other_unit"}),
     # forms
     Ep("POST /cases/new", "POST", "/cases/new", 303, OFFICE, body=lambda c: case_form()),
-    Ep(
-        "assign",
-        "POST",
-        "/cases/{case}/act",
-        303,
-        OFFICE,
-        case_in("pending"),
-        lambda c: {"action": "assign", "version": c["version"], "unit_id": 1},
-        hidden={"unit", "other_unit"},
-    ),
-    Ep(
-        "accept",
-        "POST",
-        "/cases/{case}/act",
-        303,
-        {"unit"},
-        case_in("assigned"),
-        lambda c: {"action": "accept", "version": c["version"]},
-        hidden={"other_unit"},
-    ),
-    Ep(
-        "return",
-        "POST",
-        "/cases/{case}/act",
-        303,
-        {"unit"},
-        case_in("assigned"),
-        lambda c: {"action": "return", "version": c["version"], "note": "不属于本单位职责"},
-        hidden={"other_unit"},
-    ),
-    Ep(
-        "respond",
-        "POST",
-        "/cases/{case}/act",
-        303,
-        {"unit"},
-        case_in("in_progress"),
-        lambda c: {"action": "respond", "version": c["version"], "response": "已回复"},
-        hidden={"other_unit"},
-    ),
-    Ep(
-        "supervise",
-        "POST",
-        "/cases/{case}/act",
-        303,
-        OFFICE,
-        case_in("in_progress"),
-        lambda c: {"action": "supervise", "version": c["version"], "note": "请加快办理"},
-        hidden={"other_unit"},
-    ),
-    Ep(
-        "request_extension",
-        "POST",
-        "/cases/{case}/act",
-        303,
-        {"unit"},
-        case_in("in_progress"),
-        lambda c: {"action": "request_extension", "version": c["version"], "extension_days": "3", "note": "需协调"},
-        hidden={"other_unit"},
-    ),
-    Ep(
-        "approve_extension",
-        "POST",
-        "/cases/{case}/act",
-        303,
-        OFFICE,
-        with_extension,
-        lambda c: {"action": "approve_extension", "version": c["version"]},
-        hidden={"other_unit"},
-    ),
-    Ep(
-        "close",
-        "POST",
-        "/cases/{case}/act",
-        303,
-        OFFICE,
-        case_in("responded", commitments=False),
-        lambda c: {"action": "close", "version": c["version"]},
-        hidden={"other_unit"},
-    ),
-    Ep(
-        "add commitment",
-        "POST",
-        "/cases/{case}/commitments",
-        303,
-        {"unit", "monitor", "admin"},
-        case_in("in_progress"),
-        lambda c: {"version": c["version"], "content": "限期整改", "due_workdays": "5"},
-        hidden={"other_unit"},
-    ),
-    Ep(
-        "fulfil",
-        "POST",
-        "/commitments/{com}/act",
-        303,
-        {"unit"},
-        case_in("fulfilling"),
-        lambda c: {"action": "fulfil", "version": c["cversion"], "fulfilment": "已整改"},
-        hidden={"other_unit"},
-        files=True,
-    ),
-    Ep(
-        "disclose",
-        "POST",
-        "/commitments/{com}/act",
-        303,
-        {"unit", "monitor", "admin"},
-        case_in("fulfilled"),
-        lambda c: {"action": "disclose", "version": c["cversion"], "disclosure_channel": "县政府网站"},
-        hidden={"other_unit"},
-    ),
-    Ep(
-        "reject",
-        "POST",
-        "/commitments/{com}/act",
-        303,
-        OFFICE,
-        case_in("fulfilled"),
-        lambda c: {"action": "reject", "version": c["cversion"], "note": "佐证不足"},
-        hidden={"other_unit"},
-    ),
-    Ep(
-        "revisit",
-        "POST",
-        "/commitments/{com}/act",
-        303,
-        OFFICE,
-        case_in("fulfilled"),
-        lambda c: {"action": "revisit", "version": c["cversion"], "satisfaction": "满意"},
-        hidden={"other_unit"},
-    ),
-    Ep(
-        "supervise commitment",
-        "POST",
-        "/commitments/{com}/act",
-        303,
-        OFFICE,
-        case_in("fulfilling"),
-        lambda c: {"action": "supervise", "version": c["cversion"], "note": "请按期落实"},
-        hidden={"other_unit"},
-    ),
+    *ACTIONS,
     Ep("POST /events/case", "POST", "/events/case", 303, OFFICE, new_post, lambda c: {"post_id": c["post"]}),
     Ep("POST /alerts/{alert}/case", "POST", "/alerts/{alert}/case", 303, OFFICE, seed_alert),
     Ep("POST /alerts/{alert}/ack", "POST", "/alerts/{alert}/ack", 303, OFFICE, seed_alert, lambda c: {"note": "已知悉"}),
@@ -296,56 +292,8 @@ ENDPOINTS = [
     Ep("API case", "GET", "/api/v1/cases/{case}", 200, EVERYONE, case_in("assigned"), hidden={"other_unit"}),
     Ep("API audit", "GET", "/api/v1/cases/{case}/audit", 200, EVERYONE, case_in("assigned"), hidden={"other_unit"}),
     Ep("API create", "POST", "/api/v1/cases", 201, OFFICE, body=lambda c: case_form()),
-    Ep(
-        "API assign",
-        "POST",
-        "/api/v1/cases/{case}/actions",
-        200,
-        OFFICE,
-        case_in("pending"),
-        lambda c: {"action": "assign", "version": c["version"], "unit_id": 1},
-        hidden={"unit", "other_unit"},
-    ),
-    Ep(
-        "API accept",
-        "POST",
-        "/api/v1/cases/{case}/actions",
-        200,
-        {"unit"},
-        case_in("assigned"),
-        lambda c: {"action": "accept", "version": c["version"]},
-        hidden={"other_unit"},
-    ),
-    Ep(
-        "API add commitment",
-        "POST",
-        "/api/v1/cases/{case}/commitments",
-        201,
-        {"unit", "monitor", "admin"},
-        case_in("in_progress"),
-        lambda c: {"version": c["version"], "content": "限期整改", "due_workdays": 5},
-        hidden={"other_unit"},
-    ),
-    Ep(
-        "API fulfil",
-        "POST",
-        "/api/v1/commitments/{com}/actions",
-        200,
-        {"unit"},
-        case_in("fulfilling"),
-        lambda c: {"action": "fulfil", "version": c["cversion"], "fulfilment": "已整改"},
-        hidden={"other_unit"},
-    ),
-    Ep(
-        "API disclose",
-        "POST",
-        "/api/v1/commitments/{com}/actions",
-        200,
-        {"unit", "monitor", "admin"},
-        case_in("fulfilled"),
-        lambda c: {"action": "disclose", "version": c["cversion"], "disclosure_channel": "县政府网站"},
-        hidden={"other_unit"},
-    ),
+    *API_ONLY,
+    *(api_twin(e) for e in ACTIONS),
 ]
 
 
@@ -378,6 +326,25 @@ def test_every_endpoint_is_in_the_matrix(env: Env) -> None:
     routes = {(m, r.path) for r in env.app.routes for m in getattr(r, "methods", ()) if m != "HEAD"}
     missing = routes - covered - {("POST", "/login"), ("POST", "/logout"), ("GET", "/"), ("POST", "/admin/users")}
     assert missing == set()
+
+
+def test_every_action_is_in_the_matrix() -> None:
+    """A new action of the state machine must get rows here, through the forms and through the API."""
+    from ledger.states import CASE_RULES, COMMITMENT_RULES
+
+    def covered(prefix: str) -> set[str]:
+        return {e.action for e in ENDPOINTS if e.action and (e.path.startswith("/api/v1") == (prefix == "api"))}
+
+    case_actions = set(CASE_RULES)
+    commitment_actions = {f"{a}" for a in COMMITMENT_RULES}
+    assert case_actions - {"edit"} <= covered("form")  # edit takes a mapping of fields: API only
+    assert case_actions <= covered("api")
+    for kind in ("form", "api"):
+        com_rows = {e.action for e in ENDPOINTS if e.path.endswith(("/commitments/{com}/act", "/commitments/{com}/actions"))}
+        assert commitment_actions <= com_rows, kind
+        assert {e.name for e in ENDPOINTS if e.action} >= {
+            f"API {n}" for n in ("fulfil another unit's commitment", "add commitment for another unit")
+        }
 
 
 @pytest.mark.parametrize("ep", ENDPOINTS, ids=[e.name for e in ENDPOINTS])

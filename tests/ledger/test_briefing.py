@@ -189,9 +189,9 @@ def _fill_ledger(url: str) -> str:
     svc = LedgerService(db, LedgerConfig(), clock=clock)
     try:
         unit_id = svc.create_unit(SYSTEM, "县人力资源和社会保障局").id
-        svc.create_user(SYSTEM, "jiance", "pw-123456789", Role.MONITOR)
-        svc.create_user(SYSTEM, "renshe", "pw-123456789", Role.UNIT, unit_id=unit_id)
-        mon, unit = svc.authenticate("jiance", "pw-123456789"), svc.authenticate("renshe", "pw-123456789")
+        svc.create_user(SYSTEM, "jiance", "briefing-lamp-42", Role.MONITOR)
+        svc.create_user(SYSTEM, "renshe", "briefing-lamp-42", Role.UNIT, unit_id=unit_id)
+        mon, unit = svc.authenticate("jiance", "briefing-lamp-42"), svc.authenticate("renshe", "briefing-lamp-42")
         assert mon is not None and unit is not None
 
         def new(title: str, case_type: str = "投诉") -> Any:
@@ -219,7 +219,7 @@ def _fill_ledger(url: str) -> str:
         clock.now = day(18)
         m = svc.act_on_commitment(unit, m.id, CommitmentAction(action="fulfil", version=m.version, fulfilment="工资已结清"))
         clock.now = day(19)
-        svc.act_on_commitment(unit, m.id, CommitmentAction(action="disclose", version=m.version, disclosure_channel="县政府网站"))
+        svc.act_on_commitment(mon, m.id, CommitmentAction(action="disclose", version=m.version, disclosure_channel="县政府网站"))
         clock.now = day(20)
         done = svc.get_case(mon, done.id)
         svc.act(mon, done.id, CaseAction(action="close", version=done.version))

@@ -31,8 +31,8 @@ def test_migrations_match_the_models(env: Env) -> None:
         opts = {"compare_type": True, "version_table": VERSION_TABLE, "include_object": ours}
         diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
     assert diff == []
-    assert current_revision(env.db.engine) == head_revision() == "0001"
-    assert check_database(env.url).endswith("ledger schema at 0001 (newest)")
+    assert current_revision(env.db.engine) == head_revision() == "0002"
+    assert check_database(env.url).endswith("ledger schema at 0002 (newest)")
 
 
 def test_downgrade_and_upgrade_again(tmp_path: Path) -> None:
@@ -41,7 +41,7 @@ def test_downgrade_and_upgrade_again(tmp_path: Path) -> None:
     downgrade(db.engine, "base")
     assert [t for t in inspect(db.engine).get_table_names() if t.startswith("ledger_") and t != "ledger_alembic_version"] == []
     assert check_database(db.url).endswith("ledger schema not created yet (created by `yuqing ledger migrate` or at start)")
-    assert migrate(db.engine) == "0001"
+    assert migrate(db.engine) == "0002"
     db.close()
 
 
@@ -139,7 +139,7 @@ def test_demo_step_seeds_cases_from_the_riskiest_events(tmp_path: Path) -> None:
 def test_cli_sets_up_units_users_tokens_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("YUQING_DATABASE__URL", f"sqlite:///{tmp_path}/ledger.db")
     run = CliRunner().invoke
-    assert run(main, ["ledger", "migrate"]).output == "ledger schema at 0001\n"
+    assert run(main, ["ledger", "migrate"]).output == "ledger schema at 0002\n"
     r = run(main, ["ledger", "units", "add", "县生态环境局", "县民政局"])
     assert r.exit_code == 0 and r.output == "1\t县生态环境局\n2\t县民政局\n"
     r = run(
