@@ -64,11 +64,20 @@ def classify(ctx: Ctx, file: IO[str]) -> None:
     show_default=True,
     help="ship models refitted on all labelled posts, or the train-split ones the dev metrics describe",
 )
-def train(ship: str) -> None:
+@click.option("--cv-only", is_flag=True, help="only print the cross-validated topic report on train (bootstrap 95% CIs); write nothing")
+@click.option(
+    "--resamples", type=click.IntRange(100, 100_000), default=1000, show_default=True, help="bootstrap resamples for the intervals"
+)
+def train(ship: str, cv_only: bool, resamples: int) -> None:
     """Rebuild the topic and sentiment models from data/labels/labelled.jsonl."""
+    from processors.train import cv_only as train_cv_only
     from processors.train import main as train_main
 
-    train_main(ship=ship, echo=lambda line: click.echo(line, err=True))
+    echo = lambda line: click.echo(line, err=True)  # noqa: E731
+    if cv_only:
+        train_cv_only(echo=echo, resamples=resamples)
+    else:
+        train_main(ship=ship, echo=echo, resamples=resamples)
 
 
 COMMANDS = [classify, train]

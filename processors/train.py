@@ -151,6 +151,58 @@ def tune_offsets(scores: np.ndarray, y: np.ndarray, labels: list[str], priors: n
     return b, w
 
 
+def bootstrap_f1(y: np.ndarray, p: np.ndarray, n: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Macro-F1 and per-class F1 of predictions ``p`` for labels ``y``, each with a 95% percentile
+    bootstrap interval: the posts are resampled with replacement ``n`` times (fixed seed, so the
+    figures are reproducible). A class absent from a resample (neither true nor predicted) is left
+    out of that resample's macro average, as scikit-learn's ``f1_score`` does."""
+    labels = sorted(set(y.tolist()) | set(p.tolist()))
+    index = {lbl: k for k, lbl in enumerate(labels)}
+    yi = np.array([index[v] for v in y.tolist()])
+    pi = np.array([index[v] for v in p.tolist()])
+    k = len(labels)
+
+    def f1s(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        tp = np.bincount(a[a == b], minlength=k).astype(float)
+        true = np.bincount(a, minlength=k).astype(float)
+        pred = np.bincount(b, minlength=k).astype(float)
+        denom = true + pred
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(denom > 0, 2 * tp / denom, np.nan)
+
+    point = f1s(yi, pi)
+    rng = np.random.default_rng(seed)
+    samples = np.empty((n, k))
+    for b in range(n):
+        idx = rng.integers(0, len(yi), len(yi))
+        samples[b] = f1s(yi[idx], pi[idx])
+    macro = np.nanmean(samples, axis=1)
+
+    def ci(v: np.ndarray) -> list[float]:
+        v = v[~np.isnan(v)]
+        return [round(float(np.percentile(v, 2.5)), 3), round(float(np.percentile(v, 97.5)), 3)]
+
+    support = np.bincount(yi, minlength=k)
+    return {
+        "n": len(yi),
+        "resamples": n,
+        "macro_f1": round(float(np.nanmean(point)), 3),
+        "macro_f1_ci95": ci(macro),
+        "per_class": {
+            lbl: {"f1": round(float(np.nan_to_num(point[j])), 3), "ci95": ci(samples[:, j]), "support": int(support[j])}
+            for j, lbl in enumerate(labels)
+        },
+    }
+
+
+def format_bootstrap(title: str, b: dict[str, Any]) -> list[str]:
+    lo, hi = b["macro_f1_ci95"]
+    lines = [f"{title}: macro-F1 {b['macro_f1']:.3f} [95% CI {lo:.3f}-{hi:.3f}], {b['n']} posts, {b['resamples']} bootstrap resamples"]
+    for k, v in b["per_class"].items():
+        lines.append(f"  {k:<10} F1 {v['f1']:.3f} [{v['ci95'][0]:.3f}-{v['ci95'][1]:.3f}]  n={v['support']}")
+    return lines
+
+
 def report(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     from sklearn.metrics import accuracy_score, classification_report
 
@@ -168,15 +220,24 @@ def report(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     return {"accuracy": round(float(accuracy_score(y, p)), 3), "macro_f1": round(_macro_f1(y, p), 3), "per_class": per_class, "n": len(y)}
 
 
-def fit_bundle(
-    feats: list[list[str]], tokens: list[list[str]], yt: np.ndarray, ys: np.ndarray, titles: list[str]
-) -> tuple[ModelBundle, TokenBayes]:
-    """Topic head with CV-tuned offsets; sentiment head (negative vs not) combined with snownlp's
-    Bayes retrained on our tokens, weight and threshold chosen by CV accuracy."""
+def cv_topic_predictions(feats: list[list[str]], yt: np.ndarray, titles: list[str]) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """5-fold cross-validated topic predictions on the given posts, with the per-class offsets and
+    title-prior boosts tuned on those same folds (so slightly optimistic). Returns
+    (predictions, labels, offsets, boosts)."""
     cv_topic, topic_labels = _cv_decisions(feats, yt)
     priors = prior_matrix(titles, topic_labels)
     offsets, boosts = tune_offsets(cv_topic, yt, topic_labels, priors)
     cv_pred = np.array(topic_labels)[(cv_topic + offsets + priors * boosts).argmax(1)]
+    return cv_pred, topic_labels, offsets, boosts
+
+
+def fit_bundle(
+    feats: list[list[str]], tokens: list[list[str]], yt: np.ndarray, ys: np.ndarray, titles: list[str]
+) -> tuple[ModelBundle, TokenBayes, np.ndarray]:
+    """Topic head with CV-tuned offsets; sentiment head (negative vs not) combined with snownlp's
+    Bayes retrained on our tokens, weight and threshold chosen by CV accuracy. Also returns the
+    cross-validated topic predictions the offsets were tuned on."""
+    cv_pred, topic_labels, offsets, boosts = cv_topic_predictions(feats, yt, titles)
     cv_macro = report(yt, cv_pred)["macro_f1"]
     yb = np.where(ys == "negative", "negative", "neutral")
     cv_sent, sent_labels = _cv_decisions(feats, yb)
@@ -206,7 +267,7 @@ def fit_bundle(
             ),
         },
     )
-    return bundle, TokenBayes.train([(tokens[i], str(yb[i])) for i in range(len(yb))])
+    return bundle, TokenBayes.train([(tokens[i], str(yb[i])) for i in range(len(yb))]), cv_pred
 
 
 def _softmax(s: np.ndarray) -> np.ndarray:
@@ -214,7 +275,20 @@ def _softmax(s: np.ndarray) -> np.ndarray:
     return e / e.sum(1, keepdims=True)
 
 
-def main(ship: str = "all", out: Path = MODELS, echo: Callable[[str], None] = print) -> dict[str, Any]:
+def cv_only(echo: Callable[[str], None] = print, resamples: int = 1000) -> dict[str, Any]:
+    """The cross-validated topic report on the training split with bootstrap intervals; writes nothing."""
+    rows = load_rows()
+    feats, _ = featurise(rows)
+    tr = np.array([i for i, r in enumerate(rows) if not is_dev(r)])
+    yt = np.array([r["topic"] for r in rows])
+    cv_pred, *_ = cv_topic_predictions([feats[i] for i in tr], yt[tr], [rows[i]["title"] for i in tr])
+    b = bootstrap_f1(yt[tr], cv_pred, n=resamples)
+    for line in format_bootstrap("topic 5-fold CV on train", b):
+        echo(line)
+    return b
+
+
+def main(ship: str = "all", out: Path = MODELS, echo: Callable[[str], None] = print, resamples: int = 1000) -> dict[str, Any]:
     t0 = time.monotonic()
     rows = load_rows()
     echo(f"labelled posts: {len(rows)} ({LABELS.relative_to(ROOT)})")
@@ -226,7 +300,8 @@ def main(ship: str = "all", out: Path = MODELS, echo: Callable[[str], None] = pr
     echo(f"split: train {len(tr)}, dev {len(dv)}")
 
     echo("fitting on train (5-fold CV inside for offsets and the sentiment blend) ...")
-    bundle, bayes = fit_bundle([feats[i] for i in tr], [tokens[i] for i in tr], yt[tr], ys[tr], [rows[i]["title"] for i in tr])
+    bundle, bayes, cv_pred = fit_bundle([feats[i] for i in tr], [tokens[i] for i in tr], yt[tr], ys[tr], [rows[i]["title"] for i in tr])
+    cv_boot = bootstrap_f1(yt[tr], cv_pred, n=resamples)
     bundle_cv = bundle.meta["topic_cv_macro_f1"]
     models = Models(bundle, bayes)
     preds = [models.predict(rows[i]["title"], rows[i]["content"], *_split_tokens(rows[i])) for i in dv]
@@ -246,7 +321,7 @@ def main(ship: str = "all", out: Path = MODELS, echo: Callable[[str], None] = pr
 
     if ship == "all":
         echo("refitting on all labelled posts for shipping ...")
-        bundle, bayes = fit_bundle(feats, tokens, yt, ys, [r["title"] for r in rows])
+        bundle, bayes, _ = fit_bundle(feats, tokens, yt, ys, [r["title"] for r in rows])
     out.mkdir(parents=True, exist_ok=True)
     n_idf = learn_idf(tokens, out / "keywords_idf.npz")
     echo(f"keyword IDF: {n_idf} words")
@@ -263,7 +338,9 @@ def main(ship: str = "all", out: Path = MODELS, echo: Callable[[str], None] = pr
         "dev": len(dv),
         "shipped_models_trained_on": ship,
         "topic_cv_train_macro_f1": float(bundle_cv),
+        "topic_cv_train": cv_boot,
         "topic_dev": topic_dev,
+        "topic_dev_ci95": bootstrap_f1(yt[dv], np.array([p.topic for p in preds]), n=resamples),
         "sentiment_dev": sent_dev,
         "sentiment_dev_components": {
             "linear_only_accuracy": round(float((lin_only == ys_bin).mean()), 3),
@@ -274,7 +351,8 @@ def main(ship: str = "all", out: Path = MODELS, echo: Callable[[str], None] = pr
         "seconds": round(time.monotonic() - t0, 1),
     }
     (out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    echo(f"topic 5-fold CV on train (offsets and priors tuned on the same folds): macro-F1 {bundle_cv}")
+    for line in format_bootstrap("topic 5-fold CV on train (offsets and priors tuned on the same folds)", cv_boot):
+        echo(line)
     echo(
         f"topic dev: macro-F1 {topic_dev['macro_f1']}, accuracy {topic_dev['accuracy']}, 其他 recall {topic_dev['per_class'][OTHER]['recall']}"
     )
