@@ -39,8 +39,15 @@ OTHER = "其他"
 MIN_OTHER_RECALL = 0.87
 
 
+def is_board(row: dict[str, Any]) -> bool:
+    """A message-board post (the population the models serve and are scored on). Rows from the
+    other corpora (``corpus`` set: news headlines, Weibo, reviews) only add training examples of
+    rare topics: never dev, never scored in cross-validation, not used for sentiment or keywords."""
+    return "corpus" not in row
+
+
 def is_dev(row: dict[str, Any]) -> bool:
-    return int(hashlib.sha1((row["title"] + row["content"]).encode("utf-8")).hexdigest(), 16) % 5 == 0
+    return is_board(row) and int(hashlib.sha1((row["title"] + row["content"]).encode("utf-8")).hexdigest(), 16) % 5 == 0
 
 
 def load_rows(path: Path = LABELS) -> list[dict[str, Any]]:
@@ -97,14 +104,19 @@ def _folds(y: np.ndarray, k: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(StratifiedKFold(k, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
 
 
-def _cv_decisions(feats: list[list[str]], y: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    labels = sorted(set(y.tolist()))
-    scores = np.zeros((len(y), len(labels)), np.float32)
-    for tr, dv in _folds(y):
-        vec, x = _vectorizer([feats[i] for i in tr])
-        clf = _fit(x, y[tr])
+def _cv_decisions(feats: list[list[str]], y: np.ndarray, scored: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """Out-of-fold scores for the ``scored`` rows (default: all); the other rows are added to the
+    training side of every fold and never scored. Returns scores for the scored rows, in order."""
+    idx_s = np.arange(len(y)) if scored is None else np.where(scored)[0]
+    idx_x = np.zeros(0, np.int64) if scored is None else np.where(~scored)[0]
+    labels = sorted(set(y[idx_s].tolist()))
+    scores = np.zeros((len(idx_s), len(labels)), np.float32)
+    for tr, dv in _folds(y[idx_s]):
+        fit_idx = np.concatenate([idx_s[tr], idx_x])
+        vec, x = _vectorizer([feats[i] for i in fit_idx])
+        clf = _fit(x, y[fit_idx])
         assert [str(c) for c in clf.classes_] == labels
-        scores[dv] = _decision(clf, vec.transform([feats[i] for i in dv]))
+        scores[dv] = _decision(clf, vec.transform([feats[i] for i in idx_s[dv]]))
     return scores, labels
 
 
@@ -220,25 +232,39 @@ def report(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     return {"accuracy": round(float(accuracy_score(y, p)), 3), "macro_f1": round(_macro_f1(y, p), 3), "per_class": per_class, "n": len(y)}
 
 
-def cv_topic_predictions(feats: list[list[str]], yt: np.ndarray, titles: list[str]) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
-    """5-fold cross-validated topic predictions on the given posts, with the per-class offsets and
-    title-prior boosts tuned on those same folds (so slightly optimistic). Returns
-    (predictions, labels, offsets, boosts)."""
-    cv_topic, topic_labels = _cv_decisions(feats, yt)
-    priors = prior_matrix(titles, topic_labels)
-    offsets, boosts = tune_offsets(cv_topic, yt, topic_labels, priors)
+def cv_topic_predictions(
+    feats: list[list[str]], yt: np.ndarray, titles: list[str], scored: np.ndarray | None = None
+) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """5-fold cross-validated topic predictions on the scored posts (default: all), with the
+    per-class offsets and title-prior boosts tuned on those same folds (so slightly optimistic).
+    Returns (predictions for the scored posts, labels, offsets, boosts)."""
+    scored = np.ones(len(yt), bool) if scored is None else scored
+    cv_topic, topic_labels = _cv_decisions(feats, yt, scored)
+    priors = prior_matrix([t for t, s in zip(titles, scored, strict=True) if s], topic_labels)
+    ys = yt[scored]
+    offsets, boosts = tune_offsets(cv_topic, ys, topic_labels, priors)
     cv_pred = np.array(topic_labels)[(cv_topic + offsets + priors * boosts).argmax(1)]
     return cv_pred, topic_labels, offsets, boosts
 
 
 def fit_bundle(
-    feats: list[list[str]], tokens: list[list[str]], yt: np.ndarray, ys: np.ndarray, titles: list[str]
+    feats: list[list[str]],
+    tokens: list[list[str]],
+    yt: np.ndarray,
+    ys: np.ndarray,
+    titles: list[str],
+    board: np.ndarray | None = None,
 ) -> tuple[ModelBundle, TokenBayes, np.ndarray]:
     """Topic head with CV-tuned offsets; sentiment head (negative vs not) combined with snownlp's
-    Bayes retrained on our tokens, weight and threshold chosen by CV accuracy. Also returns the
-    cross-validated topic predictions the offsets were tuned on."""
-    cv_pred, topic_labels, offsets, boosts = cv_topic_predictions(feats, yt, titles)
-    cv_macro = report(yt, cv_pred)["macro_f1"]
+    Bayes retrained on our tokens, weight and threshold chosen by CV accuracy. Rows outside
+    ``board`` (other corpora) only add topic training examples. Also returns the cross-validated
+    topic predictions on the board rows the offsets were tuned on."""
+    board = np.ones(len(yt), bool) if board is None else board
+    cv_pred, topic_labels, offsets, boosts = cv_topic_predictions(feats, yt, titles, board)
+    cv_macro = report(yt[board], cv_pred)["macro_f1"]
+    all_feats, all_yt = feats, yt
+    keep = np.where(board)[0]
+    feats, tokens, ys = [feats[i] for i in keep], [tokens[i] for i in keep], ys[keep]
     yb = np.where(ys == "negative", "negative", "neutral")
     cv_sent, sent_labels = _cv_decisions(feats, yb)
     cv_lin = _softmax(cv_sent)[:, sent_labels.index("negative")]
@@ -254,10 +280,11 @@ def fit_bundle(
             if acc > best[0] + 1e-9:
                 best = (acc, float(w), float(t))
     _, weight, threshold = best
-    vec, x = _vectorizer(feats)
+    vec, x_all = _vectorizer(all_feats)
+    x = x_all[keep]
     bundle = ModelBundle(
         Vectorizer(sorted(vec.vocabulary_, key=vec.vocabulary_.__getitem__), vec.idf_),
-        {"topic": _head(_fit(x, yt), offsets), "sentiment": _head(_fit(x, yb))},
+        {"topic": _head(_fit(x_all, all_yt), offsets), "sentiment": _head(_fit(x, yb))},
         {
             "bayes_weight": f"{weight:.2f}",
             "threshold": f"{threshold:.4f}",
@@ -281,8 +308,9 @@ def cv_only(echo: Callable[[str], None] = print, resamples: int = 1000) -> dict[
     feats, _ = featurise(rows)
     tr = np.array([i for i, r in enumerate(rows) if not is_dev(r)])
     yt = np.array([r["topic"] for r in rows])
-    cv_pred, *_ = cv_topic_predictions([feats[i] for i in tr], yt[tr], [rows[i]["title"] for i in tr])
-    b = bootstrap_f1(yt[tr], cv_pred, n=resamples)
+    board = np.array([is_board(rows[i]) for i in tr])
+    cv_pred, *_ = cv_topic_predictions([feats[i] for i in tr], yt[tr], [rows[i]["title"] for i in tr], board)
+    b = bootstrap_f1(yt[tr][board], cv_pred, n=resamples)
     for line in format_bootstrap("topic 5-fold CV on train", b):
         echo(line)
     return b
@@ -294,14 +322,17 @@ def main(ship: str = "all", out: Path = MODELS, echo: Callable[[str], None] = pr
     echo(f"labelled posts: {len(rows)} ({LABELS.relative_to(ROOT)})")
     feats, tokens = featurise(rows)
     dev = np.array([is_dev(r) for r in rows])
+    board = np.array([is_board(r) for r in rows])
     yt = np.array([r["topic"] for r in rows])
     ys = np.array([r["sentiment"] for r in rows])
     tr, dv = np.where(~dev)[0], np.where(dev)[0]
-    echo(f"split: train {len(tr)}, dev {len(dv)}")
+    echo(f"split: train {len(tr)} ({int((~board).sum())} of them from other corpora, topic only), dev {len(dv)}")
 
     echo("fitting on train (5-fold CV inside for offsets and the sentiment blend) ...")
-    bundle, bayes, cv_pred = fit_bundle([feats[i] for i in tr], [tokens[i] for i in tr], yt[tr], ys[tr], [rows[i]["title"] for i in tr])
-    cv_boot = bootstrap_f1(yt[tr], cv_pred, n=resamples)
+    bundle, bayes, cv_pred = fit_bundle(
+        [feats[i] for i in tr], [tokens[i] for i in tr], yt[tr], ys[tr], [rows[i]["title"] for i in tr], board[tr]
+    )
+    cv_boot = bootstrap_f1(yt[tr][board[tr]], cv_pred, n=resamples)
     bundle_cv = bundle.meta["topic_cv_macro_f1"]
     models = Models(bundle, bayes)
     preds = [models.predict(rows[i]["title"], rows[i]["content"], *_split_tokens(rows[i])) for i in dv]
@@ -321,9 +352,9 @@ def main(ship: str = "all", out: Path = MODELS, echo: Callable[[str], None] = pr
 
     if ship == "all":
         echo("refitting on all labelled posts for shipping ...")
-        bundle, bayes, _ = fit_bundle(feats, tokens, yt, ys, [r["title"] for r in rows])
+        bundle, bayes, _ = fit_bundle(feats, tokens, yt, ys, [r["title"] for r in rows], board)
     out.mkdir(parents=True, exist_ok=True)
-    n_idf = learn_idf(tokens, out / "keywords_idf.npz")
+    n_idf = learn_idf([t for t, b in zip(tokens, board, strict=True) if b], out / "keywords_idf.npz")
     echo(f"keyword IDF: {n_idf} words")
     bundle.meta.update(trained_on=ship, labelled=str(len(rows)))
     out.mkdir(parents=True, exist_ok=True)
@@ -334,6 +365,7 @@ def main(ship: str = "all", out: Path = MODELS, echo: Callable[[str], None] = pr
         (out / "sentiment_bayes.marshal.gz").unlink(missing_ok=True)
     metrics: dict[str, Any] = {
         "labelled": len(rows),
+        "labelled_other_corpora": int((~board).sum()),
         "train": len(tr),
         "dev": len(dv),
         "shipped_models_trained_on": ship,
