@@ -33,7 +33,7 @@ def main(source: str) -> None:
         for line in f.read_text(encoding="utf-8").splitlines():
             d = json.loads(line)
             labels.setdefault(d["id"], {"topic": d["topic"], "sentiment": d["sentiment"], "batch": f.stem})
-    changed = Counter()
+    changed: Counter[str] = Counter()
     for f in sorted(RAW.glob("review_*.jsonl")):
         for line in f.read_text(encoding="utf-8").splitlines():
             d = json.loads(line)
