@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import IO
 
 import click
@@ -64,11 +65,30 @@ def classify(ctx: Ctx, file: IO[str]) -> None:
     show_default=True,
     help="ship models refitted on all labelled posts, or the train-split ones the dev metrics describe",
 )
-def train(ship: str) -> None:
+@click.option("--cv-only", is_flag=True, help="only print the cross-validated topic report on train (bootstrap 95% CIs); write nothing")
+@click.option(
+    "--labels",
+    "labels_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="with --cv-only: report on this labelled file instead of data/labels/labelled.jsonl",
+)
+@click.option(
+    "--resamples", type=click.IntRange(100, 100_000), default=1000, show_default=True, help="bootstrap resamples for the intervals"
+)
+def train(ship: str, cv_only: bool, resamples: int, labels_path: Path | None) -> None:
     """Rebuild the topic and sentiment models from data/labels/labelled.jsonl."""
+    from processors.train import LABELS
+    from processors.train import cv_only as train_cv_only
     from processors.train import main as train_main
 
-    train_main(ship=ship, echo=lambda line: click.echo(line, err=True))
+    echo = lambda line: click.echo(line, err=True)  # noqa: E731
+    if cv_only:
+        train_cv_only(echo=echo, resamples=resamples, labels=labels_path or LABELS)
+    elif labels_path is not None:
+        raise click.UsageError("--labels is only for --cv-only (the shipped models always train on data/labels/labelled.jsonl)")
+    else:
+        train_main(ship=ship, echo=echo, resamples=resamples)
 
 
 COMMANDS = [classify, train]

@@ -74,3 +74,40 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
     assert (tmp_path / "classifier.npz").stat().st_size < 2_000_000
     assert metrics["topic_dev"]["per_class"]["其他"]["recall"] >= 0.85
     assert metrics["sentiment_dev"]["accuracy"] >= 0.85
+
+
+def test_bootstrap_intervals_match_scikit_learn_and_bracket_the_point() -> None:
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(3)
+    y = rng.choice(["a", "b", "c", "d"], 600, p=[0.7, 0.2, 0.08, 0.02])
+    p = np.where(rng.random(600) < 0.8, y, rng.choice(["a", "b", "c", "d"], 600))
+    b = train.bootstrap_f1(y, p, n=400)
+    assert b["macro_f1"] == pytest.approx(f1_score(y, p, average="macro"), abs=1e-3)
+    for label, f1 in zip(["a", "b", "c", "d"], f1_score(y, p, average=None, labels=["a", "b", "c", "d"]), strict=True):
+        v = b["per_class"][label]
+        assert v["f1"] == pytest.approx(f1, abs=1e-3)
+        assert v["ci95"][0] <= v["f1"] <= v["ci95"][1]
+    lo, hi = b["macro_f1_ci95"]
+    assert lo < b["macro_f1"] < hi
+    # the rarest class (about 12 posts) is far less certain than the commonest
+    width = {k: v["ci95"][1] - v["ci95"][0] for k, v in b["per_class"].items()}
+    assert width["d"] > 3 * width["a"]
+    assert train.bootstrap_f1(y, p, n=400) == b  # fixed seed: reproducible
+
+
+def test_rows_from_other_corpora_train_topics_only() -> None:
+    rows = train.load_rows()
+    other = [r for r in rows if not train.is_board(r)]
+    assert other, "the labelled set carries examples from the other corpora"
+    assert all(r["batch"].startswith("external_") and r["corpus"] for r in other)
+    assert not any(train.is_dev(r) for r in other)
+    # cross-validation scores the board posts only; the others sit on every fold's training side
+    board = [r for r in rows if train.is_board(r)]
+    sample = [r for t in sorted({r["topic"] for r in board}) for r in [r for r in board if r["topic"] == t][:8]] + other
+    feats, _ = train.featurise(sample)
+    y = np.array([r["topic"] for r in sample])
+    scored = np.array([train.is_board(r) for r in sample])
+    scores, labels = train._cv_decisions(feats, y, scored)
+    assert labels == sorted(set(y.tolist()))
+    assert scores.shape == (len(sample) - len(other), len(labels))
