@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.core.test_worker_stage import collected_posts
+from tests.fixtures.processes import stop
 from tests.fixtures.tansu import HEARTBEAT_MS, SESSION_TIMEOUT_MS, _free_port, bus_options, s3_storage, start_tansu
 from yuqing.bus import OutMessage, open_bus
 from yuqing.errors import BusError
@@ -110,9 +110,5 @@ def test_broker_restart_mid_stream_loses_nothing(tmp_path: Path) -> None:
             check.close()
             assert seen == {p.id for p in posts}
         finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop(worker)
             broker.close()
