@@ -39,6 +39,7 @@ import numpy as np
 from yuqing.text import _jieba, has_word
 
 IDF_PATH = Path(__file__).resolve().parent / "models" / "keywords_idf.npz"
+GENERIC_PATH = Path(__file__).resolve().parent / "keywords_generic.txt"
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _DIGIT = re.compile(r"\d")
 # Latin terms worth a keyword; every other token without a Chinese character is dropped.
@@ -59,6 +60,10 @@ FUNCTION_TAGS = frozenset(
     {"r", "rr", "rz", "d", "p", "c", "u", "uj", "ul", "uv", "ug", "uz", "ud", "y", "e", "o", "m", "mq", "q", "f", "zg"}
 )
 TITLE_BONUS = 1.5
+# Past the first MIN_KEYWORDS, a keyword scoring below this share of the post's best one is left
+# out (the tail is mostly filler).
+MIN_RELATIVE = 0.2
+MIN_KEYWORDS = 4
 PHRASE_BONUS = 1.2
 MAX_PHRASE_CHARS = 8
 # IDF above this = seen in at most a couple of the corpus' documents (or never).
@@ -110,6 +115,41 @@ def learn_idf(documents: list[list[str]], path: Path = IDF_PATH, min_df: int = 2
     np.savez_compressed(path, words=np.array("\n".join(words)), idf=idf, unseen=np.array(unseen))
     _idf.cache_clear()
     return len(words)
+
+
+def learn_generic(documents: list[tuple[str, list[str]]], min_df: int = 20, max_kl: float = 0.06) -> list[str]:
+    """Words that say nothing about what a post is about, learnt from labelled posts (topic,
+    tokens): seen in at least ``min_df`` posts and spread over the topics like the posts
+    themselves (Kullback-Leibler divergence of P(topic | word) from P(topic) below ``max_kl``:
+    单位, 现象, 感觉, 建设, 管理 …; 工资 is 0.9, 噪音 1.2, 拆迁 0.14)."""
+    prior: Counter[str] = Counter(t for t, _ in documents)
+    n = len(documents)
+    df: Counter[str] = Counter()
+    by_topic: dict[str, Counter[str]] = {}
+    for topic, tokens in documents:
+        for w in set(tokens):
+            df[w] += 1
+            by_topic.setdefault(w, Counter())[topic] += 1
+    out = []
+    for w, d in df.items():
+        if d < min_df or len(w) < 2:
+            continue
+        kl = 0.0
+        for t, c in prior.items():
+            q = c / n
+            p = (by_topic[w][t] + q) / (d + 1)
+            kl += p * float(np.log(p / q))
+        if kl < max_kl:
+            out.append(w)
+    return sorted(out)
+
+
+@lru_cache(maxsize=1)
+def generic_words() -> frozenset[str]:
+    """The learnt generic words (``processors/keywords_generic.txt``, one a line)."""
+    if not GENERIC_PATH.exists():
+        return frozenset()
+    return frozenset(w for w in GENERIC_PATH.read_text(encoding="utf-8").split() if w)
 
 
 @lru_cache(maxsize=131_072)
@@ -203,7 +243,7 @@ def _static(word: str) -> _Info | None:
     """(IDF × part-of-speech weight, whether one mention outside the title is enough, whether it
     may begin a phrase, whether the dictionary lacks it), or None for a word that is never a
     keyword."""
-    if word in STOP_WORDS:
+    if word in STOP_WORDS or word in generic_words():
         return None
     if not _CJK.search(word):
         w = 1.0 if word in LATIN_TERMS else 0.0
@@ -279,7 +319,11 @@ def keywords(tokens: list[str], k: int = 8, title_tokens: int = 0) -> list[str]:
         elif c > 1 or info[1]:
             scored.append((-c * info[0], word))
     chosen: list[str] = []
-    for _, word in heapq.nsmallest(4 * k, scored):
+    best = heapq.nsmallest(4 * k, scored)
+    floor = best[0][0] * MIN_RELATIVE if best else 0.0
+    for score, word in best:
+        if score > floor and len(chosen) >= MIN_KEYWORDS:
+            break
         if any(word in c or c in word for c in chosen):
             continue
         chosen.append(word)
