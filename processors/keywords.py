@@ -264,10 +264,19 @@ def _static(word: str) -> _Info | None:
     return (unseen if v is None else v) * w, once_ok, starts, w == UNKNOWN_WEIGHT
 
 
-_cache: dict[str, _Info | None] = {}
-_MISSING: _Info = (0.0, False, False, False)
-_bad: set[str] = set(STOP_WORDS)  # words whose entry in _cache is None
+_cache: dict[str, _Info] = {}
+_BAD: _Info = (0.0, False, False, False)  # cached for a word that is never a keyword
 CACHE_MAX = 200_000
+
+
+def _score(word: str, c: int, info: _Info, in_title: set[str]) -> float:
+    """The keyword score of ``word`` seen ``c`` times, 0 if it does not qualify (as in the loop of
+    ``keywords``, which inlines it)."""
+    if info is _BAD or c <= 0:
+        return 0.0
+    if word in in_title:
+        return c * info[0] * TITLE_BONUS if c > 1 or not info[3] else 0.0
+    return c * info[0] if c > 1 or info[1] else 0.0
 
 
 def keywords(tokens: list[str], k: int = 8, title_tokens: int = 0) -> list[str]:
@@ -281,45 +290,39 @@ def keywords(tokens: list[str], k: int = 8, title_tokens: int = 0) -> list[str]:
     units = tu + body[1:-1].split(SEP)
     counts = Counter(units)
     in_title = set(tu)
-    cache, bad = _cache, _bad
+    cache = _cache
     if len(cache) > CACHE_MAX:
         cache.clear()
-        bad.clear()
-        bad.update(STOP_WORDS)
     get = cache.get
-    infos: dict[str, _Info] = {}
+    scores: dict[str, float] = {}
     starters: set[str] = set()
-    for word in set(counts).difference(bad):
-        info = get(word, _MISSING)
-        if info is _MISSING:
-            info = cache[word] = _static(word)
+    for word, c in counts.items():
+        info = get(word)
         if info is None:
-            bad.add(word)
+            info = cache[word] = _static(word) or _BAD
+        if info is _BAD:
             continue
-        infos[word] = info
-        if info[2] and counts[word] > 1:
+        if word in in_title:
+            if c > 1 or not info[3]:
+                scores[word] = c * info[0] * TITLE_BONUS
+        elif c > 1 or info[1]:
+            scores[word] = c * info[0]
+        if c > 1 and info[2]:
             starters.add(word)
-    unseen = _idf()[1]
-    phrase_info = (unseen * PHRASE_BONUS, True, False, False)
     if starters:
+        phrase = _idf()[1] * PHRASE_BONUS
         for (a, b), c in _joinable(units, starters).items():
-            counts[a] -= c
-            counts[b] -= c
-            counts[a + b] += c
-            infos[a + b] = phrase_info
+            for w in (a, b):
+                counts[w] -= c
+                scores[w] = _score(w, counts[w], cache[w], in_title)
             if f"{SEP}{a}{SEP}{b}{SEP}" in title:
                 in_title.add(a + b)
-    scored: list[tuple[float, str]] = []
-    for word, info in infos.items():
-        c = counts[word]
-        if c <= 0:
-            continue
-        if word in in_title and (c > 1 or not info[3]):
-            scored.append((-c * info[0] * TITLE_BONUS, word))
-        elif c > 1 or info[1]:
-            scored.append((-c * info[0], word))
+                scores[a + b] = c * phrase * TITLE_BONUS
+            else:
+                scores[a + b] = c * phrase
     chosen: list[str] = []
-    best = heapq.nsmallest(4 * k, scored)
+    # Ties are broken by the word, so the answer does not depend on the order of the tokens.
+    best = heapq.nsmallest(4 * k, [(-v, w) for w, v in scores.items() if v > 0])
     floor = best[0][0] * MIN_RELATIVE if best else 0.0
     for score, word in best:
         if score > floor and len(chosen) >= MIN_KEYWORDS:
