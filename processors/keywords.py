@@ -294,11 +294,19 @@ def keywords(tokens: list[str], k: int = 8, title_tokens: int = 0) -> list[str]:
     if len(cache) > CACHE_MAX:
         cache.clear()
     get = cache.get
+    idf = _idf()[0]
     scores: dict[str, float] = {}
     starters: set[str] = set()
     for word, c in counts.items():
         info = get(word)
         if info is None:
+            if c == 1 and word not in in_title:
+                # Said once outside the title: only a common noun may count, so a word the corpus
+                # has (almost) never seen is skipped before the costlier look-ups (most of a
+                # post's distinct words are such, and new in every post).
+                v = idf.get(word)
+                if v is None or v >= RARE_IDF:
+                    continue
             info = cache[word] = _static(word) or _BAD
         if info is _BAD:
             continue
