@@ -77,7 +77,7 @@ STOP_WORDS = frozenset(
     还是 就是 因为 所以 但是 如果 什么 怎么 为什么 这样 那么 这些 那些 自己 大家 目前 相关 有关 部门
     进行 要求 反映 由于 以及 或者 而且 并且 然后 其中 之后 以后 之前 以前 时候 一直 不是 还有 只是
     只有 能够 应该 需要 不能 不会 可能 这里 那里 里面 出来 起来 一下 一些 为了 对于 关于 通过 如何
-    是否 何时 尊敬 您们 政府 市长 书记 同志 本人 我家 小区 工作 时间 今天 每天 很多 非常 严重 一次
+    是否 何时 尊敬 您们 政府 市长 书记 同志 区长 县长 镇长 乡长 省长 本人 我家 小区 工作 时间 今天 每天 很多 非常 严重 一次
     多次 一年 年来 左右 之间 以上 以下 至今 上述 所有 任何 其他 别人
     此处 那种 这种 后来 真的 一般 这么 要么 哪样 到底 其实 当然 确实 根本 简直 终于 难道 居然 竟然
     到处 经常 偶尔 总是 一点 有点 有些 之类 等等 方面 地方 东西 事情 事儿 样子 一样 原因 结果 办法
@@ -169,7 +169,8 @@ _ENDS = "".join(sorted(PLACE_END))
 # tried once per token and the scan stays in C):
 # step 1: a code (a, a7, k11: the publishers' anonymised places, lower-cased) and a token that
 # starts with an administrative character (and 西地, the province's code: 西地 + 省峰天 + 测绘);
-_GLUE = re.compile("\x00([a-z]{1,2}\\d{0,3}|西地)\x00([省市县区镇乡村][^\x00]*)")
+# group 3: the next token when it is a single character (区长 + 郡: the name is 长郡);
+_GLUE = re.compile("\x00([a-z]{1,2}\\d{0,3}|西地)\x00([省市县区镇乡村][^\x00]*)(?:\x00([^\x00])(?=\x00))?")
 # step 2: a token and a single place character (木莲 + 路), or a single character and a place
 # name (船 + 山西路).
 _SUFFIX = re.compile(f"\x00([^\x00]+)\x00([{_ENDS}])(?=\x00)")
@@ -181,13 +182,19 @@ _Info = tuple[float, bool, bool, bool]
 
 
 def _unglue(m: re.Match[str]) -> str:
-    code, glued = m.group(1), m.group(2)
+    code, glued, single = m.group(1), m.group(2), m.group(3) or ""
     rest = glued.lstrip("省市县区镇乡村")
     if len(rest) >= 2:
-        return f"{SEP}{code}{SEP}{rest}"  # 市金茂府 → 金茂府
-    if len(rest) == 1 and not has_word(glued):
-        return f"{SEP}{code}{SEP}{rest}{_JOIN_NEXT}"  # 县龙 + 盛村 → 龙盛村
-    return SEP + code  # 县, 县市, and 市政 / 市区 (the code's 市 + an ordinary word): dropped
+        return f"{SEP}{code}{SEP}{rest}" + (SEP + single if single else "")  # 市金茂府 → 金茂府
+    if len(rest) == 1:
+        if single:
+            return f"{SEP}{code}{SEP}{rest}{single}"  # 区长 + 郡 → 长郡
+        if not has_word(glued):
+            return f"{SEP}{code}{SEP}{rest}{_JOIN_NEXT}"  # 县龙 + 盛村 → 龙盛村
+        return SEP + code  # 市政, 市区: the code's 市 + an ordinary word, dropped
+    if single and _CJK.match(single) and pos(single) in _PREFIX_TAGS:
+        return f"{SEP}{code}{SEP}{single}{_JOIN_NEXT}"  # 县 + 巫 + 水河 → 巫水河
+    return SEP + code + (SEP + single if single else "")  # 县, 县市: dropped
 
 
 def _join_suffix(m: re.Match[str]) -> str:
@@ -213,6 +220,19 @@ def _units(tokens: list[str]) -> str:
         s = s if s.endswith(SEP) else s + SEP
     s = _SUFFIX.sub(_join_suffix, s)
     return _PREFIX.sub(_join_prefix, s)
+
+
+def _as_in_title(title: list[str], body: str) -> str:
+    """A name the title has whole (after steps 1 and 2: ``L6县巫水河`` → ``巫水河``) and the body
+    in two tokens (``巫`` + ``水河``) is joined in the body too."""
+    for w in title:
+        if len(w) < 3 or has_word(w) or not _CJK.match(w):
+            continue
+        for i in range(1, len(w)):
+            pair = f"{SEP}{w[:i]}{SEP}{w[i:]}{SEP}"
+            if pair in body:
+                body = body.replace(pair, f"{SEP}{w}{SEP}").replace(pair, f"{SEP}{w}{SEP}")
+    return body
 
 
 def _joinable(units: list[str], starters: set[str]) -> Counter[tuple[str, str]]:
@@ -287,6 +307,7 @@ def keywords(tokens: list[str], k: int = 8, title_tokens: int = 0) -> list[str]:
     title = _units(tokens[:title_tokens]) if title_tokens else SEP
     body = _units(tokens[title_tokens:])
     tu = title[1:-1].split(SEP) if title_tokens else []
+    body = _as_in_title(tu, body)
     units = tu + body[1:-1].split(SEP)
     counts = Counter(units)
     in_title = set(tu)
