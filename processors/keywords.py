@@ -32,6 +32,7 @@ import heapq
 import re
 from collections import Counter
 from functools import lru_cache
+from itertools import compress
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +153,15 @@ def generic_words() -> frozenset[str]:
     return frozenset(w for w in GENERIC_PATH.read_text(encoding="utf-8").split() if w)
 
 
+_GENERIC: frozenset[str] = frozenset()
+
+
+def _load_generic() -> frozenset[str]:
+    global _GENERIC
+    _GENERIC = generic_words()
+    return _GENERIC
+
+
 @lru_cache(maxsize=131_072)
 def pos(word: str) -> str:
     """The dictionary's part of speech of ``word``; ``x`` for a word the dictionary does not
@@ -173,7 +183,7 @@ _ENDS = "".join(sorted(PLACE_END))
 _GLUE = re.compile("\x00([a-z]{1,2}\\d{0,3}|西地)\x00([省市县区镇乡村][^\x00]*)(?:\x00([^\x00])(?=\x00))?")
 # step 2: a token and a single place character (木莲 + 路), or a single character and a place
 # name (船 + 山西路).
-_SUFFIX = re.compile(f"\x00([^\x00]+)\x00([{_ENDS}])(?=\x00)")
+_SUFFIX = re.compile(f"\x00([{_ENDS}])(?=\x00)")  # the token before is found in _join_suffix
 _PREFIX = re.compile(f"\x00([^\x00])\x00([^\x00]{{2,}}[{_ENDS}])(?=\x00)")
 _PREFIX_TAGS = NOUN_TAGS | {"x", "ng", "a"}
 
@@ -198,9 +208,12 @@ def _unglue(m: re.Match[str]) -> str:
 
 
 def _join_suffix(m: re.Match[str]) -> str:
-    prev, end = m.group(1), m.group(2)
-    if len(prev) < MAX_PHRASE_CHARS and _CJK.match(prev) and prev not in STOP_WORDS and pos(prev) not in FUNCTION_TAGS:
-        return SEP + prev + end
+    # Scanning for the lone place character and looking back costs a third of matching
+    # "any token, then a place character" at every token.
+    at = m.start()
+    prev = m.string[m.string.rfind(SEP, 0, at) + 1 : at]
+    if prev and len(prev) < MAX_PHRASE_CHARS and _CJK.match(prev) and prev not in STOP_WORDS and pos(prev) not in FUNCTION_TAGS:
+        return m.group(1)  # the separator goes: 木莲 + 路 → 木莲路
     return m.group(0)
 
 
@@ -242,7 +255,8 @@ def _joinable(units: list[str], starters: set[str]) -> Counter[tuple[str, str]]:
     complete place name (``北园路`` + ``路面`` stays apart). ``starters``: the words seen at least
     twice that may begin a phrase. Returns the pairs with their number of occurrences."""
     last = len(units) - 1
-    pairs = Counter([(units[i], units[i + 1]) for i in [i for i, u in enumerate(units) if u in starters] if i < last])
+    at = compress(range(last), map(starters.__contains__, units))  # starters' positions, found in C
+    pairs = Counter([(units[i], units[i + 1]) for i in at])
     join: Counter[tuple[str, str]] = Counter()
     used: set[str] = set()
     for (a, b), c in pairs.most_common():
@@ -263,7 +277,7 @@ def _static(word: str) -> _Info | None:
     """(IDF × part-of-speech weight, whether one mention outside the title is enough, whether it
     may begin a phrase, whether the dictionary lacks it), or None for a word that is never a
     keyword."""
-    if word in STOP_WORDS or word in generic_words():
+    if word in STOP_WORDS or word in (_GENERIC or _load_generic()):
         return None
     if not _CJK.search(word):
         w = 1.0 if word in LATIN_TERMS else 0.0
