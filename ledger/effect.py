@@ -144,7 +144,7 @@ def judge(
     if response_at.tzinfo is None or now.tzinfo is None:
         raise ValueError("response_at and now must be timezone-aware")
     window = timedelta(hours=cfg.window_hours)
-    dated = sorted((p for p in posts if p.published_at is not None), key=lambda p: (p.published_at, p.id))  # type: ignore[arg-type, return-value]
+    dated = sorted(((p.published_at, p) for p in posts if p.published_at is not None), key=lambda tp: (tp[0], tp[1].id))
     undated = len(posts) - len(dated)
     notes: list[str] = []
     if undated:
@@ -152,23 +152,21 @@ def judge(
     if not dated:
         why = "事件暂无帖子" if not posts else "事件的帖子均无发布时间"
         return Effect("无数据", why, response_at, window, total=len(posts), undated=undated, notes=notes)
-    first = dated[0].published_at
-    assert first is not None
-    if response_at < first:
+    if response_at < dated[0][0]:
         notes.append("回应时间早于事件首条帖子，回应前窗口为空")
     start, end = response_at - window, response_at + window
-    before = [p for p in dated if start <= p.published_at < response_at]  # type: ignore[operator]
-    after = [p for p in dated if response_at <= p.published_at < end]  # type: ignore[operator]
-    later = sum(1 for p in dated if p.published_at >= end)  # type: ignore[operator]
-    earlier = [p for p in dated if p.published_at < response_at]  # type: ignore[operator]
+    before = [p for t, p in dated if start <= t < response_at]
+    after = [p for t, p in dated if response_at <= t < end]
+    later = sum(1 for t, _ in dated if t >= end)
+    earlier = [p for t, p in dated if t < response_at]
     seen_sources = {p.source for p in earlier if p.source}
     seen_towns = {t for p in earlier if (t := town_of(p.region))}
     new_sources = sorted({p.source for p in after if p.source and p.source not in seen_sources})
     new_towns = sorted({t for p in after if (t := town_of(p.region)) and t not in seen_towns})
     fragments = _fragments(reply_text, cfg.quote_chars)
     mentions = [p.id for p in after if mentions_reply(p.text, cfg.reply_words, fragments, cfg.quote_chars)]
-    b = WindowFigures(len(before), sum(p.negative for p in before))
-    a = WindowFigures(len(after), sum(p.negative for p in after))
+    b = WindowFigures(len(before), sum(1 for p in before if p.negative))
+    a = WindowFigures(len(after), sum(1 for p in after if p.negative))
     common: dict[str, Any] = dict(
         before=b, after=a, total=len(posts), undated=undated, later=later, mentions=mentions, new_sources=new_sources, new_towns=new_towns
     )

@@ -56,7 +56,7 @@ def test_ongoing_between_the_thresholds() -> None:
 
 def test_few_posts_after_never_rise() -> None:
     # 2 posts after an empty before-window: above any ratio, below min_posts 3
-    e = judge(R, series([], [True, True]) + [EffectPost("old", R - timedelta(days=10), True)], DONE)
+    e = judge(R, [*series([], [True, True]), EffectPost("old", R - timedelta(days=10), True)], DONE)
     assert e.verdict == "持续"
     assert (e.before.posts, e.after.posts) == (0, 2)
 
