@@ -67,3 +67,23 @@ def test_no_section_for_units_and_a_note_before_the_reply(env: Env, tmp_path: Pa
     assert "尚未回复或公开" in page and "data-verdict" not in page
     case_id = _responded(env, event_id="ev-other")
     assert "回应效果" not in env.client("unit").get(f"/cases/{case_id}").text
+
+
+def test_alert_page_shows_the_effect_of_the_events_case(env: Env, tmp_path: Path) -> None:
+    from alerts.store import AlertStore
+    from tests.ledger.test_alert_link import clear_alerts, make_alert
+
+    clear_alerts(env.url)
+    case_id = _responded(env)
+    env.app.state.store = _store(tmp_path, before=6, after=1)
+    store = env.app.state.alerts = AlertStore(env.url)
+    alert = make_alert(1, {"event_id": "ev-effect", "topic": "环境污染和生态破坏"}, T.timestamp())
+    with store.begin() as conn:
+        store.insert_in(conn, alert)
+    try:
+        env.svc.clock = clock(T + timedelta(days=5))
+        page = env.client("monitor").get(f"/alerts/{alert.id}").text
+        assert f'id="effect-{case_id}"' in page and 'data-verdict="平息"' in page
+        assert f'<a href="/cases/{case_id}">' in page
+    finally:
+        env.app.state.alerts = None
