@@ -87,3 +87,18 @@ def test_alert_page_shows_the_effect_of_the_events_case(env: Env, tmp_path: Path
         assert f'<a href="/cases/{case_id}">' in page
     finally:
         env.app.state.alerts = None
+
+
+def test_the_ledgers_response_events_name_the_event(env: Env) -> None:
+    """What the alerts' rebound rule reads from the bus topic ``ledger``."""
+    from sqlalchemy import select
+
+    from ledger.events import decode
+    from ledger.tables import OutboxMessage
+
+    _responded(env, event_id="ev-bus")
+    with env.db.read() as s:
+        events = [decode(m.payload.encode()) for m in s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+    [responded] = [e for e in events if e.type == "case.responded"]
+    assert (responded.event_id, responded.at) == ("ev-bus", T)
+    assert all(e.event_id == "ev-bus" for e in events)
