@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,7 +13,7 @@ from alerts.model import Hit, PostRef
 from alerts.rules.rebound import ReboundConfig, ReboundRule
 from alerts.stage import LEDGER_GROUP, make_ledger_stage
 from ledger.events import TOPIC, make_event
-from tests.alerts.conftest import T0, Clock, Harness, make_post
+from tests.alerts.conftest import T0, Clock, Harness, Receiver, make_post
 from yuqing.bus import OutMessage
 
 R = T0 + timedelta(hours=6)  # the response
@@ -158,3 +160,52 @@ def test_the_stage_reads_the_ledger_topic(harness: Callable[..., Harness], clock
 def test_engines_without_rebound_rules_do_not_follow_the_ledger(harness: Callable[..., Harness]) -> None:
     h = harness("rules:\n  - {name: a, type: any}\n")
     assert not h.svc.engine.follows_ledger
+
+
+def test_yuqing_run_follows_the_ledger_topic(tmp_path: Path, receiver: Receiver) -> None:
+    """The stage as ``yuqing run`` starts it: posts on posts.classified, the case's reply on ledger."""
+    from alerts import db
+    from alerts.config import AlertsConfig
+    from alerts.stage import start
+    from yuqing.events import POSTS_CLASSIFIED
+    from yuqing.runtime import Runtime
+    from yuqing.settings import BusConfig, DatabaseConfig, Settings
+    from yuqing.timeutil import now
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES.replace("min_count: 3", "min_count: 3\n    group_wait: 0s"), encoding="utf-8")
+    alerts = AlertsConfig.model_validate(
+        {
+            "rules": str(rules),
+            "notifiers": [{"type": "webhook", "name": "hook", "url": receiver.url + "/hook"}],
+            "routes": [{"notifiers": ["hook"]}],
+            "linger_ms": 20,
+            "tick_interval": "200ms",
+        }
+    )
+    settings = Settings(
+        bus=BusConfig(url=f"sqlite:///{tmp_path}/bus.db"),
+        database=DatabaseConfig(url=f"sqlite:///{tmp_path}/alerts.db"),
+        state_url=f"sqlite:///{tmp_path}/state.db",
+        alerts=alerts,
+    )
+    runtime = Runtime(settings)
+    stop = threading.Event()
+    threads = start(runtime, None, stop)
+    try:
+        reply = now() - timedelta(hours=5)
+        before = [make_post(at=reply - timedelta(hours=2), event_id="ev-run", post_id="run:0")]
+        runtime.bus.publish(POSTS_CLASSIFIED, [OutMessage(p.id, p.to_bytes()) for p in before])
+        runtime.bus.publish(TOPIC, [OutMessage("7", responded(event_id="ev-run", at=reply).to_bytes())])
+        after = [make_post(at=reply + timedelta(hours=1 + i), event_id="ev-run", post_id=f"run:{1 + i}") for i in range(3)]
+        runtime.bus.publish(POSTS_CLASSIFIED, [OutMessage(p.id, p.to_bytes()) for p in after])
+        [got] = receiver.wait_for(1, timeout=30)
+        body = got.json()
+        assert "回应后升温" in body["title"] and "关联案件 YQ-2026-00007" in body["text"]
+        assert sorted(p["id"] for p in body["data"]["posts"]) == ["run:1", "run:2", "run:3"]
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+        runtime.close()
+        db.dispose(settings.database.url)
