@@ -152,9 +152,10 @@ def _seed(svc: LedgerService, runtime: Runtime, echo: Callable[[str], None]) -> 
     lines = [
         f"台账：新立案 {len(created)} 件（{'、'.join(c.number or '' for c in created)}），超期督办 {len(report.escalated)} 条，到期提醒 {len(report.reminded)} 条",
         "打开台账网页：在工作目录运行 yuqing ledger serve，浏览器访问 http://127.0.0.1:8600/ （公开页 /public，接口文档 /api/docs）",
-        *([f"回应效果：{'；'.join(effects)}（案件页与简报「回应效果」）"] if effects else []),
         f"演示账号（密码均为 {DEMO_PASSWORD}）：admin 管理员，jiance 监测员，lingdao 领导，shengtai 生态环境局，renshe 人社局，zhengfuban 政府办",
     ]
+    if effects:
+        lines.append(f"回应效果：{'；'.join(effects)}（案件页与简报「回应效果」）")
     return lines
 
 
