@@ -39,6 +39,7 @@ def test_case_page_shows_the_verdict_and_its_figures(env: Env, tmp_path: Path) -
     assert 'class="before-posts">2<' in page and 'class="after-posts">4<' in page
     assert "新来源 1 个（weibo）" in page
     assert "达到回应前 2 条的 1.5 倍" in page
+    assert "<th>回应前 72 小时</th><th>回应后 72 小时</th>" in page
 
 
 def test_too_early_before_the_window_has_passed(env: Env, tmp_path: Path) -> None:
