@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from ledger.effect import EffectConfig, EffectPost, judge, response_time, town_of
+from ledger.effect import EffectConfig, EffectPost, case_effect, judge, response_time, town_of
 from yuqing.timeutil import TZ
 
 R = datetime(2026, 11, 10, 12, 0, tzinfo=TZ)  # the response
@@ -142,3 +143,28 @@ def test_response_time_is_the_earliest_reply_or_disclosure() -> None:
     assert response_time(_C(None, [])) is None
     assert response_time(_C(R, [R - timedelta(days=1), None])) == R - timedelta(days=1)
     assert response_time(_C(None, [None, R])) == R
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "elasticsearch"])
+def test_a_cases_effect_from_either_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """``case_effect`` reads every post of the event (paging past one page of 500) from both backends."""
+    from tests.alerts.conftest import make_post
+    from tests.fixtures.osmem import ES_OPTIONS
+    from yuqing.store import open_store
+
+    url = f"sqlite:///{tmp_path}/store.db" if backend == "sqlite" else str(request.getfixturevalue("es_url"))
+    store = open_store(url, refresh="true", **(ES_OPTIONS if backend == "elasticsearch" else {}))  # type: ignore[arg-type]
+    try:
+        posts = [make_post(at=R - timedelta(minutes=1 + i), event_id="ev-many", post_id=f"wz:b{i}") for i in range(520)]
+        posts += [make_post(at=R + timedelta(hours=1), event_id="ev-many", post_id="wz:a0", sentiment="neutral")]
+        posts += [make_post(at=R + timedelta(hours=1), event_id="ev-other", post_id="wz:x0")]
+        store.write(posts)
+        store.refresh()
+        case = type("C", (), {"event_id": "ev-many", "responded_at": R, "commitments": [], "response": "", "id": 1})()
+        e = case_effect(case, store, DONE)
+        assert e is not None and (e.verdict, e.before.posts, e.after.posts, e.after.negative) == ("平息", 520, 1, 0)
+        assert case_effect(case, store, DONE, EffectConfig(max_posts=100)).before.posts == 99  # type: ignore[union-attr]
+        case.event_id = None
+        assert case_effect(case, store, DONE) is None
+    finally:
+        store.close()
