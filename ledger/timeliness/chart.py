@@ -67,7 +67,7 @@ def months_svg(months: list[Figures]) -> str:
         out.append(f'<rect x="{x}" y="{130 - h_rep:.1f}" width="{col - 12}" height="{h_rep:.1f}" fill="#1565c0"><title>{f.key} 已回复 {f.replied} 条</title></rect>')
         out.append(f'<text x="{x + (col - 12) / 2}" y="145" text-anchor="middle">{f.key[2:]}</text>')
         if f.median is not None:
-            out.append(f'<text x="{x + (col - 12) / 2}" y="160" text-anchor="middle" fill="#555">{f.median:g}日</text>')
+            out.append(f'<text x="{x + (col - 12) / 2}" y="160" text-anchor="middle" fill="#555">中位{f.median:g}</text>')
         out.append(f'<text x="{x + (col - 12) / 2}" y="{126 - h_all:.1f}" text-anchor="middle">{f.received}</text>')
     out.append("</svg>")
     return "".join(out)

@@ -173,8 +173,10 @@ def compute(items: Iterable[Item], since: datetime, until: datetime, at: datetim
                 problems.append(Problem(item, "回复时间早于留言时间，计为已回复，不计入用时"))
     ordered_units = sorted(units.values(), key=lambda f: (f.key == NO_UNIT, -f.received, f.key))
     ranked = rank(ordered_units, rank_min_received)
-    best = ranked[:top]
-    worst = [f for f in reversed(ranked) if f not in best][:top]
+    # Best and worst are halves of the ranking: a unit is never both, and with one unit there is none.
+    k = min(top, len(ranked) // 2)
+    best = ranked[:k]
+    worst = list(reversed(ranked))[:k]
     return Report(
         since=since,
         until=until,

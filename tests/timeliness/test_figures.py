@@ -102,7 +102,9 @@ def test_bad_input_is_counted_and_listed() -> None:
 
 def test_ranking_needs_enough_posts() -> None:
     r = compute(items(), t(1, 0), datetime(2027, 4, 1, tzinfo=TZ), t(17, 18), rank_min_received=4)
-    assert [f.key for f in r.best] == [RS] and r.worst == []
+    assert r.best == [] and r.worst == []  # only 县人社局 has 4 posts: no ranking of one
+    r = report()  # top 3 but two units: one each
+    assert [f.key for f in r.best] == [ST] and [f.key for f in r.worst] == [RS]
 
 
 def test_empty_period() -> None:
