@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from ledger.briefing.charts import charts
 from ledger.briefing.figures import compute, open_readonly
 from ledger.briefing.model import Briefing, BriefingError, Period
 from ledger.briefing.pdf import to_pdf
+from ledger.briefing.timeliness_section import timeliness_figures
 from ledger.briefing.word import render
 from yuqing.settings import Settings
 from yuqing.store import Store
@@ -67,7 +68,7 @@ def make_briefing(
     ledger_db = open_readonly(ledger_url)
     alerts_db = ledger_db if alerts_url == ledger_url else open_readonly(alerts_url)
     try:
-        return compute(
+        b = compute(
             store,
             period,
             settings.ledger.briefing,
@@ -77,6 +78,7 @@ def make_briefing(
             made_at=made_at,
             issue=issue,
         )
+        return replace(b, timeliness=timeliness_figures(store, ledger_db, settings.ledger.timeliness, period, made_at or now()))
     finally:
         for engine in {id(e): e for e in (ledger_db, alerts_db) if e is not None}.values():
             engine.dispose()

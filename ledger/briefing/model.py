@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from yuqing.errors import YuqingError
 from yuqing.events import RISK_LEVELS
@@ -212,6 +213,7 @@ class Briefing:
     alerts: AlertFigures
     ledger: LedgerFigures
     recommendations: tuple[Recommendation, ...] = ()
+    timeliness: Any = None  # ledger.timeliness.figures.Report of the period (回复时效), when computed
 
     @property
     def empty(self) -> bool:

@@ -13,7 +13,9 @@ from ledger.timeliness.config import UnitAliases
 
 SIGNATURE_CHARS = 60  # the end of a reply, after its date, where the replying body signs
 OPENING_CHARS = 80
-_DATE_TAIL = re.compile(r"[\s　。．.,，、]*(?:\d{4}\s*[年/.-]\s*\d{1,2}\s*[月/.-]\s*\d{1,2}\s*日?|[〇零一二三四五六七八九十]{4}年[〇零一二三四五六七八九十]{1,3}月[〇零一二三四五六七八九十]{1,3}日)[\s　。．.]*$")
+_DATE_TAIL = re.compile(
+    r"[\s　。．.,，、]*(?:\d{4}\s*[年/.-]\s*\d{1,2}\s*[月/.-]\s*\d{1,2}\s*日?|[〇零一二三四五六七八九十]{4}年[〇零一二三四五六七八九十]{1,3}月[〇零一二三四五六七八九十]{1,3}日)[\s　。．.]*$"
+)
 # A name right after a place code ("L4县人社局": anonymised data) or after another county, city or
 # district ("A7县黄花镇人民政府", "长沙县黄花镇") belongs to that place, not to ours.
 _FOREIGN_BEFORE = re.compile(r"[A-Za-z0-9]$")

@@ -28,7 +28,12 @@ def units_svg(units: list[Figures]) -> str:
         out.append(f'<text x="{LABEL_W - 6}" y="{y + 14}" text-anchor="end">{escape(f.key[:14])}</text>')
         x = float(LABEL_W)
         on_time = len(f.timed) - f.late
-        for n, color, what in ((on_time, "#2e7d32", "按时回复"), (f.late, "#ef6c00", "超时回复"), (f.no_time, "#90a4ae", "回复时间不明"), (f.unanswered, "#c62828", "未回复")):
+        for n, color, what in (
+            (on_time, "#2e7d32", "按时回复"),
+            (f.late, "#ef6c00", "超时回复"),
+            (f.no_time, "#90a4ae", "回复时间不明"),
+            (f.unanswered, "#c62828", "未回复"),
+        ):
             if not n:
                 continue
             w = BAR_W * n / f.received
@@ -63,8 +68,12 @@ def months_svg(months: list[Figures]) -> str:
         x = 20 + i * col
         h_all = 110 * f.received / top
         h_rep = 110 * f.replied / top
-        out.append(f'<rect x="{x}" y="{130 - h_all:.1f}" width="{col - 12}" height="{h_all:.1f}" fill="#ffcdd2"><title>{f.key} 收到 {f.received} 条</title></rect>')
-        out.append(f'<rect x="{x}" y="{130 - h_rep:.1f}" width="{col - 12}" height="{h_rep:.1f}" fill="#1565c0"><title>{f.key} 已回复 {f.replied} 条</title></rect>')
+        out.append(
+            f'<rect x="{x}" y="{130 - h_all:.1f}" width="{col - 12}" height="{h_all:.1f}" fill="#ffcdd2"><title>{f.key} 收到 {f.received} 条</title></rect>'
+        )
+        out.append(
+            f'<rect x="{x}" y="{130 - h_rep:.1f}" width="{col - 12}" height="{h_rep:.1f}" fill="#1565c0"><title>{f.key} 已回复 {f.replied} 条</title></rect>'
+        )
         out.append(f'<text x="{x + (col - 12) / 2}" y="145" text-anchor="middle">{f.key[2:]}</text>')
         if f.median is not None:
             out.append(f'<text x="{x + (col - 12) / 2}" y="160" text-anchor="middle" fill="#555">中位{f.median:g}</text>')

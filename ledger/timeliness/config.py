@@ -7,7 +7,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-TOWNS = ("龙城镇", "棉船镇", "马当镇", "芙蓉墩镇", "定山镇", "天红镇", "杨梓镇", "东升镇", "瀼溪镇", "黄花镇", "太平关乡", "黄岭乡", "浩山乡")
+TOWNS = (
+    "龙城镇",
+    "棉船镇",
+    "马当镇",
+    "芙蓉墩镇",
+    "定山镇",
+    "天红镇",
+    "杨梓镇",
+    "东升镇",
+    "瀼溪镇",
+    "黄花镇",
+    "太平关乡",
+    "黄岭乡",
+    "浩山乡",
+)
 
 # The county's departments named in 彭府办字〔2023〕68号 (as the ledger's demo units are named) with
 # the names they sign replies with: full official name, with and without the county, and the
@@ -62,7 +76,8 @@ class TimelinessConfig(BaseModel):
     limit_workdays: int = Field(5, ge=1, le=120, description="a reply later than this many working days after the post is late")
     channel_limits: dict[str, int] = Field(default_factory=dict, description="source id -> working days, over limit_workdays")
     sources: list[str] | None = Field(
-        None, description="source ids whose posts count as received; null = every post with a reply and every post of a liuyan/board/hotline source"
+        None,
+        description="source ids whose posts count as received; null = every post with a reply and every post of a liuyan/board/hotline source",
     )
     units: list[UnitAliases] = Field(
         default_factory=lambda: [UnitAliases.model_validate(u) for u in DEFAULT_UNITS], description="unit -> names it replies under"

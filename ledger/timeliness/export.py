@@ -48,7 +48,9 @@ def export_xlsx(r: Report, at: datetime, period_label: str) -> bytes:
     title = f"回复时效统计（{period_label}）"
     rows = [[f.key, *figure_cells(f)] for f in r.units] + [[r.total.key, *figure_cells(r.total)]]
     _sheet(ws, title, at, [("单位", 22), *FIGURE_COLUMNS], rows)
-    _sheet(wb.create_sheet("按渠道"), f"{title}·按渠道", at, [("渠道", 22), *FIGURE_COLUMNS], [[f.key, *figure_cells(f)] for f in r.channels])
+    _sheet(
+        wb.create_sheet("按渠道"), f"{title}·按渠道", at, [("渠道", 22), *FIGURE_COLUMNS], [[f.key, *figure_cells(f)] for f in r.channels]
+    )
     _sheet(
         wb.create_sheet("单位×渠道"),
         f"{title}·单位×渠道",

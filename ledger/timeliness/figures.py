@@ -131,7 +131,12 @@ def rank(units: Iterable[Figures], min_received: int) -> list[Figures]:
     eligible = [f for f in units if f.key != NO_UNIT and f.received >= min_received]
     return sorted(
         eligible,
-        key=lambda f: (-(f.rate or 0.0), f.late_share if f.late_share is not None else 1.0, f.median if f.median is not None else 1e9, f.key),
+        key=lambda f: (
+            -(f.rate or 0.0),
+            f.late_share if f.late_share is not None else 1.0,
+            f.median if f.median is not None else 1e9,
+            f.key,
+        ),
     )
 
 

@@ -115,9 +115,7 @@ def ledger_cases(engine: Engine | None, since: datetime | None, until: datetime 
     return items, post_units
 
 
-def gather(
-    store: Store | None, engine: Engine | None, cfg: TimelinessConfig, since: datetime | None, until: datetime | None
-) -> list[Item]:
+def gather(store: Store | None, engine: Engine | None, cfg: TimelinessConfig, since: datetime | None, until: datetime | None) -> list[Item]:
     """Every item of the period: the store's posts (when a store is given) and the ledger's cases."""
     matcher = UnitMatcher(cfg.units)
     cases, post_units = ledger_cases(engine, since, until)

@@ -20,7 +20,9 @@ from yuqing.workdays import CalendarConfig, YearSchedule
 @pytest.fixture(autouse=True)
 def calendar_2027() -> Iterator[None]:
     # Mon 2027-02-08 .. Fri 02-12 off, Sat 02-06 worked (调休)
-    workdays.configure(CalendarConfig(years={2027: YearSchedule.model_validate({"holidays": ["2027-02-08..2027-02-12"], "workdays": ["2027-02-06"]})}))
+    workdays.configure(
+        CalendarConfig(years={2027: YearSchedule.model_validate({"holidays": ["2027-02-08..2027-02-12"], "workdays": ["2027-02-06"]})})
+    )
     yield
     workdays.configure(CalendarConfig())
 

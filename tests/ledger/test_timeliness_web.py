@@ -3,8 +3,8 @@ and one look at the page in chromium at 1366x768."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 import re
+from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,9 @@ BOARD = Source(id="liuyan-pengze", kind="liuyan", name="领导留言板")
 FEED = Source(id="news", kind="rss", name="新闻")
 
 
-def post(key: str, source: Source, days_ago: float, *, reply: Reply | None = None, unit: str | None = None, title: str = "") -> PostClassified:
+def post(
+    key: str, source: Source, days_ago: float, *, reply: Reply | None = None, unit: str | None = None, title: str = ""
+) -> PostClassified:
     at = now() - timedelta(days=days_ago)
     return PostClassified(
         id=f"{source.id}:{key}",
@@ -48,10 +50,16 @@ def seed(env: Env, tmp_path: Path) -> SqliteStore:
     ago = lambda d: now() - timedelta(days=d)  # noqa: E731
     store.write(
         [
-            post("1", HOTLINE, 20, reply=Reply(content="已清理。", organization="彭泽县生态环境局", replied_at=ago(19)), unit="彭泽县生态环境局"),
+            post(
+                "1",
+                HOTLINE,
+                20,
+                reply=Reply(content="已清理。", organization="彭泽县生态环境局", replied_at=ago(19)),
+                unit="彭泽县生态环境局",
+            ),
             post("2", HOTLINE, 20, unit="县生态环境局"),  # unanswered for 20 days: overdue
             post("3", BOARD, 15, reply=Reply(content="您好，经核查……特此回复。县人社局 2026年11月3日", replied_at=ago(14))),
-            post("4", BOARD, 12, reply=Reply(content="已转有关部门办理。", replied_at=ago(11)), title="=HYPERLINK(\"http://x\")"),
+            post("4", BOARD, 12, reply=Reply(content="已转有关部门办理。", replied_at=ago(11)), title='=HYPERLINK("http://x")'),
             post("5", BOARD, 10, reply=Reply(content="已办理。县人社局", replied_at=ago(12))),  # dated before the post
             post("6", FEED, 5),  # a news item without a reply: not a reply channel
         ]

@@ -55,7 +55,8 @@ def test_metadata_wins_and_unknown_bodies_stay_unmatched() -> None:
 def test_alias_list_is_validated_at_load(tmp_path: Path) -> None:
     bad = tmp_path / "y.yaml"
     bad.write_text(
-        "ledger:\n  timeliness:\n    units:\n      - {unit: 县人社局, aliases: [人社局]}\n      - {unit: 县民政局, aliases: [人社局]}\n", encoding="utf-8"
+        "ledger:\n  timeliness:\n    units:\n      - {unit: 县人社局, aliases: [人社局]}\n      - {unit: 县民政局, aliases: [人社局]}\n",
+        encoding="utf-8",
     )
     with pytest.raises(ConfigError) as exc:
         load_settings(bad, environ={})

@@ -16,7 +16,9 @@ from yuqing.workdays import CalendarConfig, YearSchedule
 
 @pytest.fixture(autouse=True)
 def calendar_2027() -> Iterator[None]:
-    workdays.configure(CalendarConfig(years={2027: YearSchedule.model_validate({"holidays": ["2027-02-08..2027-02-12"], "workdays": ["2027-02-06"]})}))
+    workdays.configure(
+        CalendarConfig(years={2027: YearSchedule.model_validate({"holidays": ["2027-02-08..2027-02-12"], "workdays": ["2027-02-06"]})})
+    )
     yield
     workdays.configure(CalendarConfig())
 
@@ -30,8 +32,18 @@ RS, ST = "县人力资源和社会保障局", "县生态环境局"
 
 
 def items() -> list[Item]:
-    def it(ref: str, unit: str | None, received: datetime | None, replied: datetime | None = None, *, answered: bool | None = None, channel: str = HOT) -> Item:
-        return Item(ref, channel, ref, received, 3, replied=answered if answered is not None else replied is not None, replied_at=replied, unit=unit)
+    def it(
+        ref: str,
+        unit: str | None,
+        received: datetime | None,
+        replied: datetime | None = None,
+        *,
+        answered: bool | None = None,
+        channel: str = HOT,
+    ) -> Item:
+        return Item(
+            ref, channel, ref, received, 3, replied=answered if answered is not None else replied is not None, replied_at=replied, unit=unit
+        )
 
     return [
         it("A", RS, t(4), t(15, 9)),  # Thu -> Mon after the holiday: Fri 5, Sat 6 (调休), Mon 15 = 3, on time
