@@ -77,3 +77,23 @@ def test_rule_unit_covers_a_board_without_unit_metadata_and_state_round_trips() 
 def test_group_by_is_refused() -> None:
     with pytest.raises(ConfigError, match="groups by unit"):
         build_rules([{"name": "x", "type": "unanswered", "threshold": 1, "group_by": ["source"]}], "<test>")
+
+
+def test_through_the_engine_the_alert_carries_the_posts_unit(harness) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from tests.alerts.conftest import T0
+
+    rules = "rules:\n  - {name: 留言积压, type: unanswered, threshold: 2, older_than_workdays: 5, unit: 县政府办, group_wait: 0s, severity: 中}\n"
+    h = harness(rules)
+    h.at(T0)  # Monday 2026-03-02
+    for i in range(2):
+        p = make_post(at=T0, source="hotline", post_id=f"hotline:{i}")
+        h.feed(p.model_copy(update={"raw": {"unit": "县生态环境局"}}))
+    h.at(T0 + timedelta(days=7))  # Monday 03-09: 5 working days, not more
+    assert h.alerts() == []
+    h.at(T0 + timedelta(days=8))  # Tuesday: 6
+    [a] = h.alerts()
+    assert a.status == "firing" and a.labels["unit"] == "县生态环境局"  # the post's 承办单位, not the rule's default
+    assert a.metric.startswith("2 条留言超过 5 个工作日未回复")
+    assert len(h.deliveries()) == 1
