@@ -190,7 +190,7 @@ class Engine:
             if key not in labels and len(values) == 1 and (value := values.pop()):
                 labels[key] = value
         if rule.config.unit:
-            labels["unit"] = rule.config.unit
+            labels.setdefault("unit", rule.config.unit)  # a rule grouping by unit (unanswered) names its own
         return labels
 
     def _apply_hit(self, conn: Connection, hit: Hit, ts: float) -> None:

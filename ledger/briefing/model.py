@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from yuqing.errors import YuqingError
 from yuqing.events import RISK_LEVELS
@@ -217,6 +217,7 @@ class Briefing:
     ledger: LedgerFigures
     recommendations: tuple[Recommendation, ...] = ()
     effects: EffectFigures | None = None  # 回应效果 (ledger.briefing.effect); None: not computed
+    timeliness: Any = None  # ledger.timeliness.figures.Report of the period (回复时效), when computed
 
     @property
     def empty(self) -> bool:
