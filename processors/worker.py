@@ -3,45 +3,81 @@
 Order matters for at-least-once: the store write and the publish both happen before the
 offsets of the batch are committed (by ``yuqing.worker.Stage``); a crash anywhere means the
 batch is classified again and upserted under the same ids.
+
+Events are clustered through the store (``StoreIndex``): the worker keeps nothing in memory that
+another worker would need, so any number of workers can share ``posts.raw``'s partitions. Per
+batch: one lookup of the batch's keys and one of its events' members before classifying; after
+the write, a refresh and one more lookup (``EventClusterer.reconcile``) that merges an event a
+concurrent worker started for the same incident in the same moment.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from processors.classify import Classifier
+from processors.events import Member
 from yuqing.bus import Bus, OutMessage
-from yuqing.events import POSTS_CLASSIFIED, POSTS_RAW, PostCollected, decode
+from yuqing.events import POSTS_CLASSIFIED, POSTS_RAW, PostClassified, PostCollected, decode
 from yuqing.store import Query, Store
-from yuqing.timeutil import now
 from yuqing.worker import Stage
 
 GROUP = "processors"
+PAGE = 2000
 log = logging.getLogger("yuqing.processors")
+_TICK = timedelta(microseconds=1)
 
 
-def warm_up(classifier: Classifier, store: Store, *, page: int = 1000, max_posts: int = 50_000) -> int:
-    """Teach the event clusterer the store's posts of the last event window (after a restart)."""
-    since = now() - timedelta(hours=classifier.config.event_window_hours)
-    posts = []
-    for offset in range(0, max_posts, page):
-        hits = store.search(Query(since=since, limit=page, offset=offset)).hits
-        posts += hits
-        if len(hits) < page:
-            break
-    n = classifier.warm_up(posts)
-    if n:
-        log.info("event clusterer warmed up with %d posts since %s", n, since.isoformat(timespec="minutes"))
-    return n
+def _member(p: PostClassified) -> Member:
+    return Member(p.id, p.event_id, p.published_at, p.source.id, p.title, p.content)
+
+
+class StoreIndex:
+    """The event clusterer's index, read from the store: posts by lookup key or by event id
+    within a time range, in pages of ``PAGE`` (a batch's lookup is one page in practice)."""
+
+    def __init__(self, store: Store, *, max_posts: int = 50_000) -> None:
+        self.store = store
+        self.max_posts = max_posts
+        self.seen: set[str] = set()  # post ids returned by lookups since the last ``reset_seen``
+
+    def _all(self, query: Query) -> list[Member]:
+        out: list[Member] = []
+        for offset in range(0, self.max_posts, PAGE):
+            res = self.store.search(Query(**{**query.__dict__, "limit": PAGE, "offset": offset}))
+            out += [_member(p) for p in res.hits]
+            if len(res.hits) < PAGE:
+                break
+        else:
+            log.warning("event lookup stopped at %d posts (%s)", self.max_posts, query)
+        return out
+
+    def lookup(self, keys: Sequence[str], since: datetime, until: datetime) -> list[Member]:
+        found = self._all(Query(event_keys=tuple(keys), since=since, until=until + _TICK))
+        self.seen |= {m.post_id for m in found}
+        return found
+
+    def members(self, event_ids: Sequence[str], since: datetime, until: datetime) -> list[Member]:
+        return self._all(Query(event_ids=tuple(event_ids), since=since, until=until + _TICK))
+
+    def remember(self, members: Sequence[tuple[Member, Sequence[str]]]) -> None:
+        """The stage's store write records them."""
 
 
 def make_stage(bus: Bus, store: Store, classifier: Classifier, *, batch_size: int = 500, linger: float = 0.2) -> Stage[PostCollected]:
+    """The stage; the classifier's event clusterer is pointed at ``store`` (``StoreIndex``)."""
+    index = StoreIndex(store)
+    classifier.events.index = index
+
     def handle(posts: Sequence[PostCollected]) -> None:
+        index.seen = set()
         classified = classifier.classify_many(posts)
         store.write(classified)
-        bus.publish(POSTS_CLASSIFIED, [OutMessage(p.id, p.to_bytes()) for p in classified])
+        classified, others = reconcile(classifier, store, classified, index.seen)
+        messages = [OutMessage(p.id, p.to_bytes()) for p in classified + others]
+        bus.publish(POSTS_CLASSIFIED, messages)
 
     return Stage(
         name="process",
@@ -53,3 +89,28 @@ def make_stage(bus: Bus, store: Store, classifier: Classifier, *, batch_size: in
         batch_size=batch_size,
         linger=linger,
     )
+
+
+def reconcile(
+    classifier: Classifier, store: Store, batch: list[PostClassified], seen: set[str]
+) -> tuple[list[PostClassified], list[PostClassified]]:
+    """Merge events started twice for one incident by workers running at the same moment.
+
+    Returns the batch (with moved posts' event ids changed) and the posts of *other* batches
+    that moved (to be published again). Both are written to the store before returning."""
+    store.refresh()  # Elasticsearch: make this batch and any concurrent one visible to search
+    moves = classifier.events.reconcile([_member(p) for p in batch], seen)
+    if not moves:
+        return batch, []
+    mine = {p.id for p in batch}
+    batch = [p.model_copy(update={"event_id": moves[p.id]}) if p.id in moves else p for p in batch]
+    others = []
+    for pid, event in sorted(moves.items()):
+        if pid in mine:
+            continue
+        post = store.get(pid)
+        if post is not None and post.event_id != event:
+            others.append(post.model_copy(update={"event_id": event}))
+    store.write([p for p in batch if p.id in moves] + others)
+    log.info("merged %d posts into events started concurrently by another worker", len(moves))
+    return batch, others

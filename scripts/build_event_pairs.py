@@ -138,7 +138,12 @@ PAIRS: list[tuple[str, str, bool, str]] = [
     ("tipdm2020c_fj4:44631", "tipdm2020c_fj4:82133", False, "员工待遇：楚碱公司 / 桃花岛公司"),
     ("tipdm2020c_fj3:200634", "tipdm2020c_fj3:213195", False, "讨薪：白洋村村民 / 怀邵衡铁路8标"),
     ("tipdm2020c_fj2:59405", "tipdm2020c_fj4:126023", False, "欠款：联兴神威厂房 / 瑶郎村综合楼"),
-    ("demo:wenzheng-jiujiang:tipdm2020c_fj3:216393", "demo:wenzheng-replay:tipdm2020c_fj3:243364", False, "issue 15 的误合并：金恒世家包工头 / 楚瑞公司"),
+    (
+        "demo:wenzheng-jiujiang:tipdm2020c_fj3:216393",
+        "demo:wenzheng-replay:tipdm2020c_fj3:243364",
+        False,
+        "issue 15 的误合并：金恒世家包工头 / 楚瑞公司",
+    ),
     ("demo:hotline-12345:GD2026000026", "demo:hotline-12345:GD2026000033", False, "东光花园：深夜施工 / 道路未恢复"),
     ("demo:hotline-12345:GD2026000045", "demo:hotline-12345:GD2026000051", False, "文藻河：河水黑臭 / 施工噪音"),
     ("demo:hotline-12345:GD2026000046", "demo:hotline-12345:GD2026000050", False, "文藻河：施工方案咨询 / 施工噪音"),
@@ -151,7 +156,12 @@ PAIRS: list[tuple[str, str, bool, str]] = [
     ("demo:hotline-12345:GD2026000008", "demo:hotline-12345:GD2026000026", False, "深夜施工：梅峰河左海 / 泮洋河东光花园"),
     ("demo:liuyan-jinan:7719515", "demo:liuyan-jinan:8477064", False, "夜间施工：榕发夏荷郡 / 双辉花园"),
     ("demo:liuyan-jinan:7701907", "demo:liuyan-jinan:7472966", False, "夜间施工：金晖新村 / 福锅小区"),
-    ("demo:wenzheng-jiujiang:tipdm2020c_fj3:220199", "demo:wenzheng-jiujiang:tipdm2020c_fj3:244335", False, "混凝土噪音：龙湖星座工地 / 丽发新城搅拌站"),
+    (
+        "demo:wenzheng-jiujiang:tipdm2020c_fj3:220199",
+        "demo:wenzheng-jiujiang:tipdm2020c_fj3:244335",
+        False,
+        "混凝土噪音：龙湖星座工地 / 丽发新城搅拌站",
+    ),
     ("demo:hotline-12345:GD2026000001", "demo:hotline-12345:GD2026000002", False, "梅峰河：治理后仍臭 / 施工围挡停公交"),
 ]
 

@@ -71,7 +71,10 @@ def main() -> None:
     for name, pred in (("before: SimHash <= 10", old), ("now: keys + same_event", new)):
         p, r, tp, fp, fn = scores(pred, gold)
         print(f"{name:24} {p:9.3f} {r:7.3f} {tp:4d} {fp:4d} {fn:4d}")
-    for subset, keep in (("demo corpus", lambda r: r["a"]["id"].startswith("demo:")), ("shared corpus", lambda r: not r["a"]["id"].startswith("demo:"))):
+    for subset, keep in (
+        ("demo corpus", lambda r: r["a"]["id"].startswith("demo:")),
+        ("shared corpus", lambda r: not r["a"]["id"].startswith("demo:")),
+    ):
         idx = [i for i, r in enumerate(rows) if keep(r)]
         pb = scores([old[i] for i in idx], [gold[i] for i in idx])
         pn = scores([new[i] for i in idx], [gold[i] for i in idx])
