@@ -26,7 +26,8 @@ Event ids are deterministic: an event is named after the post that started it
 that see the first two retellings at the same moment both start an event; ``reconcile``, run by
 each worker after its store write, finds such twins (posts of the other event written since
 the lookup) and moves the later event's posts into the event of the earliest post — the same
-answer whichever worker runs it, so they cannot undo each other (docs/processors.md).
+answer whichever worker runs it, so they cannot undo each other (docs/processors.md). The same
+step merges two events that a later post shows to be one (posts that arrived out of order).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -53,20 +54,16 @@ MAX_NAMES = 16  # names kept (as keys) per post
 
 _KEEP = re.compile(r"[\u4e00-\u9fff0-9a-z]+")
 # Suffixes that end a place, estate, water, organisation or project name. Longest first.
-_SUFFIXES = sorted(
-    """小区 花园 新城 家园 新村 公寓 山庄 别墅 大厦 广场 公园 市场 社区 公司 集团 项目部 项目 工地
-    驾校 学校 中学 小学 幼儿园 医院 银行 支行 酒店 麻将馆 搅拌站 河 溪 湖 港 苑 府 村 路 巷 桥 厂 站""".split(),
-    key=len,
-    reverse=True,
-)
+_SUFFIX_WORDS = """小区 花园 新城 家园 新村 公寓 山庄 别墅 大厦 广场 公园 市场 社区 公司 集团 项目部 项目 工地
+    驾校 学校 中学 小学 幼儿园 医院 银行 支行 酒店 麻将馆 搅拌站 河 溪 湖 港 苑 府 村 路 巷 桥 厂 站"""
+_SUFFIXES = sorted(_SUFFIX_WORDS.split(), key=len, reverse=True)
 _SUFFIX = re.compile("|".join(_SUFFIXES))
 _NAME_CHARS = re.compile("[\u4e00-\u9fffa-z]{2}")
 _NUMBER = re.compile(r"\d{2,}(?:栋|户|室|号楼|名|位|人)")
 # Two characters before a suffix that make no name: function words, generic nouns, and the
 # anonymised codes of the 问政 data. Read off the most frequent prefixes of the 8,611 real posts.
 _STOP_CHARS = set("的了在是和与及对向给过于由为把被从到就都也还又有无不没该其此等们这那个一我你他她它您啊吗呢吧着让将很最")
-_GENERIC = set(
-    """市政 有限 物业 建设 公交 国际 小区 人民 现在 整个 安置 周边 地产 实验 影响 中心 导致 新城 垃圾 其他 住宅
+_GENERIC_WORDS = """市政 有限 物业 建设 公交 国际 小区 人民 现在 整个 安置 周边 地产 实验 影响 中心 导致 新城 垃圾 其他 住宅
     附近 地铁 施工 火车 部分 街道 进入 改造 开发 配套 过马 建筑 问题 作为 居民 工程 收费 十字 公办 学校 社区
     投诉 解决 几个 服务 处理 两个 很多 造成 因为 一条 花园 由于 小学 公园 在马 加油 农贸 进出 什么 目前 公立
     但是 交车 治理 汽车 商业 全体 民办 业主 高架 要求 区内 经之 管理 高铁 新建 速公 文化 断头 条道 行道 交叉
@@ -74,8 +71,8 @@ _GENERIC = set(
     河道 占用 私立 关于 责任 当地 别的 到了 终点 希望 家园 河内 条内 理内 区道 水务 来水 公司 村民 农村 美丽
     乡村 城市 城乡 县城 马路 道路 公路 铁路 内河 小河 大河 支河 水泥 泥巴 搅拌 污水 自来 派出 卫生 幼儿 养老
     政府 镇政 县政 区政 省政 村委 居委 社会 集体 私人 个人 民营 国有 外地 本地 当时 以前 后来 今年 去年 明年
-    每天 晚上 白天 一些 多个 各个 所有 整条 这条 那条 一所 一家 一座 一栋 同一 原来 原有 大型 小型 新的 旧的""".split()
-)
+    每天 晚上 白天 一些 多个 各个 所有 整条 这条 那条 一所 一家 一座 一栋 同一 原来 原有 大型 小型 新的 旧的"""
+_GENERIC = set(_GENERIC_WORDS.split())
 _ADMIN_TAIL = ("县", "区", "市", "省", "镇", "乡")
 
 
@@ -466,45 +463,51 @@ class EventClusterer:
             out.append(Assignment(m.event_id, fp.keys, view))
         return out
 
-    # -- concurrency ---------------------------------------------------------------------------
+    # -- merging ---------------------------------------------------------------------------------
 
-    def reconcile(self, batch: Sequence[Member], seen: Iterable[str]) -> dict[str, str]:
-        """After this batch was written: find posts of *other* events, written since the
-        lookup by another worker (not in ``seen``), that tell the same incident as a post of
-        the batch, and merge each such pair of events into the one whose earliest post is
-        earliest. Returns post id -> new event id for every post (of the batch or of the other
-        event) that must be rewritten; both workers compute the same answer."""
+    def reconcile(self, batch: Sequence[Member]) -> dict[str, str]:
+        """After this batch was written (and is visible to lookups): look its keys up again and
+        merge every event that a post of the batch links to its own. That covers an event
+        started twice for one incident by two workers at the same moment (each wrote before
+        seeing the other), and a post that bridges two events started earlier (posts arriving
+        out of order). Each group of linked events keeps the event whose earliest post is the
+        earliest (then the smaller id), so every worker that sees the same posts makes the same
+        choice and none can undo another's. Returns post id -> new event id for every post, of
+        the batch or stored, that must move."""
         if not batch:
             return {}
-        seen_ids = set(seen) | {m.post_id for m in batch}
         lo = min(m.published_at for m in batch) - self.window
         hi = max(m.published_at for m in batch) + self.window
         fps = {m.post_id: self._fp(m.post_id, m.title, m.content) for m in batch}
         keys = sorted({k for fp in fps.values() for k in fp.keys})
-        fresh = [m for m in self.index.lookup(keys, lo, hi) if m.post_id not in seen_ids] if keys else []
-        if not fresh:
-            return {}
-        pairs: list[tuple[str, str]] = []
-        for mine in batch:
-            fp = fps[mine.post_id]
-            for other in fresh:
-                if other.event_id == mine.event_id or abs(other.published_at - mine.published_at) > self.window:
+        mine = {m.post_id: m for m in batch}
+        found = {m.post_id: m for m in self.index.lookup(keys, lo, hi)} if keys else {}
+        found.update(mine)  # this batch's event ids are the ones just decided
+        key_of: dict[str, set[str]] = {}
+        for m in found.values():
+            for k in self._fp(m.post_id, m.title, m.content).keys:
+                key_of.setdefault(k, set()).add(m.post_id)
+        links: list[tuple[str, str]] = []
+        for b in batch:
+            candidates: set[str] = set()
+            for k in fps[b.post_id].keys:
+                candidates |= key_of.get(k, set())
+            for cid in candidates:
+                c = found[cid]
+                if c.event_id == b.event_id or abs(c.published_at - b.published_at) > self.window:
                     continue
-                if set(fp.keys) & set(self._fp(other.post_id, other.title, other.content).keys) and same_event(
-                    fp, self._fp(other.post_id, other.title, other.content)
-                ):
-                    pairs.append((mine.event_id, other.event_id))
-        if not pairs:
+                if same_event(fps[b.post_id], self._fp(c.post_id, c.title, c.content)):
+                    links.append((b.event_id, c.event_id))
+        if not links:
             return {}
-        events = sorted({e for pair in pairs for e in pair})
-        everyone = {m.post_id: m for m in self.index.members(events, lo, hi)}
-        everyone.update({m.post_id: m for m in fresh})
-        everyone.update({m.post_id: m for m in batch})
+        events = sorted({e for link in links for e in link})
+        everyone = {m.post_id: m for m in self.index.members(events, lo - self.window, hi)}
+        everyone.update({pid: m for pid, m in found.items() if m.event_id in events})
+        everyone.update(mine)
         first: dict[str, tuple[datetime, str]] = {}
         for m in everyone.values():
             if m.event_id in events and (m.event_id not in first or _order(m) < first[m.event_id]):
                 first[m.event_id] = _order(m)
-        # union the twin events; each group takes the event of its earliest post
         parent = {e: e for e in events}
 
         def root(e: str) -> str:
@@ -512,13 +515,21 @@ class EventClusterer:
                 e = parent[e]
             return e
 
-        for a, b in pairs:
-            ra, rb = root(a), root(b)
+        for ea, eb in links:
+            ra, rb = root(ea), root(eb)
             if ra != rb:
                 keep, drop = sorted((ra, rb), key=lambda e: (first[e], e))
                 parent[drop] = keep
-        moves: dict[str, str] = {}
-        for m in everyone.values():
-            if m.event_id in parent and root(m.event_id) != m.event_id:
-                moves[m.post_id] = root(m.event_id)
+        moves = {m.post_id: root(m.event_id) for m in everyone.values() if m.event_id in parent and root(m.event_id) != m.event_id}
+        if moves:
+            self.index.remember(
+                [
+                    (
+                        Member(m.post_id, moves[m.post_id], m.published_at, m.source, m.title, m.content),
+                        self._fp(m.post_id, m.title, m.content).keys,
+                    )
+                    for m in everyone.values()
+                    if m.post_id in moves
+                ]
+            )
         return moves

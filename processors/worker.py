@@ -8,7 +8,8 @@ Events are clustered through the store (``StoreIndex``): the worker keeps nothin
 another worker would need, so any number of workers can share ``posts.raw``'s partitions. Per
 batch: one lookup of the batch's keys and one of its events' members before classifying; after
 the write, a refresh and one more lookup (``EventClusterer.reconcile``) that merges an event a
-concurrent worker started for the same incident in the same moment.
+concurrent worker started for the same incident in the same moment, or two events a later post
+links; posts of earlier batches that move are written and published again.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ class StoreIndex:
     def __init__(self, store: Store, *, max_posts: int = 50_000) -> None:
         self.store = store
         self.max_posts = max_posts
-        self.seen: set[str] = set()  # post ids returned by lookups since the last ``reset_seen``
 
     def _all(self, query: Query) -> list[Member]:
         out: list[Member] = []
@@ -55,9 +55,7 @@ class StoreIndex:
         return out
 
     def lookup(self, keys: Sequence[str], since: datetime, until: datetime) -> list[Member]:
-        found = self._all(Query(event_keys=tuple(keys), since=since, until=until + _TICK))
-        self.seen |= {m.post_id for m in found}
-        return found
+        return self._all(Query(event_keys=tuple(keys), since=since, until=until + _TICK))
 
     def members(self, event_ids: Sequence[str], since: datetime, until: datetime) -> list[Member]:
         return self._all(Query(event_ids=tuple(event_ids), since=since, until=until + _TICK))
@@ -72,10 +70,9 @@ def make_stage(bus: Bus, store: Store, classifier: Classifier, *, batch_size: in
     classifier.events.index = index
 
     def handle(posts: Sequence[PostCollected]) -> None:
-        index.seen = set()
         classified = classifier.classify_many(posts)
         store.write(classified)
-        classified, others = reconcile(classifier, store, classified, index.seen)
+        classified, others = reconcile(classifier, store, classified)
         messages = [OutMessage(p.id, p.to_bytes()) for p in classified + others]
         bus.publish(POSTS_CLASSIFIED, messages)
 
@@ -91,15 +88,14 @@ def make_stage(bus: Bus, store: Store, classifier: Classifier, *, batch_size: in
     )
 
 
-def reconcile(
-    classifier: Classifier, store: Store, batch: list[PostClassified], seen: set[str]
-) -> tuple[list[PostClassified], list[PostClassified]]:
-    """Merge events started twice for one incident by workers running at the same moment.
+def reconcile(classifier: Classifier, store: Store, batch: list[PostClassified]) -> tuple[list[PostClassified], list[PostClassified]]:
+    """Merge events that the batch shows to be one: started twice for one incident by workers
+    running at the same moment, or linked by a post that arrived after both.
 
     Returns the batch (with moved posts' event ids changed) and the posts of *other* batches
     that moved (to be published again). Both are written to the store before returning."""
     store.refresh()  # Elasticsearch: make this batch and any concurrent one visible to search
-    moves = classifier.events.reconcile([_member(p) for p in batch], seen)
+    moves = classifier.events.reconcile([_member(p) for p in batch])
     if not moves:
         return batch, []
     mine = {p.id for p in batch}
@@ -112,5 +108,5 @@ def reconcile(
         if post is not None and post.event_id != event:
             others.append(post.model_copy(update={"event_id": event}))
     store.write([p for p in batch if p.id in moves] + others)
-    log.info("merged %d posts into events started concurrently by another worker", len(moves))
+    log.info("events merged: %d posts moved (%d of earlier batches, published again)", len(moves), len(others))
     return batch, others
