@@ -416,7 +416,7 @@ class EventClusterer:
             for k in fp.keys:
                 key_of.setdefault(k, set()).add(p.post_id)
         self.index.remember([(assigned[p.post_id], fp.keys) for p, fp in zip(posts, fps, strict=True)])
-        return self._assignments(posts, fps, assigned, reasons)
+        return self._assignments(posts, fps, assigned, reasons, known)
 
     def _match(
         self, p: Incoming, fp: Fingerprint, key_of: dict[str, set[str]], known: dict[str, Member], assigned: dict[str, Member]
@@ -439,15 +439,25 @@ class EventClusterer:
         return best[1], best[2]
 
     def _assignments(
-        self, posts: Sequence[Incoming], fps: Sequence[Fingerprint], assigned: dict[str, Member], reasons: dict[str, str | None]
+        self,
+        posts: Sequence[Incoming],
+        fps: Sequence[Fingerprint],
+        assigned: dict[str, Member],
+        reasons: dict[str, str | None],
+        known: dict[str, Member],
     ) -> list[Assignment]:
-        events = sorted({m.event_id for m in assigned.values()})
-        lo = min(p.published_at for p in posts) - self.window
-        hi = max(p.published_at for p in posts)
-        stats: dict[str, EventStats] = {e: EventStats(e) for e in events}
-        for m in self.index.members(events, lo, hi):
-            if m.event_id in stats and m.post_id not in assigned:
-                stats[m.event_id].posts[m.post_id] = (m.published_at, m.source)
+        by_event: dict[str, list[Member]] = {}
+        for m in assigned.values():
+            by_event.setdefault(m.event_id, []).append(m)
+        stats: dict[str, EventStats] = {e: EventStats(e) for e in by_event}
+        # only events that existed before this batch can have members in the index
+        older = sorted({m.event_id for m in known.values()} & set(by_event))
+        if older:
+            lo = min(p.published_at for p in posts) - self.window
+            hi = max(p.published_at for p in posts)
+            for m in self.index.members(older, lo, hi):
+                if m.event_id in stats and m.post_id not in assigned:
+                    stats[m.event_id].posts[m.post_id] = (m.published_at, m.source)
         out = []
         for p, fp in zip(posts, fps, strict=True):
             m = assigned[p.post_id]
@@ -457,8 +467,8 @@ class EventClusterer:
             view.posts = {
                 pid: (t, s) for pid, (t, s) in full.posts.items() if abs(t - p.published_at) <= self.window and t <= p.published_at
             }
-            for other in assigned.values():
-                if other.event_id == m.event_id and _order(other) <= _order(m):
+            for other in by_event[m.event_id]:
+                if _order(other) <= _order(m):
                     view.posts[other.post_id] = (other.published_at, other.source)
             out.append(Assignment(m.event_id, fp.keys, view))
         return out
