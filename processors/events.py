@@ -7,9 +7,10 @@ one of these holds (``same_event``):
    or organisations (a form letter sent about two different estates stays two events);
 2. **retelling** — Jaccard ≥ 0.3 and at least one shared name (estate, river, company, project,
    village, road …);
-3. **same place, same complaint** — a shared name *and* a shared complaint kind (noise, smell,
-   blockage, unpaid wages …, ``ASPECTS``) and Jaccard ≥ 0.02: three hotline orders about the
-   night works by the same river, told in different words.
+3. **same place, same complaint** — a shared name *and* much the same complaint kinds (noise,
+   smell, blockage, unpaid wages …, ``ASPECTS``; at least a third of the kinds either post names)
+   and Jaccard ≥ 0.03: three hotline orders about the night works by the same river, told in
+   different words.
 
 Names are cut from the text by their suffix (``东光花园``, ``泮洋河``, ``丽发新城``,
 ``楚瑞公司``); administrative names (县, 镇, 乡, 街道) are not names here, because a township
@@ -46,7 +47,7 @@ import numpy as np
 RECENT = timedelta(hours=2)
 NEAR_VERBATIM = 0.5  # bigram Jaccard
 RETELLING = 0.3  # bigram Jaccard, with a shared name
-SAME_COMPLAINT = 0.02  # bigram Jaccard, with a shared name and a shared complaint kind
+SAME_COMPLAINT = 0.03  # bigram Jaccard, with a shared name and much the same complaint kinds
 BANDS, ROWS = 20, 3  # MinHash LSH: P(candidate) = 1 - (1 - J^3)^20: 0.93 at J=0.5, 0.42 at 0.3
 MAX_NAMES = 16  # names kept (as keys) per post
 
@@ -74,6 +75,8 @@ _GENERIC_WORDS = """市政 有限 物业 建设 公交 国际 小区 人民 现�
     每天 晚上 白天 一些 多个 各个 所有 整条 这条 那条 一所 一家 一座 一栋 同一 原来 原有 大型 小型 新的 旧的"""
 _GENERIC = set(_GENERIC_WORDS.split())
 _ADMIN_TAIL = ("县", "区", "市", "省", "镇", "乡")
+# the last prefix character and the suffix make a common noun, not a name (原来道路, 这条内河)
+_GENERIC_TAIL = {"道路", "马路", "公路", "铁路", "内河", "小河", "大河", "运河", "河河", "新村", "大桥", "小桥", "工厂"}
 
 
 def _norm(text: str) -> str:
@@ -93,7 +96,7 @@ def _names(t: str) -> list[str]:
         prefix, suffix = t[i - 2 : i], m.group()
         if i < 2 or not _NAME_CHARS.fullmatch(prefix):
             continue
-        if prefix in _GENERIC or _STOP_CHARS & set(prefix) or prefix.endswith(_ADMIN_TAIL) or prefix[-1] == suffix[0]:
+        if prefix in _GENERIC or _STOP_CHARS & set(prefix) or prefix.endswith(_ADMIN_TAIL) or prefix[-1] + suffix in _GENERIC_TAIL:
             continue
         if suffix == "府" and prefix.endswith("政"):
             continue
@@ -110,13 +113,14 @@ def _numbers(t: str) -> set[str]:
     return set(_NUMBER.findall(t)) if any(c.isdigit() for c in t) else set()
 
 
-# Kinds of complaint, by the words that say them. Two posts about one place are one event only
-# if they complain about the same kind of thing (night works by the river ≠ the river stinks).
+# Kinds of complaint, by the words (regular expressions) that say them. Two posts about one place
+# are one event only if they complain about much the same kinds of thing (night works by the
+# river ≠ the river stinks ≠ the works took the estate's parking).
 ASPECTS: dict[str, tuple[str, ...]] = {
-    "噪音": ("噪音", "噪声", "深夜施工", "夜间施工", "晚上施工", "施工到", "通宵", "通霄", "半夜", "凌晨", "吵", "休息", "入睡", "睡眠"),
+    "噪音": ("噪音", "噪声", "(?:凌晨|半夜|深夜|夜间|夜里|晚上)\\w{0,8}施工", "施工到", "通宵", "通霄", "吵", "入睡", "睡眠"),
     "异味": ("臭", "异味", "味道", "气味"),
-    "水质": ("水质", "污水", "排污", "发黑", "黑水"),
-    "堵涝": ("堵", "积水", "下雨", "内涝", "淹"),
+    "水质": ("水质", "污水(?!处理|管网|厂)", "排污", "发黑", "黑水"),
+    "堵涝": ("堵了", "堵塞", "就堵", "必堵", "积水", "下雨", "内涝", "淹"),
     "灯光": ("灯光", "景观灯", "光污染"),
     "扬尘": ("灰尘", "扬尘", "粉尘"),
     "欠薪": ("工资", "工钱", "欠薪", "讨薪", "血汗钱", "薪资"),
@@ -134,12 +138,12 @@ ASPECTS: dict[str, tuple[str, ...]] = {
 }
 
 
-_ASPECT_OF = {w: kind for kind, words in ASPECTS.items() for w in words}
-_ASPECT = re.compile("|".join(sorted(_ASPECT_OF, key=len, reverse=True)))
+_ASPECT = re.compile("|".join(f"(?P<a{i}>{'|'.join(words)})" for i, words in enumerate(ASPECTS.values())))
+_KINDS = list(ASPECTS)
 
 
 def aspects(text: str) -> frozenset[str]:
-    return frozenset(_ASPECT_OF[m] for m in _ASPECT.findall(text))
+    return frozenset(_KINDS[int(str(m.lastgroup)[1:])] for m in _ASPECT.finditer(text))
 
 
 # --- shingles and MinHash ------------------------------------------------------------------
@@ -239,7 +243,7 @@ def same_event(a: Fingerprint, b: Fingerprint) -> str | None:
     if j >= RETELLING and (shared or a.numbers & b.numbers):
         return f"同一事件复述（相似度 {j:.2f}，共同：{'、'.join(sorted(shared | (a.numbers & b.numbers))[:3])}）"
     kinds = a.aspects & b.aspects
-    if shared and kinds and j >= SAME_COMPLAINT:
+    if shared and kinds and 3 * len(kinds) >= len(a.aspects | b.aspects) and j >= SAME_COMPLAINT:
         return f"同一地点同类诉求（{'、'.join(sorted(shared)[:3])}；{'、'.join(sorted(kinds))}）"
     return None
 
