@@ -110,7 +110,7 @@ def numbers(text: str) -> set[str]:
 
 
 def _numbers(t: str) -> set[str]:
-    return set(_NUMBER.findall(t)) if any(c.isdigit() for c in t) else set()
+    return set(_NUMBER.findall(t))
 
 
 # Kinds of complaint, by the words (regular expressions) that say them. Two posts about one place
@@ -138,20 +138,19 @@ ASPECTS: dict[str, tuple[str, ...]] = {
 }
 
 
-_ASPECT = re.compile("|".join(f"(?P<a{i}>{'|'.join(words)})" for i, words in enumerate(ASPECTS.values())))
-_KINDS = list(ASPECTS)
+_ASPECTS = [(kind, re.compile("|".join(words))) for kind, words in ASPECTS.items()]
 
 
 def aspects(text: str) -> frozenset[str]:
-    return frozenset(_KINDS[int(str(m.lastgroup)[1:])] for m in _ASPECT.finditer(text))
+    return frozenset(kind for kind, pattern in _ASPECTS if pattern.search(text))
 
 
 # --- shingles and MinHash ------------------------------------------------------------------
 
-_P = np.uint64((1 << 61) - 1)
 _rng = np.random.default_rng(20261204)  # fixed: keys must be the same in every process
-_A = _rng.integers(1, 1 << 61, BANDS * ROWS, dtype=np.uint64) | np.uint64(1)
-_B = _rng.integers(0, 1 << 61, BANDS * ROWS, dtype=np.uint64)
+_MASKS = _rng.integers(0, 1 << 63, BANDS * ROWS, dtype=np.uint64)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_BAND_MASK = np.uint64((1 << 48) - 1)
 
 
 def bigrams(text: str) -> np.ndarray:
@@ -174,17 +173,21 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def minhash_bands(shingles: np.ndarray) -> list[str]:
-    """LSH band keys ``m<band>:<hash>`` of the MinHash signature (multiply-shift hashing)."""
+    """LSH band keys ``m<band>:<hash>`` of the MinHash signature. Each shingle is mixed once
+    (multiply by the golden-ratio constant, xor-shift) and the permutations are xors with fixed
+    random masks: one vectorised pass, the same keys in every process."""
     if len(shingles) < ROWS:
         return []
-    sig = ((shingles[:, None] * _A[None, :] + _B[None, :]) >> np.uint64(11)).min(axis=0)  # wraps mod 2^64
-    # one 48-bit value per band from its rows (a fixed polynomial: the same in every process)
-    rows = sig.reshape(BANDS, ROWS)
-    band = rows[:, 0]
+    h = shingles * _GOLDEN  # wraps mod 2^64
+    h ^= h >> np.uint64(29)
+    h *= _GOLDEN
+    sig = np.bitwise_xor.outer(h, _MASKS).min(axis=0).reshape(BANDS, ROWS)
+    band = sig[:, 0]
     for r in range(1, ROWS):
-        band = band * np.uint64(0x9E3779B97F4A7C15) + rows[:, r]
-    band = (band ^ (band >> np.uint64(29))) & np.uint64((1 << 48) - 1)
-    return [f"m{i}:{int(v):012x}" for i, v in enumerate(band.tolist())]
+        band = band * _GOLDEN + sig[:, r]
+    band = (band ^ (band >> np.uint64(31))) & _BAND_MASK
+    hexed = band.astype("<u8").tobytes().hex()
+    return [f"m{i}:{hexed[16 * i : 16 * i + 12]}" for i in range(BANDS)]
 
 
 # --- SimHash (kept for the benchmark's baseline: the clusterer before 2026-12) ---------------

@@ -9,7 +9,8 @@ another worker would need, so any number of workers can share ``posts.raw``'s pa
 batch: one lookup of the batch's keys and one of its events' members before classifying; after
 the write, a refresh and one more lookup (``EventClusterer.reconcile``) that merges an event a
 concurrent worker started for the same incident in the same moment, or two events a later post
-links; posts of earlier batches that move are written and published again.
+links; posts of earlier batches that move are written and published again. After publishing,
+the batch is read back and anything another worker moved meanwhile is published again.
 """
 
 from __future__ import annotations
@@ -73,8 +74,14 @@ def make_stage(bus: Bus, store: Store, classifier: Classifier, *, batch_size: in
         classified = classifier.classify_many(posts)
         store.write(classified)
         classified, others = reconcile(classifier, store, classified)
-        messages = [OutMessage(p.id, p.to_bytes()) for p in classified + others]
-        bus.publish(POSTS_CLASSIFIED, messages)
+        sent = classified + others
+        bus.publish(POSTS_CLASSIFIED, [OutMessage(p.id, p.to_bytes()) for p in sent])
+        # Another worker may have moved one of these posts to another event between our
+        # reconciliation and our publish, and published it before we published the old event:
+        # read the store again and publish what changed, so the newest message is the truth.
+        moved = moved_since(store, sent)
+        if moved:
+            bus.publish(POSTS_CLASSIFIED, [OutMessage(p.id, p.to_bytes()) for p in moved])
 
     return Stage(
         name="process",
@@ -86,6 +93,25 @@ def make_stage(bus: Bus, store: Store, classifier: Classifier, *, batch_size: in
         batch_size=batch_size,
         linger=linger,
     )
+
+
+def moved_since(store: Store, sent: Sequence[PostClassified]) -> list[PostClassified]:
+    """Posts of ``sent`` whose event the store now says is another (one query, plus a get for
+    each post that moved)."""
+    if not sent:
+        return []
+    store.refresh()
+    events = tuple(sorted({p.event_id for p in sent}))
+    lo = min(p.published_at for p in sent)
+    hi = max(p.published_at for p in sent)
+    still = {m.post_id for m in StoreIndex(store).members(events, lo, hi)}
+    moved = []
+    for p in sent:
+        if p.id not in still:
+            now = store.get(p.id)
+            if now is not None and now.event_id != p.event_id:
+                moved.append(now)
+    return moved
 
 
 def reconcile(classifier: Classifier, store: Store, batch: list[PostClassified]) -> tuple[list[PostClassified], list[PostClassified]]:
