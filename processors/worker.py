@@ -27,7 +27,6 @@ from yuqing.store import Query, Store
 from yuqing.worker import Stage
 
 GROUP = "processors"
-PAGE = 2000
 log = logging.getLogger("yuqing.processors")
 _TICK = timedelta(microseconds=1)
 
@@ -38,22 +37,20 @@ def _member(p: PostClassified) -> Member:
 
 class StoreIndex:
     """The event clusterer's index, read from the store: posts by lookup key or by event id
-    within a time range, in pages of ``PAGE`` (a batch's lookup is one page in practice)."""
+    within a time range, at most ``max_posts`` per lookup."""
 
     def __init__(self, store: Store, *, max_posts: int = 50_000) -> None:
         self.store = store
         self.max_posts = max_posts
 
     def _all(self, query: Query) -> list[Member]:
-        out: list[Member] = []
-        for offset in range(0, self.max_posts, PAGE):
-            res = self.store.search(Query(**{**query.__dict__, "limit": PAGE, "offset": offset}))
-            out += [_member(p) for p in res.hits]
-            if len(res.hits) < PAGE:
-                break
-        else:
-            log.warning("event lookup stopped at %d posts (%s)", self.max_posts, query)
-        return out
+        # One request, not offset pages: another worker writing between two pages would shift
+        # the offsets and a candidate could be skipped (Elasticsearch walks past its result
+        # window with search_after, which inserts do not disturb).
+        res = self.store.search(Query(**{**query.__dict__, "limit": self.max_posts, "offset": 0}))
+        if res.total > len(res.hits):
+            log.warning("event lookup returned the newest %d of %d posts (%s)", len(res.hits), res.total, query)
+        return [_member(p) for p in res.hits]
 
     def lookup(self, keys: Sequence[str], since: datetime, until: datetime) -> list[Member]:
         return self._all(Query(event_keys=tuple(keys), since=since, until=until + _TICK))
