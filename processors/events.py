@@ -7,7 +7,8 @@ one of these holds (``same_event``):
    or organisations (a form letter sent about two different estates stays two events);
 2. **retelling** — Jaccard ≥ 0.3 and at least one shared name (estate, river, company, project,
    village, road …);
-3. **same place, same complaint** — a shared name *and* much the same complaint kinds (noise,
+3. **same place, same complaint** — a shared name (not only a road, station or bridge: those have
+   many incidents at once) *and* much the same complaint kinds (noise,
    smell, blockage, unpaid wages …, ``ASPECTS``; at least a third of the kinds either post names)
    and Jaccard ≥ 0.03: three hotline orders about the night works by the same river, told in
    different words.
@@ -76,7 +77,25 @@ _GENERIC_WORDS = """市政 有限 物业 建设 公交 国际 小区 人民 现�
 _GENERIC = set(_GENERIC_WORDS.split())
 _ADMIN_TAIL = ("县", "区", "市", "省", "镇", "乡")
 # the last prefix character and the suffix make a common noun, not a name (原来道路, 这条内河)
-_GENERIC_TAIL = {"道路", "马路", "公路", "铁路", "内河", "小河", "大河", "运河", "河河", "新村", "大桥", "小桥", "工厂"}
+_GENERIC_TAIL = {
+    "道路",
+    "马路",
+    "公路",
+    "铁路",
+    "内河",
+    "小河",
+    "大河",
+    "运河",
+    "河河",
+    "新村",
+    "大桥",
+    "小桥",
+    "工厂",
+    "线路",
+    "车站",
+    "地铁站",
+    "电站",
+}
 
 
 def _norm(text: str) -> str:
@@ -102,6 +121,15 @@ def _names(t: str) -> list[str]:
             continue
         seen.setdefault(prefix + suffix, None)
     return list(seen)
+
+
+# Roads, stations and bridges have many incidents at once (and a city's traffic suggestions name
+# the same few): such a name alone does not make two posts about one place one event (rule 3).
+_WEAK = ("路", "站", "桥")
+
+
+def strong(names: frozenset[str]) -> frozenset[str]:
+    return frozenset(n for n in names if not n.endswith(_WEAK))
 
 
 def numbers(text: str) -> set[str]:
@@ -246,7 +274,7 @@ def same_event(a: Fingerprint, b: Fingerprint) -> str | None:
     if j >= RETELLING and (shared or a.numbers & b.numbers):
         return f"同一事件复述（相似度 {j:.2f}，共同：{'、'.join(sorted(shared | (a.numbers & b.numbers))[:3])}）"
     kinds = a.aspects & b.aspects
-    if shared and kinds and 3 * len(kinds) >= len(a.aspects | b.aspects) and j >= SAME_COMPLAINT:
+    if strong(shared) and kinds and 3 * len(kinds) >= len(a.aspects | b.aspects) and j >= SAME_COMPLAINT:
         return f"同一地点同类诉求（{'、'.join(sorted(shared)[:3])}；{'、'.join(sorted(kinds))}）"
     return None
 
