@@ -527,13 +527,14 @@ class EventClusterer:
         keys = sorted({k for fp in fps.values() for k in fp.keys})
         mine = {m.post_id: m for m in batch}
         found = {m.post_id: m for m in self.index.lookup(keys, lo, hi)} if keys else {}
-        found.update(mine)  # this batch's event ids are the ones just decided
+        for pid, m in mine.items():  # the index's copy is fresher: another worker may have moved it
+            found.setdefault(pid, m)
         key_of: dict[str, set[str]] = {}
         for m in found.values():
             for k in self._fp(m.post_id, m.title, m.content).keys:
                 key_of.setdefault(k, set()).add(m.post_id)
         links: list[tuple[str, str]] = []
-        for b in batch:
+        for b in (found[m.post_id] for m in batch):
             candidates: set[str] = set()
             for k in fps[b.post_id].keys:
                 candidates |= key_of.get(k, set())
@@ -548,7 +549,6 @@ class EventClusterer:
         events = sorted({e for link in links for e in link})
         everyone = {m.post_id: m for m in self.index.members(events, lo - self.window, hi)}
         everyone.update({pid: m for pid, m in found.items() if m.event_id in events})
-        everyone.update(mine)
         first: dict[str, tuple[datetime, str]] = {}
         for m in everyone.values():
             if m.event_id in events and (m.event_id not in first or _order(m) < first[m.event_id]):

@@ -27,6 +27,7 @@ from yuqing.store import Query, Store
 from yuqing.worker import Stage
 
 GROUP = "processors"
+ROUNDS = 5
 log = logging.getLogger("yuqing.processors")
 _TICK = timedelta(microseconds=1)
 
@@ -116,20 +117,36 @@ def reconcile(classifier: Classifier, store: Store, batch: list[PostClassified])
     running at the same moment, or linked by a post that arrived after both.
 
     Returns the batch (with moved posts' event ids changed) and the posts of *other* batches
-    that moved (to be published again). Both are written to the store before returning."""
-    store.refresh()  # Elasticsearch: make this batch and any concurrent one visible to search
-    moves = classifier.events.reconcile([_member(p) for p in batch])
-    if not moves:
-        return batch, []
-    mine = {p.id for p in batch}
-    batch = [p.model_copy(update={"event_id": moves[p.id]}) if p.id in moves else p for p in batch]
-    others = []
-    for pid, event in sorted(moves.items()):
-        if pid in mine:
-            continue
-        post = store.get(pid)
-        if post is not None and post.event_id != event:
-            others.append(post.model_copy(update={"event_id": event}))
-    store.write([p for p in batch if p.id in moves] + others)
-    log.info("events merged: %d posts moved (%d of earlier batches, published again)", len(moves), len(others))
-    return batch, others
+    that moved (to be published again). Both are written to the store before returning.
+
+    Two workers merging overlapping groups at once can overwrite each other's moves with an
+    older view; so the check runs again over the batch *and every post moved*, after each write,
+    until nothing moves (at most ``ROUNDS`` times): whichever worker writes a contested post last
+    then sees the other's posts and moves the group to the same earliest event."""
+    current = {p.id: p for p in batch}
+    others: dict[str, PostClassified] = {}
+    moved_any = 0
+    for _ in range(ROUNDS):
+        store.refresh()  # Elasticsearch: make this batch and any concurrent one visible to search
+        check = list(current.values()) + list(others.values())
+        moves = classifier.events.reconcile([_member(p) for p in check])
+        if not moves:
+            break
+        changed = []
+        for pid, event in sorted(moves.items()):
+            post = store.get(pid)  # the store's copy: another worker may have changed it
+            if post is None or post.event_id == event:
+                continue
+            post = post.model_copy(update={"event_id": event})
+            changed.append(post)
+            if pid in current:
+                current[pid] = post
+            else:
+                others[pid] = post
+        if not changed:
+            break
+        store.write(changed)
+        moved_any += len(changed)
+    if moved_any:
+        log.info("events merged: %d posts moved (%d of earlier batches, published again)", moved_any, len(others))
+    return [current[p.id] for p in batch], list(others.values())
