@@ -77,9 +77,11 @@ def make_stage(bus: Bus, store: Store, classifier: Classifier, *, batch_size: in
         # Another worker may have moved one of these posts to another event between our
         # reconciliation and our publish, and published it before we published the old event:
         # read the store again and publish what changed, so the newest message is the truth.
-        moved = moved_since(store, sent)
-        if moved:
-            bus.publish(POSTS_CLASSIFIED, [OutMessage(p.id, p.to_bytes()) for p in moved])
+        for _ in range(ROUNDS):  # until what we last published for each post is what the store holds
+            sent = moved_since(store, sent)
+            if not sent:
+                break
+            bus.publish(POSTS_CLASSIFIED, [OutMessage(p.id, p.to_bytes()) for p in sent])
 
     return Stage(
         name="process",
@@ -102,13 +104,14 @@ def moved_since(store: Store, sent: Sequence[PostClassified]) -> list[PostClassi
     events = tuple(sorted({p.event_id for p in sent}))
     lo = min(p.published_at for p in sent)
     hi = max(p.published_at for p in sent)
-    still = {m.post_id for m in StoreIndex(store).members(events, lo, hi)}
+    now_in = {m.post_id: m.event_id for m in StoreIndex(store).members(events, lo, hi)}
     moved = []
     for p in sent:
-        if p.id not in still:
-            now = store.get(p.id)
-            if now is not None and now.event_id != p.event_id:
-                moved.append(now)
+        if now_in.get(p.id) == p.event_id:
+            continue
+        current = store.get(p.id)  # moved to an event outside the batch's, or changed meanwhile
+        if current is not None and current.event_id != p.event_id:
+            moved.append(current)
     return moved
 
 
