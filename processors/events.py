@@ -459,19 +459,16 @@ class EventClusterer:
         candidates: set[str] = set()
         for k in fp.keys:
             candidates |= key_of.get(k, set())
-        best: tuple[tuple[datetime, str], str, str] | None = None
-        for cid in candidates:
-            if cid == p.post_id:
-                continue
-            m = assigned.get(cid) or known[cid]
+        members = [assigned.get(cid) or known[cid] for cid in candidates if cid != p.post_id]
+        # earliest first: the first match is the one to join, and a big event (many copies of
+        # one text) costs one comparison instead of one per member
+        for m in sorted(members, key=_order):
             if abs(m.published_at - p.published_at) > self.window:
                 continue
             why = same_event(fp, self._fp(m.post_id, m.title, m.content))
-            if why is not None and (best is None or _order(m) < best[0]):
-                best = (_order(m), m.event_id, why)
-        if best is None:
-            return new_event_id(p.post_id), None
-        return best[1], best[2]
+            if why is not None:
+                return m.event_id, why
+        return new_event_id(p.post_id), None
 
     def _assignments(
         self,
