@@ -1,7 +1,9 @@
 """Classify posts: one tokenisation, then topic, sentiment, keywords, region, event and risk.
 
-``Classifier.classify`` does no I/O. It keeps one piece of state, the event clusterer's recent
-fingerprints, so that posts about the same incident share an ``event_id``.
+``Classifier.classify`` does no I/O of its own. Posts about the same incident share an
+``event_id``: the event clusterer looks earlier posts up through an index, the store in the
+processing stage (``processors.worker.StoreIndex``, so workers share nothing in memory) or, by
+default, a bounded index in memory (``yuqing classify``, tests).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from processors.config import ProcessorsConfig
-from processors.events import EventClusterer
+from processors.events import EventClusterer, EventIndex, Incoming, Member, fingerprint
 from processors.gazetteer import Gazetteer
 from processors.keywords import keywords
 from processors.models import Models
@@ -33,12 +35,16 @@ class Analysis:
 
 class Classifier:
     def __init__(
-        self, config: ProcessorsConfig = ProcessorsConfig(), gazetteer: Gazetteer | None = None, models: Models | None = None
+        self,
+        config: ProcessorsConfig = ProcessorsConfig(),
+        gazetteer: Gazetteer | None = None,
+        models: Models | None = None,
+        index: EventIndex | None = None,
     ) -> None:
         self.config = config
         self.gazetteer = gazetteer or Gazetteer.load(config.gazetteer)
         self.models = models or Models.load()
-        self.events = EventClusterer(timedelta(hours=config.event_window_hours), config.event_max_distance)
+        self.events = EventClusterer(index, timedelta(hours=config.event_window_hours))
 
     def analyse(self, title: str, content: str, source_id: str | None = None) -> Analysis:
         """Everything that depends on the text alone (and, for the region, on whether the source
@@ -64,31 +70,41 @@ class Classifier:
         )
 
     def classify(self, post: PostCollected) -> PostClassified:
-        a = self.analyse(post.title, post.content, post.source.id)
-        event = self.events.assign(post.id, a.tokens, post.published_at, post.source.id)
-        ctx = EventContext(size=event.size, recent=event.recent(post.published_at), sources=event.sources)
-        risk = assess(a.topic, a.sentiment, a.negativity, a.tokens, ctx, text=f"{post.title}\n{post.content}")
-        return PostClassified.from_collected(
-            post,
-            tokens=a.tokens,
-            keywords=a.keywords,
-            topic=a.topic,
-            topic_confidence=a.topic_confidence,
-            sentiment=a.sentiment,
-            sentiment_score=a.negativity,
-            risk=risk,
-            event_id=event.event_id,
-            region=a.region,
-        )
+        return self.classify_many([post])[0]
 
     def classify_many(self, posts: Iterable[PostCollected]) -> list[PostClassified]:
-        return [self.classify(p) for p in posts]
+        """Classify a batch: one event lookup for the whole batch."""
+        batch = list(posts)
+        analyses = [self.analyse(p.title, p.content, p.source.id) for p in batch]
+        events = self.events.assign_many([Incoming(p.id, p.title, p.content, p.published_at, p.source.id) for p in batch])
+        out = []
+        for post, a, event in zip(batch, analyses, events, strict=True):
+            stats = event.stats
+            ctx = EventContext(size=stats.size, recent=stats.recent(post.published_at), sources=stats.sources)
+            risk = assess(a.topic, a.sentiment, a.negativity, a.tokens, ctx, text=f"{post.title}\n{post.content}")
+            out.append(
+                PostClassified.from_collected(
+                    post,
+                    tokens=a.tokens,
+                    keywords=a.keywords,
+                    topic=a.topic,
+                    topic_confidence=a.topic_confidence,
+                    sentiment=a.sentiment,
+                    sentiment_score=a.negativity,
+                    risk=risk,
+                    event_id=event.event_id,
+                    event_keys=list(event.keys),
+                    region=a.region,
+                )
+            )
+        return out
 
     def warm_up(self, recent: Iterable[PostClassified]) -> int:
-        """Re-learn recent events from the store after a restart, oldest first, so that new
-        posts join the events they belong to instead of starting new ones."""
-        n = 0
-        for p in sorted(recent, key=lambda p: p.published_at):
-            self.events.assign(p.id, p.tokens, p.published_at, p.source.id, event_id=p.event_id)
-            n += 1
-        return n
+        """Teach an in-memory event index posts classified before (e.g. by an earlier process),
+        with their event ids. The store-backed index needs no warm-up: it reads the store."""
+        members = []
+        for p in recent:
+            keys = p.event_keys or list(fingerprint(p.title, p.content).keys)
+            members.append((Member(p.id, p.event_id, p.published_at, p.source.id, p.title, p.content), keys))
+        self.events.index.remember(members)
+        return len(members)

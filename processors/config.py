@@ -15,5 +15,7 @@ class ProcessorsConfig(BaseModel):
         "about the gazetteer's county even when the text names no distinctive place",
     )
     event_window_hours: float = Field(72.0, gt=0, description="posts this close in time may share an event")
-    event_max_distance: int = Field(10, ge=0, le=32, description="SimHash Hamming distance for same event")
+    event_max_distance: int = Field(
+        10, ge=0, le=32, description="unused since events are grouped by names and MinHash (kept so older settings files load)"
+    )
     keywords: int = Field(8, ge=0, le=50)

@@ -6,14 +6,13 @@ import threading
 from typing import Any
 
 from processors.classify import Classifier
-from processors.worker import make_stage, warm_up
+from processors.worker import make_stage
 from yuqing.runtime import Runtime
 
 
 def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threading.Thread]:
     cfg = runtime.settings.processors
     classifier = Classifier(cfg)
-    warm_up(classifier, runtime.store)
     stage = make_stage(runtime.bus, runtime.store, classifier, batch_size=cfg.batch_size, linger=cfg.linger_ms / 1000)
     thread = threading.Thread(target=stage.run_forever, args=(stop,), name="process", daemon=True)
     thread.start()

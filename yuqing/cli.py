@@ -115,14 +115,13 @@ def _on_signals(stop: threading.Event) -> None:
 def process(ctx: Ctx, once: bool) -> None:
     """Worker: consume posts.raw, classify, write to the store, publish posts.classified."""
     from processors.classify import Classifier
-    from processors.worker import make_stage, warm_up
+    from processors.worker import make_stage
     from yuqing.runtime import Runtime
 
     settings = ctx.settings
     runtime = Runtime(settings)
     cfg = settings.processors
     classifier = Classifier(cfg)
-    warm_up(classifier, runtime.store)
     stage = make_stage(runtime.bus, runtime.store, classifier, batch_size=cfg.batch_size, linger=cfg.linger_ms / 1000)
     try:
         if once:

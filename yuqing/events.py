@@ -118,6 +118,7 @@ class PostClassified(_Event):
     sentiment_score: float = Field(default=0.5, ge=0, le=1, description="probability of negative")
     risk: Risk
     event_id: str
+    event_keys: list[str] = Field(default_factory=list, description="lookup keys of the event clusterer (MinHash bands, names)")
     region: str | None = None
 
     _tz = field_validator("published_at", "collected_at", "classified_at")(_shanghai)

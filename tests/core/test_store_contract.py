@@ -124,6 +124,10 @@ def matches(p: PostClassified, q: Query) -> bool:
         want = getattr(q, name)
         if want is not None and get(p) != want:
             return False
+    if q.event_ids is not None and p.event_id not in q.event_ids:
+        return False
+    if q.event_keys is not None and not set(p.event_keys) & set(q.event_keys):
+        return False
     since = q.since.replace(tzinfo=TZ) if q.since and q.since.tzinfo is None else q.since
     until = q.until.replace(tzinfo=TZ) if q.until and q.until.tzinfo is None else q.until
     return (since is None or p.published_at >= since) and (until is None or p.published_at < until)
@@ -329,6 +333,35 @@ def test_filters_combine_with_each_other_and_with_text(loaded: Store, corpus: li
         assert result.total == len(result.hits)
         nonempty += result.total > 0
     assert nonempty >= 4
+
+
+def test_any_of_event_ids_and_event_keys(loaded: Store, corpus: list[PostClassified]) -> None:
+    """The event clusterer's batched lookups: posts carrying any of the keys, or of any of the
+    events, combined with a time range (what one lookup per worker batch asks)."""
+    wage = next(p for p in corpus if p.id in WAGE_COMPOUND_IDS)
+    assert wage.event_keys, "the classifier gives every post lookup keys"
+    name_keys = sorted({k for p in corpus for k in p.event_keys if k.startswith("e:")})
+    shared = Counter(k for p in corpus for k in set(p.event_keys))
+    common = max(name_keys, key=lambda k: (shared[k], k))
+    assert shared[common] > 1  # a name several posts share
+    events = sorted({p.event_id for p in corpus})
+    queries = [
+        Query(event_keys=tuple(wage.event_keys), limit=200),
+        Query(event_keys=(common, "e:没有这个地方"), limit=200),
+        Query(event_keys=tuple(name_keys[:40]), since=at("2019-01-01T00:00:00"), limit=200),
+        Query(event_ids=(corpus[0].event_id, corpus[9].event_id, "ev-none"), limit=200),
+        Query(event_ids=tuple(events[:30]), until=at("2019-07-01T00:00:00"), limit=200),
+        Query(event_ids=tuple(events), event_keys=(common,), limit=200),
+    ]
+    for q in queries:
+        result = loaded.search(q)
+        assert ids(result) == expected_ids(corpus, q), q
+        assert result.total == len(result.hits) > 0
+    assert wage.id in ids(loaded.search(queries[0]))
+    assert {corpus[i].id for i in (0, 5, 17, 40, 9)} <= set(ids(loaded.search(queries[3])))  # corpus: 5, 17, 40 joined 0
+    assert loaded.search(Query(event_keys=())).total == 0
+    assert loaded.search(Query(event_ids=())).total == 0
+    assert loaded.search(Query(event_keys=("m0:000000000000",))).total == 0
 
 
 def test_unknown_filter_values_find_nothing(loaded: Store) -> None:
@@ -541,6 +574,22 @@ def test_es_template_alias_and_single_index(es: Backend, corpus: list[PostClassi
     source = http_json(es.url, "GET", f"/yuqing-posts/_doc/{corpus[0].id}")["_source"]
     assert source["terms"] == " ".join(index_terms(corpus[0].tokens))
     assert source["published_at_us"] == int(corpus[0].published_at.timestamp()) * 1_000_000 + corpus[0].published_at.microsecond
+
+
+@pytest.mark.elasticsearch
+def test_es_index_made_before_event_keys_gains_the_field(es: Backend, corpus: list[PostClassified]) -> None:
+    """An index created by template version 1 (no ``event_keys``; the mapping is strict) is
+    given the field on start-up instead of failing every write."""
+    from yuqing.store.elasticsearch import MAPPINGS
+
+    old = {**MAPPINGS, "properties": {k: v for k, v in MAPPINGS["properties"].items() if k != "event_keys"}}
+    body = {"mappings": old, "aliases": {"yuqing-posts": {"is_write_index": True}}}
+    http_json(es.url, "PUT", "/yuqing-posts-000001", body)
+    store = es.open()
+    store.write(corpus[:3])
+    mapping = http_json(es.url, "GET", "/yuqing-posts-000001/_mapping")["yuqing-posts-000001"]["mappings"]
+    assert mapping["properties"]["event_keys"]["type"] == "keyword"
+    assert ids(store.search(Query(event_keys=tuple(corpus[1].event_keys[:3]), limit=10))) == [corpus[1].id]
 
 
 @pytest.mark.elasticsearch

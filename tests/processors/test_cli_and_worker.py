@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from processors.classify import Classifier
-from processors.worker import make_stage, warm_up
+from processors.worker import make_stage
 from yuqing.bus import OutMessage, open_bus
 from yuqing.events import POSTS_CLASSIFIED, POSTS_RAW, PostClassified, PostCollected, Source, decode
 from yuqing.store import Query, open_store
@@ -108,5 +108,12 @@ def test_stage_writes_store_and_publishes_classified(tmp_path: Path) -> None:
     assert sorted(p.id for p in got) == sorted(p.id for p in posts)
     dlq = bus.consumer(POSTS_RAW + ".dlq", "t").poll(10, 0.2)
     assert [m.value for m in dlq] == [b"{not json"] and dlq[0].headers["error"].startswith("not JSON")
-    restarted = Classifier()
-    assert warm_up(restarted, store) == 120
+    # A new worker (nothing in memory) finds the stored event of a post it is told again.
+    first = next(p for p in got if p.id == posts[3].id)
+    retold = posts[3].model_copy(update={"id": "demo:retold", "title": posts[3].title + "（再次反映）"})
+    bus.publish(POSTS_RAW, [OutMessage(retold.id, retold.to_bytes())])
+    restarted = make_stage(bus, store, Classifier(), batch_size=50, linger=0.05)
+    assert restarted.drain(idle_polls=1, poll_timeout=0.05) == 1
+    restarted.close()
+    stored = store.get("demo:retold")
+    assert stored is not None and stored.event_id == first.event_id and stored.event_keys

@@ -102,12 +102,14 @@ MAPPINGS: dict[str, Any] = {
         "sentiment_score": {"type": "float"},
         "risk": {"properties": {"score": {"type": "integer"}, "level": _KEYWORD, "reasons": _LONG_KEYWORD}},
         "event_id": _KEYWORD,
+        # the event clusterer's lookup keys: only ever matched exactly, never aggregated
+        "event_keys": {"type": "keyword", "doc_values": False},
         "region": _LONG_KEYWORD,
         # only ever matched term by term in filter context: no positions, no scoring norms
         "terms": {"type": "text", "analyzer": "whitespace", "index_options": "docs", "norms": False},
     },
 }
-TEMPLATE_VERSION = 1
+TEMPLATE_VERSION = 2  # 2: event_keys
 
 _COMPAT_MIMETYPE = re.compile(r"application/vnd\.elasticsearch\+([\w-]+)\s*;\s*compatible-with=\d+")
 
@@ -302,6 +304,10 @@ class ElasticsearchStore:
                                 f"Elasticsearch at {self._where}: index {first} exists without the alias {self.alias}; "
                                 f"add it (POST _aliases, is_write_index true) or delete the index"
                             ) from exc
+            with self._errors(f"add new fields to the mapping of {self.alias}"):
+                # an index made by an older template lacks fields added since (adding is allowed;
+                # the mapping is strict, so without this the first write of such a field fails)
+                self._es.indices.put_mapping(index=self.alias, properties={"event_keys": MAPPINGS["properties"]["event_keys"]})
             self._ready = True
 
     # -- writes ---------------------------------------------------------------------------
@@ -368,6 +374,10 @@ class ElasticsearchStore:
             value = getattr(q, name)
             if value is not None:
                 clauses.append({"term": {doc_field: value}})
+        if q.event_ids is not None:
+            clauses.append({"terms": {"event_id": list(q.event_ids)}})
+        if q.event_keys is not None:
+            clauses.append({"terms": {"event_keys": list(q.event_keys)}})
         bounds: dict[str, int] = {}
         if q.since is not None:
             bounds["gte"] = epoch_us(q.since)

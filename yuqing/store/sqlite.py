@@ -10,6 +10,7 @@ Elasticsearch's ``whitespace`` analyser (checked over all 67,553 terms of the sh
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -36,6 +37,9 @@ CREATE TABLE IF NOT EXISTS posts (
 CREATE INDEX IF NOT EXISTS posts_published ON posts (published_ts DESC, id);
 CREATE INDEX IF NOT EXISTS posts_topic ON posts (topic, published_ts);
 CREATE INDEX IF NOT EXISTS posts_event ON posts (event_id);
+-- the event clusterer's lookup keys (PostClassified.event_keys), one row per key
+CREATE TABLE IF NOT EXISTS post_keys (key TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (key, rid)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS post_keys_rid ON post_keys (rid);
 """
 
 _FTS = """CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(terms, tokenize = "unicode61 remove_diacritics 0 tokenchars '+#&._%-'")"""
@@ -120,6 +124,7 @@ class SqliteStore:
                             (*values, rid),
                         )
                         c.execute("DELETE FROM posts_fts WHERE rowid=?", (rid,))
+                        c.execute("DELETE FROM post_keys WHERE rid=?", (rid,))
                     else:
                         rid = c.execute(
                             "INSERT INTO posts (id, published_ts, day, topic, sentiment, risk_level, risk_score,"
@@ -127,6 +132,8 @@ class SqliteStore:
                             (p.id, *values),
                         ).lastrowid
                     c.execute("INSERT INTO posts_fts (rowid, terms) VALUES (?, ?)", (rid, " ".join(index_terms(p.tokens))))
+                    if p.event_keys:
+                        c.executemany("INSERT OR IGNORE INTO post_keys (key, rid) VALUES (?, ?)", [(k, rid) for k in p.event_keys])
                 c.execute("COMMIT")
             except sqlite3.Error as exc:
                 c.execute("ROLLBACK")
@@ -156,6 +163,12 @@ class SqliteStore:
             if value is not None:
                 clauses.append(f"{_COLUMNS[name]} = ?")
                 args.append(value)
+        if q.event_ids is not None:
+            clauses.append("event_id IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(list(q.event_ids)))
+        if q.event_keys is not None:
+            clauses.append("rid IN (SELECT rid FROM post_keys WHERE key IN (SELECT value FROM json_each(?)))")
+            args.append(json.dumps(list(q.event_keys)))
         if q.since is not None:
             clauses.append("published_ts >= ?")
             args.append(_ts(q.since))
