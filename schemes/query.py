@@ -151,7 +151,7 @@ def evaluate(e: Expr, word_found: Callable[[Word], bool], haystack: str) -> bool
                 found = regex_found(a, haystack)
             else:
                 found = evaluate(a, word_found, haystack)
-            if it.mode == "must" and not found or it.mode == "not" and found:
+            if (it.mode == "must" and not found) or (it.mode == "not" and found):
                 ok = False
                 break
             if it.mode == "any":
@@ -277,7 +277,7 @@ class _Parser:
         c = self.s[self.i]
         if c in _OPERATOR_WORDS:
             nxt = self.s[self.i + 1] if self.i + 1 < len(self.s) else " "
-            if nxt in _SEPARATORS or nxt in "(\"/+!":
+            if nxt in _SEPARATORS or nxt in '("/+!':
                 return _OPERATOR_WORDS[c]
         return None
 
@@ -392,9 +392,8 @@ def _nested_repeat(items: list[Any], inside: bool) -> bool:
         elif name in {"ASSERT", "ASSERT_NOT"}:
             if _nested_repeat(list(av[1]), inside):
                 return True
-        elif name == "ATOMIC_GROUP":
-            if _nested_repeat(list(av), inside):
-                return True
+        elif name == "ATOMIC_GROUP" and _nested_repeat(list(av), inside):
+            return True
     return False
 
 

@@ -1,0 +1,124 @@
+"""Match many schemes against one post at once.
+
+Every word of every active scheme goes into one Aho-Corasick automaton (pyahocorasick); one pass
+over the post's normalised text finds all of them. A scheme is only evaluated when it *can*
+match: each expression has a trigger set — words at least one of which must be present for it to
+match (from its ``+`` items, or from all its optional items) — and an index from word to schemes
+yields the candidates. Schemes that cannot be reduced to a trigger set (a group of only ``!``
+items, or a regex without a required word) are evaluated for every post.
+
+Evaluation uses the set of found words instead of substring tests, so the result is exactly
+``Expr.matches_text`` (tests and ``bench/schemes`` compare the two).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import ahocorasick
+
+from schemes.query import Expr, Regex, Word, evaluate, normalise
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """What the matcher needs of a scheme: a name, an include expression, exclude words."""
+
+    name: str
+    include: Expr
+    exclude: tuple[str, ...] = ()
+
+
+def triggers(e: Expr) -> set[str] | None:
+    """Words one of which must be in a text for ``e`` to match; None when no such set exists."""
+    if e.empty:
+        return None
+    out: set[str] = set()
+    for g in e.groups:
+        best: set[str] | None = None
+        optional: set[str] | None = set()
+        for it in g.items:
+            if it.mode == "not":
+                continue
+            t = _atom_triggers(it.atom)
+            if it.mode == "must":
+                if t is not None and (best is None or len(t) < len(best)):
+                    best = t
+            elif optional is not None:
+                optional = None if t is None else optional | t
+        if best is None:
+            has_optional = any(it.mode == "any" for it in g.items)
+            if not has_optional or optional is None:
+                return None
+            best = optional
+        out |= best
+    return out
+
+
+def _atom_triggers(a: Word | Regex | Expr) -> set[str] | None:
+    if isinstance(a, Word):
+        return {a.text}
+    if isinstance(a, Regex):
+        return None
+    return triggers(a)
+
+
+class Matcher:
+    def __init__(self, schemes: Sequence[Compiled]) -> None:
+        self.schemes = list(schemes)
+        self._automaton = ahocorasick.Automaton()
+        words: dict[str, int] = {}
+
+        def wid(w: str) -> int:
+            if w not in words:
+                words[w] = len(words)
+                self._automaton.add_word(w, words[w])
+            return words[w]
+
+        self._word_ids: dict[str, int] = words
+        self._by_word: dict[int, list[int]] = {}
+        self._always: list[int] = []
+        self._exclude: list[tuple[int, ...]] = []
+        for si, s in enumerate(self.schemes):
+            for word in s.include.words():
+                wid(word.text)
+            self._exclude.append(tuple(wid(normalise(x)) for x in s.exclude if x.strip()))
+            t = triggers(s.include)
+            if t is None:
+                self._always.append(si)
+            else:
+                for w in t:
+                    self._by_word.setdefault(wid(w), []).append(si)
+        if words:
+            self._automaton.make_automaton()
+
+    def match(self, title: str, content: str = "") -> list[str]:
+        return self.match_text(normalise(f"{title}\n{content}"))
+
+    def match_text(self, haystack: str) -> list[str]:
+        """Names of the schemes whose include matches and none of whose exclude words occur."""
+        found: set[int] = set()
+        if self._word_ids:
+            found = {v for _end, v in self._automaton.iter(haystack)}
+        candidates: set[int] = set(self._always)
+        for w in found:
+            c = self._by_word.get(w)
+            if c:
+                candidates.update(c)
+        ids = self._word_ids
+        out: list[str] = []
+        for si in sorted(candidates):
+            if any(x in found for x in self._exclude[si]):
+                continue
+            s = self.schemes[si]
+            if evaluate(s.include, lambda w: ids[w.text] in found, haystack):
+                out.append(s.name)
+        return out
+
+
+def naive_match(schemes: Iterable[Compiled], haystack: str) -> list[str]:
+    """The reference (and benchmark baseline): every scheme, one after another, by substring."""
+    return [
+        s.name for s in schemes if not any(normalise(x) in haystack for x in s.exclude if x.strip()) and s.include.matches_text(haystack)
+    ]
