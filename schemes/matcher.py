@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from schemes.query import Expr, Regex, Word, evaluate, normalise
+from yuqing.events import PostClassified
+from yuqing.query import Expr, Regex, Word, evaluate, normalise
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,17 @@ class Compiled:
     name: str
     include: Expr
     exclude: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()  # post.region starts with one of these; empty: any
+    sources: tuple[str, ...] = ()  # post.source.id; empty: any
+    topics: tuple[str, ...] = ()  # post.topic; empty: any
+
+    def admits(self, post: PostClassified) -> bool:
+        """The non-text filters."""
+        if self.sources and post.source.id not in self.sources:
+            return False
+        if self.topics and post.topic not in self.topics:
+            return False
+        return not self.regions or any((post.region or "").startswith(r) for r in self.regions)
 
 
 def triggers(e: Expr) -> set[str] | None:
@@ -96,7 +108,12 @@ class Matcher:
     def match(self, title: str, content: str = "") -> list[str]:
         return self.match_text(normalise(f"{title}\n{content}"))
 
-    def match_text(self, haystack: str) -> list[str]:
+    def match_post(self, post: PostClassified) -> list[str]:
+        """Names of the schemes ``post`` belongs to (text and filters), in scheme order."""
+        names = self.match_text(normalise(f"{post.title}\n{post.content}"), post)
+        return names
+
+    def match_text(self, haystack: str, post: PostClassified | None = None) -> list[str]:
         """Names of the schemes whose include matches and none of whose exclude words occur."""
         found: set[int] = set()
         if self._word_ids:
@@ -112,6 +129,8 @@ class Matcher:
             if any(x in found for x in self._exclude[si]):
                 continue
             s = self.schemes[si]
+            if post is not None and not s.admits(post):
+                continue
             if evaluate(s.include, lambda w: ids[w.text] in found, haystack):
                 out.append(s.name)
         return out

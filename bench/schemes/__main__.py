@@ -22,7 +22,7 @@ from collections import Counter
 
 from bench._common import ROOT, one_core, real_posts, result_line
 from schemes.matcher import Compiled, Matcher, naive_match
-from schemes.query import normalise, parse
+from yuqing.query import normalise, parse
 from yuqing.text import tokenize
 
 REGEXES = ["拖欠.{0,6}(工资|工钱)", "[0-9]{3,}元", "(噪音|噪声).{0,10}(扰民|影响)", "(停水|停电)了"]

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemes.matcher import Compiled, Matcher, naive_match, triggers
-from schemes.query import normalise, parse
+from yuqing.query import normalise, parse
 from tests.schemes.test_query import ALPHABET, exprs, texts
 
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import schemes.query as q
+import yuqing.query as q
 from alerts import keywords as legacy
-from schemes.query import Expr, Group, Item, QuerySyntaxError, Regex, Word, normalise, parse, to_text
+from yuqing.query import Expr, Group, Item, QuerySyntaxError, Regex, Word, normalise, parse, to_text
 
 ALPHABET = "欠薪讨农民工已解决水电路abc1"
 word_text = st.text(alphabet=ALPHABET, min_size=1, max_size=3)

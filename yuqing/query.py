@@ -1,4 +1,4 @@
-"""Scheme expressions: the alert keyword syntax (``alerts.keywords``) plus parentheses and 与/或/非.
+"""Query expressions (used by schemes): the alert keyword syntax (``alerts.keywords``) plus parentheses and 与/或/非.
 
 An expression is one or more *groups* separated by blank lines; it matches when **any** group
 matches. A group is a list of items separated by white space, ``,`` ``，`` ``、`` or ``|``:
@@ -400,3 +400,34 @@ def _nested_repeat(items: list[Any], inside: bool) -> bool:
 @lru_cache(maxsize=4096)
 def _compile(src: str) -> Any:
     return regex.compile(src, regex.IGNORECASE | regex.VERSION0)
+
+
+def term_evaluate(e: Expr, terms_of: Callable[[str], list[str]], has_term: Callable[[str], bool]) -> bool:
+    """The semantics the stores give ``Query.expr`` (the reference their contract test uses):
+    a word is present when all its query terms are index terms of the post (none: absent); a
+    regex "may match": true where it is required or optional, ignored where it is excluded."""
+
+    def atom(a: Word | Regex | Expr, mode: Mode) -> bool:
+        if isinstance(a, Word):
+            ts = terms_of(a.text)
+            return bool(ts) and all(has_term(t) for t in ts)
+        if isinstance(a, Regex):
+            return mode != "not"
+        return term_evaluate(a, terms_of, has_term)
+
+    if not e.groups:
+        return True
+    for g in e.groups:
+        optional = hit = False
+        ok = True
+        for it in g.items:
+            found = atom(it.atom, it.mode)
+            if (it.mode == "must" and not found) or (it.mode == "not" and found):
+                ok = False
+                break
+            if it.mode == "any":
+                optional = True
+                hit = hit or found
+        if ok and (hit or not optional):
+            return True
+    return False
