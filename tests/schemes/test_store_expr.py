@@ -82,11 +82,13 @@ def test_the_corpus_exercises_the_expressions(demo_posts: list[PostClassified]) 
     assert 0 < found["!的"] < len(demo_posts)
 
 
-@pytest.mark.parametrize("source", EXPRESSIONS)
+@pytest.mark.parametrize("source", [s for s in EXPRESSIONS if "/" not in s and " " not in s.partition('"')[2]])
 def test_store_search_is_close_to_the_exact_matches(demo_posts: list[PostClassified], source: str) -> None:
     """The store searches index terms, tagging tests substrings: a word spanning two tokens, or
     a ``!word`` found as a substring only, makes them differ. On the demo corpus they differ by
-    at most 2 posts or 15% per expression (the preview says its counts are by index terms)."""
+    at most 2 posts or 15% per expression (the preview says its counts are by index terms).
+    Regexes ("may match" in the store) and phrases with spaces (all their terms, anywhere) are
+    left out: the store cannot search them exactly."""
     e = parse(source)
     exact = {p.id for p in demo_posts if e.matches_text(normalise(f"{p.title}\n{p.content}"))}
     terms = {p.id for p in reference(demo_posts, source)}
