@@ -144,4 +144,3 @@ class SchemeStore:
         c.execute(meta_table.update().where(meta_table.c.key == "revision").values(value=meta_table.c.value + 1))
         return int(cur) + 1
 
-_ = func  # (kept for callers building queries on the table)
