@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from processors.classify import Classifier
 from yuqing.bus import Bus, OutMessage
@@ -37,9 +38,15 @@ def warm_up(classifier: Classifier, store: Store, *, page: int = 1000, max_posts
     return n
 
 
-def make_stage(bus: Bus, store: Store, classifier: Classifier, *, batch_size: int = 500, linger: float = 0.2) -> Stage[PostCollected]:
+def make_stage(
+    bus: Bus, store: Store, classifier: Classifier, *, batch_size: int = 500, linger: float = 0.2, tagger: Any = None
+) -> Stage[PostCollected]:
+    """``tagger``: a ``schemes.tagger.Tagger`` adding ``post.classified.schemes`` (optional)."""
+
     def handle(posts: Sequence[PostCollected]) -> None:
         classified = classifier.classify_many(posts)
+        if tagger is not None:
+            classified = tagger.tag(classified)
         store.write(classified)
         bus.publish(POSTS_CLASSIFIED, [OutMessage(p.id, p.to_bytes()) for p in classified])
 

@@ -123,7 +123,10 @@ def process(ctx: Ctx, once: bool) -> None:
     cfg = settings.processors
     classifier = Classifier(cfg)
     warm_up(classifier, runtime.store)
-    stage = make_stage(runtime.bus, runtime.store, classifier, batch_size=cfg.batch_size, linger=cfg.linger_ms / 1000)
+    from schemes.tagger import Tagger  # the shared schemes package (监测方案), not a stage
+
+    tagger = Tagger(settings.database.url)
+    stage = make_stage(runtime.bus, runtime.store, classifier, batch_size=cfg.batch_size, linger=cfg.linger_ms / 1000, tagger=tagger)
     try:
         if once:
             n = stage.drain()
