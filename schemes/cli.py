@@ -152,4 +152,43 @@ def preview_cmd(ctx: Ctx, name: str, days: int, samples: int) -> None:
         click.echo(f"warning: {p.warning}", err=True)
 
 
+
+
+
+@schemes.command("backfill")
+@click.option("--batch", type=int, default=200, show_default=True, help="posts per page (one commit each)")
+@click.option("--pause", type=float, default=0.0, help="seconds to sleep between pages, leaving the store to the pipeline")
+@click.option("--restart", is_flag=True, help="start from the newest post even if a run of this revision was interrupted")
+@pass_ctx
+def backfill_cmd(ctx: Ctx, batch: int, pause: float, restart: bool) -> None:
+    """Re-tag stored posts with the active schemes (resumes where a killed run stopped)."""
+    from schemes.backfill import Progress, backfill
+    from yuqing.runtime import Runtime
+
+    runtime = Runtime(ctx.settings)
+    table = _table(ctx)
+    bar = None
+    last = 0
+
+    def on_page(p: Progress) -> None:
+        nonlocal bar, last
+        if bar is None:
+            if p.resumed:
+                click.echo(f"resuming at post {p.done} of {p.total} (schemes revision {p.revision})", err=True)
+            bar = click.progressbar(length=p.total, label="打标签 tagging", file=sys.stderr, show_pos=True)
+            bar.__enter__()
+        bar.update(p.done - last)
+        last = p.done
+
+    try:
+        result = backfill(runtime.store, table, batch=batch, pause=pause, restart=restart, on_page=on_page)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+        table.close()
+        runtime.close()
+    if result.resumed and result.done == result.total and last == 0 and bar is None:
+        click.echo(f"already done for schemes revision {result.revision} ({result.total} posts); --restart to run again")
+    else:
+        click.echo(f"tagged {result.done} post(s), {result.written} changed (schemes revision {result.revision})")
 COMMANDS = [schemes]

@@ -44,6 +44,17 @@ meta_table = Table(
     Column("key", String(40), primary_key=True),
     Column("value", Integer, nullable=False),
 )
+backfill_table = Table(
+    "yuqing_schemes_backfill",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("revision", Integer, nullable=False),  # schemes revision being applied
+    Column("until_us", Integer, nullable=False),  # posts published before this (fixed at start)
+    Column("done", Integer, nullable=False),  # posts handled, in (published_at desc, id) order
+    Column("written", Integer, nullable=False),  # posts whose tags changed and were rewritten
+    Column("total", Integer, nullable=False),
+    Column("finished", Boolean, nullable=False),
+)
 FIELDS = ("name", "team", "include", "exclude", "regions", "sources", "topics", "active")
 
 class SchemeStoreError(BackendError):
