@@ -29,7 +29,7 @@ class Compiled:
     name: str
     include: Expr
     exclude: tuple[str, ...] = ()
-    regions: tuple[str, ...] = ()  # post.region starts with one of these; empty: any
+    regions: tuple[str, ...] = ()  # post.region is under one of these paths; empty: any
     sources: tuple[str, ...] = ()  # post.source.id; empty: any
     topics: tuple[str, ...] = ()  # post.topic; empty: any
 
@@ -39,7 +39,8 @@ class Compiled:
             return False
         if self.topics and post.topic not in self.topics:
             return False
-        return not self.regions or any((post.region or "").startswith(r) for r in self.regions)
+        region = post.region or ""
+        return not self.regions or any(region == r.strip("/") or region.startswith(r.strip("/") + "/") for r in self.regions)
 
 
 def triggers(e: Expr) -> set[str] | None:

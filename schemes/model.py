@@ -41,7 +41,7 @@ class Scheme(BaseModel):
     team: str = Field("", max_length=60, description="owning team (科室/单位)")
     include: str = Field(description="include expression (yuqing.query syntax)")
     exclude: list[str] = Field(default_factory=list, description="posts containing any of these words are left out")
-    regions: list[str] = Field(default_factory=list, description="post region starts with one of these (empty: any)")
+    regions: list[str] = Field(default_factory=list, description="region path prefixes, e.g. 彭泽县/芙蓉墩镇 (empty: any)")
     sources: list[str] = Field(default_factory=list, description="source ids (empty: any)")
     topics: list[str] = Field(default_factory=list, description="topics (empty: any)")
     active: bool = True

@@ -37,3 +37,18 @@ def test_exclude_words_and_names() -> None:
     assert m.match("农民工欠薪", "") == ["欠薪"]
     assert m.match("欠薪测试", "停水") == ["停水"]
     assert Matcher([]).match("x") == []
+
+
+def test_alert_rules_can_target_a_scheme() -> None:
+    from alerts.rules.registry import build_rules
+    from tests.alerts.conftest import make_post
+
+    def one(spec: dict[str, object]):  # type: ignore[no-untyped-def]
+        return build_rules([spec], "<test>")[0]
+
+    rule = one({"name": "r", "type": "any", "match": {"scheme": "农民工欠薪"}})
+    assert rule.matches(make_post(content="多次讨薪").model_copy(update={"schemes": ["农民工欠薪", "其它"]}))
+    assert not rule.matches(make_post(content="多次讨薪"))  # not tagged
+    assert not rule.matches(make_post(content="多次讨薪").model_copy(update={"schemes": ["噪音扰民"]}))
+    both = one({"name": "r", "type": "any", "match": {"scheme": ["甲", "乙"]}})
+    assert both.matches(make_post(content="x").model_copy(update={"schemes": ["乙"]}))
