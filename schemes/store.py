@@ -108,7 +108,8 @@ class SchemeStore:
             q = q.where(schemes_table.c.active.is_(True))
         with self.engine.connect() as c:
             rows = c.execute(q).mappings().all()
-        return [Scheme.model_validate({k: r[k] for k in FIELDS}) for r in rows]
+        out = [Scheme.model_validate({k: r[k] for k in FIELDS}) for r in rows]
+        return sorted(out, key=lambda s: s.name)  # by code point on every database
 
     def get(self, name: str) -> Scheme | None:
         with self.engine.connect() as c:
