@@ -109,11 +109,11 @@ def check(ctx: Ctx, path: str, days: int, no_preview: bool) -> None:
     warned = 0
     try:
         for s in rows:
-            p = preview(runtime.store, s, days=days, samples=0)
-            click.echo(f"  {s.name}: {p.total} post(s) in the last {days} days of {p.window_total}")
-            if p.warning:
+            pv = preview(runtime.store, s, days=days, samples=0)
+            click.echo(f"  {s.name}: {pv.total} post(s) in the last {days} days of {pv.window_total}")
+            if pv.warning:
                 warned += 1
-                click.echo(f"  warning: {s.name}: {p.warning}", err=True)
+                click.echo(f"  warning: {s.name}: {pv.warning}", err=True)
     finally:
         runtime.close()
     if warned:
@@ -152,9 +152,6 @@ def preview_cmd(ctx: Ctx, name: str, days: int, samples: int) -> None:
         click.echo(f"warning: {p.warning}", err=True)
 
 
-
-
-
 @schemes.command("backfill")
 @click.option("--batch", type=int, default=200, show_default=True, help="posts per page (one commit each)")
 @click.option("--pause", type=float, default=0.0, help="seconds to sleep between pages, leaving the store to the pipeline")
@@ -191,4 +188,6 @@ def backfill_cmd(ctx: Ctx, batch: int, pause: float, restart: bool) -> None:
         click.echo(f"already done for schemes revision {result.revision} ({result.total} posts); --restart to run again")
     else:
         click.echo(f"tagged {result.done} post(s), {result.written} changed (schemes revision {result.revision})")
+
+
 COMMANDS = [schemes]

@@ -41,7 +41,9 @@ class Preview:
     @property
     def warning(self) -> str | None:
         if self.total >= BROAD_MIN and self.share > BROAD_SHARE:
-            return f"该方案匹配了近{self.days}天全部信息的{self.share:.0%}（{self.total}/{self.window_total}条），范围可能过宽，请收紧关键词"
+            return (
+                f"该方案匹配了近{self.days}天全部信息的{self.share:.0%}（{self.total}/{self.window_total}条），范围可能过宽，请收紧关键词"
+            )
         return None
 
 
@@ -66,7 +68,9 @@ def preview(store: Store, scheme: Scheme, *, days: int = 30, samples: int = 10, 
     per_day: dict[str, int] = {}
     hits: list[PostClassified] = []
     total = 0
-    for region, source, topic in itertools.product(regions, scheme.sources or [None], scheme.topics or [None]):
+    sources: list[str | None] = [*scheme.sources] or [None]
+    topics: list[str | None] = [*scheme.topics] or [None]
+    for region, source, topic in itertools.product(regions, sources, topics):
         q = Query(expr=expr, since=since, until=end, region=region, source=source, topic=topic, limit=max(samples * 5, 50))
         for day, n in store.count_per_day(q).items():
             per_day[day] = per_day.get(day, 0) + n

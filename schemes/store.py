@@ -57,8 +57,10 @@ backfill_table = Table(
 )
 FIELDS = ("name", "team", "include", "exclude", "regions", "sources", "topics", "active")
 
+
 class SchemeStoreError(BackendError):
     """The schemes table cannot be read or written."""
+
 
 def _engine(url: str) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
@@ -83,6 +85,7 @@ def _engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2)
+
 
 class SchemeStore:
     def __init__(self, url: str) -> None:
@@ -119,7 +122,9 @@ class SchemeStore:
     def save(self, scheme: Scheme, *, by: str = "", rename_from: str | None = None) -> None:
         self.save_all([scheme], by=by, renames={scheme.name: rename_from} if rename_from else None)
 
-    def save_all(self, schemes: Sequence[Scheme | dict[str, Any]], *, by: str = "", renames: dict[str, str] | None = None) -> tuple[int, int]:
+    def save_all(
+        self, schemes: Sequence[Scheme | dict[str, Any]], *, by: str = "", renames: dict[str, str] | None = None
+    ) -> tuple[int, int]:
         """Validate all, then insert or update by name in one transaction. Returns (created, updated)."""
         valid = validate_all(schemes)
         created = updated = 0
@@ -155,4 +160,3 @@ class SchemeStore:
             return 1
         c.execute(meta_table.update().where(meta_table.c.key == "revision").values(value=meta_table.c.value + 1))
         return int(cur) + 1
-

@@ -100,7 +100,9 @@ def scheme_list(request: Request) -> Response:
 @router.get("/schemes/new", response_class=HTMLResponse)
 def scheme_new(request: Request) -> Response:
     _office(request)
-    return _form_page(request, {"name": "", "team": "", "include": "", "exclude": "", "regions": "", "sources": "", "topics": [], "active": True})
+    return _form_page(
+        request, {"name": "", "team": "", "include": "", "exclude": "", "regions": "", "sources": "", "topics": [], "active": True}
+    )
 
 
 @router.get("/schemes/edit", response_class=HTMLResponse)

@@ -48,7 +48,16 @@ def senv(env: Env, tmp_path: Path, demo_posts: list[PostClassified]) -> Iterator
     table.close()
 
 
-FORM = {"name": "噪音扰民", "team": "县生态环境局", "include": "噪音 噪声 扰民", "exclude": "", "regions": "", "sources": "", "active": "on", "days": "30"}
+FORM = {
+    "name": "噪音扰民",
+    "team": "县生态环境局",
+    "include": "噪音 噪声 扰民",
+    "exclude": "",
+    "regions": "",
+    "sources": "",
+    "active": "on",
+    "days": "30",
+}
 
 
 def test_monitor_previews_saves_and_edits(senv: Env) -> None:

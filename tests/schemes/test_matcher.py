@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemes.matcher import Compiled, Matcher, naive_match, triggers
-from yuqing.query import normalise, parse
 from tests.schemes.test_query import ALPHABET, exprs, texts
+from yuqing.query import normalise, parse
 
 
 @settings(max_examples=150, deadline=None)

@@ -42,7 +42,9 @@ def demo_posts() -> list[PostClassified]:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def demo_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, demo_posts: list[PostClassified]) -> Iterator[Store]:
+def demo_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, demo_posts: list[PostClassified]
+) -> Iterator[Store]:
     if request.param == "sqlite":
         store = open_store(f"sqlite:///{tmp_path_factory.mktemp('demo')}/store.db")
     else:
