@@ -95,3 +95,23 @@ def test_store_search_is_close_to_the_exact_matches(demo_posts: list[PostClassif
     exact = {p.id for p in demo_posts if e.matches_text(normalise(f"{p.title}\n{p.content}"))}
     terms = {p.id for p in reference(demo_posts, source)}
     assert len(exact ^ terms) <= max(2, 0.15 * len(exact | terms)), (sorted(exact - terms)[:5], sorted(terms - exact)[:5])
+
+
+@pytest.mark.elasticsearch
+def test_an_index_made_before_schemes_takes_the_field(es_url: str, demo_posts: list[PostClassified]) -> None:
+    """An index created with the version-1 mapping (no ``schemes``) accepts tagged posts: the
+    store adds the field to the live mapping at start."""
+    from yuqing.store.elasticsearch import MAPPINGS, ElasticsearchStore
+
+    old = {**MAPPINGS, "properties": {k: v for k, v in MAPPINGS["properties"].items() if k != "schemes"}}
+    other = open_store(es_url, index="other", **ES_OPTIONS)
+    assert isinstance(other, ElasticsearchStore)
+    other._es.indices.create(index="old-posts-000001", mappings=old, aliases={"old-posts": {"is_write_index": True}})
+    with pytest.raises(Exception, match="schemes"):  # the old mapping refuses the field
+        other._es.index(index="old-posts", id="x", document={"schemes": ["a"]})
+    other.close()
+    store = open_store(es_url, refresh="wait_for", index="old-posts", **ES_OPTIONS)
+    tagged = demo_posts[0].model_copy(update={"schemes": ["噪音扰民"]})
+    store.write([tagged])
+    assert store.get(tagged.id) == tagged
+    store.close()

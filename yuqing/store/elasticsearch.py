@@ -97,6 +97,7 @@ MAPPINGS: dict[str, Any] = {
         "raw": {"type": "object", "enabled": False},
         "tokens": {"type": "keyword", "index": False, "doc_values": False},
         "keywords": _LONG_KEYWORD,
+        "schemes": _LONG_KEYWORD,  # 监测方案 names (schema_version 2)
         "topic": _KEYWORD,
         "topic_confidence": {"type": "float"},
         "sentiment": _KEYWORD,
@@ -108,7 +109,10 @@ MAPPINGS: dict[str, Any] = {
         "terms": {"type": "text", "analyzer": "whitespace", "index_options": "docs", "norms": False},
     },
 }
-TEMPLATE_VERSION = 1
+TEMPLATE_VERSION = 2  # 2: schemes
+# Fields added after indices may already exist: put into the live mapping at start (adding a
+# field to a strict mapping is allowed; changing one is not).
+ADDED_FIELDS: dict[str, Any] = {"schemes": _LONG_KEYWORD}
 
 _COMPAT_MIMETYPE = re.compile(r"application/vnd\.elasticsearch\+([\w-]+)\s*;\s*compatible-with=\d+")
 
@@ -303,6 +307,8 @@ class ElasticsearchStore:
                                 f"Elasticsearch at {self._where}: index {first} exists without the alias {self.alias}; "
                                 f"add it (POST _aliases, is_write_index true) or delete the index"
                             ) from exc
+            with self._errors(f"add new fields to the mapping of {self.alias}"):
+                self._es.indices.put_mapping(index=self.alias, properties=ADDED_FIELDS)
             self._ready = True
 
     # -- writes ---------------------------------------------------------------------------
