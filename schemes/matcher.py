@@ -13,13 +13,14 @@ Evaluation uses the set of found words instead of substring tests, so the result
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import ahocorasick
 
 from yuqing.events import PostClassified
-from yuqing.query import Expr, Regex, Word, evaluate, normalise
+from yuqing.query import Expr, Regex, Word, normalise, regex_found
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,43 @@ def _atom_triggers(a: Word | Regex | Expr) -> set[str] | None:
     return triggers(a)
 
 
+# A compiled expression: a tuple of groups, each (must, not, optional) tuples of atoms, an atom
+# being a word id (int), a Regex, or a nested compiled expression.
+
+
+def _compile(e: Expr, wid: Callable[[str], int]) -> tuple[Any, ...]:
+    groups = []
+    for g in e.groups:
+        parts: dict[str, list[Any]] = {"must": [], "not": [], "any": []}
+        for it in g.items:
+            a = it.atom
+            parts[it.mode].append(wid(a.text) if isinstance(a, Word) else a if isinstance(a, Regex) else _compile(a, wid))
+        groups.append((tuple(parts["must"]), tuple(parts["not"]), tuple(parts["any"])))
+    return tuple(groups)
+
+
+def _found(a: Any, found: set[int], haystack: str) -> bool:
+    if a.__class__ is int:
+        return a in found
+    if isinstance(a, Regex):
+        return regex_found(a, haystack)
+    return _run(a, found, haystack)
+
+
+def _run(c: tuple[Any, ...], found: set[int], haystack: str) -> bool:
+    """``evaluate`` over a compiled expression, with word ids looked up in ``found``."""
+    if not c:
+        return True
+    for must, nots, optional in c:
+        if (
+            all(_found(a, found, haystack) for a in must)
+            and not any(_found(a, found, haystack) for a in nots)
+            and (not optional or any(_found(a, found, haystack) for a in optional))
+        ):
+            return True
+    return False
+
+
 class Matcher:
     def __init__(self, schemes: Sequence[Compiled]) -> None:
         self.schemes = list(schemes)
@@ -93,9 +131,9 @@ class Matcher:
         self._by_word: dict[int, list[int]] = {}
         self._always: list[int] = []
         self._exclude: list[tuple[int, ...]] = []
+        self._compiled: list[tuple[Any, ...]] = []
         for si, s in enumerate(self.schemes):
-            for word in s.include.words():
-                wid(word.text)
+            self._compiled.append(_compile(s.include, wid))
             self._exclude.append(tuple(wid(normalise(x)) for x in s.exclude if x.strip()))
             t = triggers(s.include)
             if t is None:
@@ -124,7 +162,6 @@ class Matcher:
             c = self._by_word.get(w)
             if c:
                 candidates.update(c)
-        ids = self._word_ids
         out: list[str] = []
         for si in sorted(candidates):
             if any(x in found for x in self._exclude[si]):
@@ -132,7 +169,7 @@ class Matcher:
             s = self.schemes[si]
             if post is not None and not s.admits(post):
                 continue
-            if evaluate(s.include, lambda w: ids[w.text] in found, haystack):
+            if _run(self._compiled[si], found, haystack):
                 out.append(s.name)
         return out
 
