@@ -157,6 +157,7 @@ def _since(value: str | None) -> Any:
 @click.option("--risk", "risk_level", type=click.Choice(["低", "中", "高", "重大"]))
 @click.option("--source")
 @click.option("--region")
+@click.option("--scheme", help="监测方案 name: posts tagged with it")
 @click.option("--since", help="24h, 7d or a date")
 @click.option("--until", help="a date")
 @click.option("-n", "--limit", default=20, show_default=True)
@@ -170,6 +171,7 @@ def search(
     risk_level: str | None,
     source: str | None,
     region: str | None,
+    scheme: str | None,
     since: str | None,
     until: str | None,
     limit: int,
@@ -189,6 +191,7 @@ def search(
             risk_level=risk_level,
             source=source,
             region=region,
+            scheme=scheme,
             since=_since(since),
             until=_since(until),
             limit=limit,
@@ -210,6 +213,7 @@ def search(
                 "region": p.region,
                 "event_id": p.event_id,
                 "keywords": p.keywords,
+                "schemes": p.schemes,
             }
             click.echo(json.dumps(row, ensure_ascii=False))
         else:

@@ -26,7 +26,7 @@ def test_monitor_creates_previews_and_saves_a_scheme(senv: Env, live: str, brows
     page = sign_in(browser, live, senv.world.actors["monitor"].username)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.click("header >> a[href=\"/schemes\"]")
+    page.click('header >> a[href="/schemes"]')
     page.click("#new-scheme")
     page.fill("input[name=name]", "噪音扰民")
     page.fill("input[name=team]", "县生态环境局")

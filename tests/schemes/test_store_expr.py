@@ -115,3 +115,28 @@ def test_an_index_made_before_schemes_takes_the_field(es_url: str, demo_posts: l
     store.write([tagged])
     assert store.get(tagged.id) == tagged
     store.close()
+
+
+def test_narrowing_to_a_scheme(demo_store: Store, demo_posts: list[PostClassified]) -> None:
+    """``Query.scheme`` finds the posts tagged with it, on both stores, with the other filters."""
+    from schemes.matcher import Matcher
+    from schemes.model import Scheme
+
+    m = Matcher([Scheme(name="噪音", include="噪音 噪声 扰民").compiled(), Scheme(name="欠薪", include="欠薪 拖欠").compiled()])
+    tagged = [p.model_copy(update={"schemes": m.match_post(p)}) for p in demo_posts]
+    demo_store.write(tagged)
+    demo_store.refresh()
+    try:
+        for name in ("噪音", "欠薪"):
+            expected = sorted((p for p in tagged if name in p.schemes), key=lambda p: p.id)
+            expected.sort(key=lambda p: p.published_at, reverse=True)
+            assert expected
+            got = demo_store.search(Query(scheme=name, limit=1000))
+            assert [p.id for p in got.hits] == [p.id for p in expected]
+            assert sum(demo_store.count_per_day(Query(scheme=name)).values()) == len(expected)
+            topic = expected[0].topic
+            assert demo_store.search(Query(scheme=name, topic=topic, limit=1000)).total == sum(1 for p in expected if p.topic == topic)
+        assert demo_store.search(Query(scheme="没有这个方案")).total == 0
+    finally:
+        demo_store.write(demo_posts)  # as the other tests found it
+        demo_store.refresh()

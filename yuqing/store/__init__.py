@@ -44,6 +44,7 @@ class Query:
     # A query expression (yuqing.query), translated to the backend's own query (``expr_terms``
     # gives the semantics both backends implement).
     expr: Expr | None = None
+    scheme: str | None = None  # posts tagged with this 监测方案 (post.schemes)
 
 
 @dataclass

@@ -373,6 +373,8 @@ class ElasticsearchStore:
             clauses += [{"term": {"terms": t}} for t in terms]
         if q.expr is not None:
             clauses.append(_expr_query(q.expr))
+        if q.scheme is not None:
+            clauses.append({"term": {"schemes": q.scheme}})
         for name, doc_field in _FIELDS.items():
             value = getattr(q, name)
             if value is not None:

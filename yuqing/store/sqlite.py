@@ -156,6 +156,9 @@ class SqliteStore:
             sql, expr_args = _expr_sql(q.expr)
             clauses.append(sql)
             args += expr_args
+        if q.scheme is not None:  # tags live in the document: no column, no migration
+            clauses.append("EXISTS (SELECT 1 FROM json_each(doc, '$.schemes') WHERE value = ?)")
+            args.append(q.scheme)
         for name in ("topic", "sentiment", "risk_level", "source", "region", "event_id"):
             value = getattr(q, name)
             if value is not None:
