@@ -43,6 +43,15 @@ def _table(request: Request) -> SchemeStore:
     return table  # type: ignore[no-any-return]
 
 
+def scheme_names(request: Request) -> list[str]:
+    """Active scheme names, for pages that can be narrowed to one (``/events?scheme=…``); none
+    if the table cannot be read (the page then shows no filter)."""
+    try:
+        return [s.name for s in _table(request).list(active_only=True)]
+    except Exception:
+        return []
+
+
 def _form_scheme(form: Any) -> dict[str, Any]:
     return {
         "name": _str(form, "name"),

@@ -116,3 +116,24 @@ def test_json_preview(senv: Env) -> None:
     assert body["total"] == sum(body["per_day"].values()) > 0 and body["samples"]
     r = c.post("/api/v1/schemes/preview", json={"name": "x", "include": "a )"}, headers={"X-CSRF-Token": c.csrf})
     assert r.status_code == 422 and "line 1, column 3" in r.json()["errors"][0]
+
+
+def test_events_page_narrowed_to_a_scheme(senv: Env, demo_posts: list[PostClassified]) -> None:
+    from schemes.matcher import Matcher
+    from schemes.model import Scheme
+
+    noise = Scheme(name="噪音扰民", include="噪音 噪声 扰民")
+    SchemeStore(senv.url).save(noise)
+    store = senv.app.state.store
+    m = Matcher([noise.compiled()])
+    store.write([p.model_copy(update={"schemes": m.match_post(p)}) for p in demo_posts])
+    c = senv.client("monitor")
+    everything = c.get("/events").text
+    narrowed = c.get("/events?scheme=噪音扰民").text
+    assert 'id="scheme-filter"' in everything and "<option selected>噪音扰民</option>" in narrowed
+    rows_all, rows_noise = everything.count('name="post_id"'), narrowed.count('name="post_id"')
+    assert 0 < rows_noise < rows_all
+    tagged = {p.id for p in demo_posts if m.match_post(p)}
+    shown = set(re.findall(r'name="post_id" value="([^"]+)"', narrowed))
+    assert shown <= tagged
+    assert c.get("/events?scheme=没有").text.count('name="post_id"') == rows_all  # unknown: not narrowed
