@@ -53,6 +53,12 @@ def test_stage_tags_posts_in_store_and_on_the_bus(tmp_path: Path) -> None:
     sent = [decode(m.value, PostClassified) for m in bus.consumer(POSTS_CLASSIFIED, "t").poll(10, 0.2)]
     assert {p.id: p.schemes for p in sent} == stored
     assert store.search(Query(scheme="欠薪")).total == 1
+    from schemes.scoped import ScopedStore
+
+    scoped = ScopedStore(store, "噪音扰民")  # what `yuqing brief --scheme 噪音扰民` reads
+    assert [p.id for p in scoped.search(Query(limit=10)).hits] == ["t:0"]
+    assert sum(scoped.count_by("topic").values()) == 1 and sum(scoped.count_per_day().values()) == 1
+    assert scoped.get("t:0") is not None and scoped.get("t:1") is None
     table.close()
     store.close()
 
