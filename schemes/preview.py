@@ -76,7 +76,8 @@ def preview(store: Store, scheme: Scheme, *, days: int = 30, samples: int = 10, 
             per_day[day] = per_day.get(day, 0) + n
             total += n
         hits += store.search(q).hits
-    hits.sort(key=lambda p: (p.published_at, p.id), reverse=True)
+    hits.sort(key=lambda p: p.id)
+    hits.sort(key=lambda p: p.published_at, reverse=True)  # the store's order: newest, then id
     regexes = bool(expr.regexes())
     if regexes:  # the store could only say "may match": keep the samples that really do
         hits = [p for p in hits if expr.matches(p.title, p.content)]

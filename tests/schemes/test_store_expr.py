@@ -140,3 +140,20 @@ def test_narrowing_to_a_scheme(demo_store: Store, demo_posts: list[PostClassifie
     finally:
         demo_store.write(demo_posts)  # as the other tests found it
         demo_store.refresh()
+
+
+def test_preview_gives_the_same_answer_on_both_stores(demo_store: Store, demo_posts: list[PostClassified]) -> None:
+    from datetime import timedelta
+
+    from schemes.model import Scheme
+    from schemes.preview import preview
+
+    at = max(p.published_at for p in demo_posts) + timedelta(hours=1)
+    days = (at - min(p.published_at for p in demo_posts)).days + 1
+    s = Scheme(name="噪音", include="噪音 噪声 扰民", exclude=["小区"], topics=["环境污染和生态破坏", "其他"])
+    p = preview(demo_store, s, days=days, now=at, samples=5)
+    expected = [x for x in reference(demo_posts, "(噪音 噪声 扰民) !小区") if x.topic in s.topics]
+    assert p.total == len(expected) > 0 and p.window_total == len(demo_posts)
+    days_expected = Counter(x.published_at.astimezone(TZ).strftime("%Y-%m-%d") for x in expected)
+    assert p.per_day == dict(sorted(days_expected.items()))
+    assert [x.id for x in p.samples] == [x.id for x in expected[:5]]
