@@ -10,6 +10,7 @@ COPY collectors ./collectors
 COPY processors ./processors
 COPY alerts ./alerts
 COPY ledger ./ledger
+COPY schemes ./schemes
 RUN pip install .
 RUN useradd --system --home /var/lib/yuqing yuqing && mkdir -p /var/lib/yuqing && chown yuqing /var/lib/yuqing
 USER yuqing

@@ -1,4 +1,4 @@
-"""What a rule looks at: keyword expression, topic, sentiment, risk level (at least), region, source."""
+"""What a rule looks at: keyword expression, topic, sentiment, risk level (at least), region, source, scheme."""
 
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ class MatchConfig(BaseModel):
     risk_level: RiskLevel | None = Field(default=None, description="at least this level")
     region: list[str] | None = Field(default=None, description="region path prefixes, e.g. 彭泽县/芙蓉墩镇")
     source: list[str] | None = Field(default=None, description="source ids")
+    scheme: list[str] | None = Field(default=None, description="监测方案 names: the post was tagged with one of them (post.schemes)")
 
-    _listed = field_validator("topic", "sentiment", "region", "source", mode="before")(_listify)
+    _listed = field_validator("topic", "sentiment", "region", "source", "scheme", mode="before")(_listify)
 
     @field_validator("keywords")
     @classmethod
@@ -54,6 +55,8 @@ class MatchConfig(BaseModel):
         if self.region is not None and not any(_under(post.region, r) for r in self.region):
             return False
         if self.source is not None and post.source.id not in self.source:
+            return False
+        if self.scheme is not None and not set(self.scheme) & set(post.schemes):
             return False
         expr = self.expression
         return expr is None or expr.matches_text(normalise(f"{post.title}\n{post.content}"))

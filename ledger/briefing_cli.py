@@ -15,8 +15,11 @@ from yuqing.cli import Ctx, pass_ctx
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="output directory; default ledger.briefing.out_dir")
 @click.option("--pdf/--no-pdf", default=None, help="also write a PDF (LibreOffice); default ledger.briefing.pdf")
 @click.option("--issue", type=click.IntRange(1, 999), help="issue number (第N期); default the ISO week of the last day")
+@click.option("--scheme", help="监测方案 name: post figures only from the posts tagged with it (alerts and cases are not narrowed)")
 @pass_ctx
-def brief(ctx: Ctx, since: str, until: str | None, out_dir: str | None, pdf: bool | None, issue: int | None) -> None:
+def brief(
+    ctx: Ctx, since: str, until: str | None, out_dir: str | None, pdf: bool | None, issue: int | None, scheme: str | None = None
+) -> None:
     """风险研判简报: figures, charts and recommendations for a period, as .docx (and .pdf).
 
     Prints the paths of the files written; progress goes to stderr.
@@ -35,8 +38,15 @@ def brief(ctx: Ctx, since: str, until: str | None, out_dir: str | None, pdf: boo
         click.echo(f"[{next(step, steps)}/{steps}] {text}", err=True)
 
     runtime = Runtime(settings)
+    store, where = runtime.store, Path(out_dir or cfg.out_dir)
+    if scheme:  # one scheme's briefing: its own heading and directory
+        from schemes.scoped import ScopedStore
+
+        store, where = ScopedStore(runtime.store, scheme), where / scheme
+        cfg = cfg.model_copy(update={"title": f"{cfg.title}（监测方案：{scheme}）"})
+        settings = settings.model_copy(update={"ledger": settings.ledger.model_copy(update={"briefing": cfg})})
     try:
-        out = write_word(settings, runtime.store, period, Path(out_dir or cfg.out_dir), progress=progress, issue=issue)
+        out = write_word(settings, store, period, where, progress=progress, issue=issue)
     finally:
         runtime.close()
     click.echo(str(out.docx))

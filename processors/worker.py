@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from processors.classify import Classifier
 from processors.events import Member
@@ -63,13 +64,18 @@ class StoreIndex:
         """The stage's store write records them."""
 
 
-def make_stage(bus: Bus, store: Store, classifier: Classifier, *, batch_size: int = 500, linger: float = 0.2) -> Stage[PostCollected]:
-    """The stage; the classifier's event clusterer is pointed at ``store`` (``StoreIndex``)."""
+def make_stage(
+    bus: Bus, store: Store, classifier: Classifier, *, batch_size: int = 500, linger: float = 0.2, tagger: Any = None
+) -> Stage[PostCollected]:
+    """The stage; the classifier's event clusterer is pointed at ``store`` (``StoreIndex``).
+    ``tagger``: a ``schemes.tagger.Tagger`` adding ``post.classified.schemes`` (optional)."""
     index = StoreIndex(store)
     classifier.events.index = index
 
     def handle(posts: Sequence[PostCollected]) -> None:
         classified = classifier.classify_many(posts)
+        if tagger is not None:
+            classified = tagger.tag(classified)
         store.write(classified)
         classified, others = reconcile(classifier, store, classified)
         sent = classified + others

@@ -122,7 +122,10 @@ def process(ctx: Ctx, once: bool) -> None:
     runtime = Runtime(settings)
     cfg = settings.processors
     classifier = Classifier(cfg)
-    stage = make_stage(runtime.bus, runtime.store, classifier, batch_size=cfg.batch_size, linger=cfg.linger_ms / 1000)
+    from schemes.tagger import Tagger  # the shared schemes package (监测方案), not a stage
+
+    tagger = Tagger(settings.database.url)
+    stage = make_stage(runtime.bus, runtime.store, classifier, batch_size=cfg.batch_size, linger=cfg.linger_ms / 1000, tagger=tagger)
     try:
         if once:
             n = stage.drain()
@@ -153,6 +156,7 @@ def _since(value: str | None) -> Any:
 @click.option("--risk", "risk_level", type=click.Choice(["低", "中", "高", "重大"]))
 @click.option("--source")
 @click.option("--region")
+@click.option("--scheme", help="监测方案 name: posts tagged with it")
 @click.option("--since", help="24h, 7d or a date")
 @click.option("--until", help="a date")
 @click.option("-n", "--limit", default=20, show_default=True)
@@ -166,6 +170,7 @@ def search(
     risk_level: str | None,
     source: str | None,
     region: str | None,
+    scheme: str | None,
     since: str | None,
     until: str | None,
     limit: int,
@@ -185,6 +190,7 @@ def search(
             risk_level=risk_level,
             source=source,
             region=region,
+            scheme=scheme,
             since=_since(since),
             until=_since(until),
             limit=limit,
@@ -206,6 +212,7 @@ def search(
                 "region": p.region,
                 "event_id": p.event_id,
                 "keywords": p.keywords,
+                "schemes": p.schemes,
             }
             click.echo(json.dumps(row, ensure_ascii=False))
         else:
@@ -242,7 +249,7 @@ def _register_plugins() -> None:
     """Commands owned by the stage packages."""
     import importlib
 
-    for module in ("collectors.cli", "processors.cli", "alerts.cli", "ledger.cli"):
+    for module in ("collectors.cli", "processors.cli", "alerts.cli", "ledger.cli", "schemes.cli"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

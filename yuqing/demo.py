@@ -13,6 +13,7 @@ import importlib
 import io
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from email.utils import format_datetime
@@ -22,6 +23,7 @@ from typing import Any
 from collectors.config import SourceConfig
 from yuqing.runtime import Runtime
 from yuqing.settings import BusConfig, DatabaseConfig, Settings, StoreConfig
+from yuqing.store import Query
 from yuqing.timeutil import now
 
 BUNDLED = Path(__file__).with_name("demo")
@@ -176,6 +178,22 @@ def _bar(n: int, most: int, width: int = 30) -> str:
     return "█" * max(1 if n else 0, round(width * n / most)) if most else ""
 
 
+def _demo_schemes(settings: Settings, echo: Echo) -> Any:
+    """Import the demo's 监测方案 (``yuqing/demo/schemes.yaml``) and return the tagger that uses them."""
+    from schemes.store import SchemeStore
+    from schemes.tagger import Tagger
+    from schemes.yamlio import load_yaml
+
+    table = SchemeStore(settings.database.url)
+    try:
+        schemes = load_yaml((BUNDLED / "schemes.yaml").read_text(encoding="utf-8"), where="yuqing/demo/schemes.yaml")
+        table.save_all(schemes, by="demo")
+    finally:
+        table.close()
+    echo(f"      监测方案 {len(schemes)} 个：" + "、".join(s.name for s in schemes))
+    return Tagger(settings.database.url)
+
+
 def run_demo(workdir: Path, echo: Echo = print) -> dict[str, Any]:
     from collectors.registry import make_collector
     from collectors.service import run_source
@@ -197,9 +215,10 @@ def run_demo(workdir: Path, echo: Echo = print) -> dict[str, Any]:
                 f"      {src.display_name:<12} 获取 {r.fetched:>4} 条，发布 {r.published:>4} 条，重复 {r.duplicates} 条"
                 + (f"，错误：{r.error}" if r.error else "")
             )
-        echo(f"[2/3] 分类：主题 / 情感 / 风险 / 事件 / 地区 → 检索库 {settings.store.url}")
+        echo(f"[2/3] 分类：主题 / 情感 / 风险 / 事件 / 地区 / 监测方案 → 检索库 {settings.store.url}")
+        tagger = _demo_schemes(settings, echo)
         t0 = time.monotonic()
-        stage = make_stage(runtime.bus, runtime.store, Classifier(settings.processors), batch_size=200, linger=0.05)
+        stage = make_stage(runtime.bus, runtime.store, Classifier(settings.processors), batch_size=200, linger=0.05, tagger=tagger)
         processed = 0
         while True:
             n = stage.run_once(timeout=0.2)
@@ -237,6 +256,8 @@ def run_demo(workdir: Path, echo: Echo = print) -> dict[str, Any]:
             echo(f"  {topic:<10}{n:>5}  {_bar(n, most)}")
         echo("情感：" + "，".join(f"{k} {v}" for k, v in sentiments.items()))
         echo("风险等级：" + "，".join(f"{k} {v}" for k, v in risks.items()))
+        tagged = Counter(name for p in runtime.store.search(Query(limit=100_000)).hits for name in p.schemes)
+        echo("监测方案：" + ("，".join(f"{k} {v}" for k, v in sorted(tagged.items())) or "无匹配"))
         for line in extra:
             echo(line)
         where = "" if workdir.resolve() == Path.cwd().resolve() else f"cd {workdir} && "

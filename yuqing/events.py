@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from yuqing.errors import PoisonMessage
 from yuqing.timeutil import TZ, now
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: post.classified.schemes
 
 TOPICS = ("房地产金融", "工资拖欠", "环境污染和生态破坏", "食品药品安全", "教育医疗养老", "安全生产", "困难群众生活", "其他")
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -120,6 +120,7 @@ class PostClassified(_Event):
     event_id: str
     event_keys: list[str] = Field(default_factory=list, description="lookup keys of the event clusterer (MinHash bands, names)")
     region: str | None = None
+    schemes: list[str] = Field(default_factory=list, description="names of the 监测方案 the post matches (schema_version 2)")
 
     _tz = field_validator("published_at", "collected_at", "classified_at")(_shanghai)
 

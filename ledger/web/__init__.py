@@ -290,6 +290,9 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(alert_pages.router)
     app.include_router(timeliness_pages.router)
+    from ledger.web import scheme_pages
+
+    app.include_router(scheme_pages.router)
     return app
 
 

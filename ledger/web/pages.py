@@ -408,14 +408,21 @@ def events(request: Request) -> Response:
         raise PermissionDenied("只有舆情监测员和管理员可以从舆情事件立案")
     store = request.app.state.store
     posts = []
+    from ledger.web.scheme_pages import scheme_names
+
+    schemes = scheme_names(request)
+    scheme = request.query_params.get("scheme") or None
+    scheme = scheme if scheme in schemes else None  # 监测方案: narrow to the posts tagged with it
     if store is not None:
         seen: set[str] = set()
         for level in ("重大", "高", "中"):
-            for p in store.search(Query(risk_level=level, limit=50)).hits:
+            for p in store.search(Query(risk_level=level, scheme=scheme, limit=50)).hits:
                 if p.event_id not in seen:
                     seen.add(p.event_id)
                     posts.append(p)
-    return render(request, "events.html", posts=[_linked(p) for p in posts[:60]], has_store=store is not None)
+    return render(
+        request, "events.html", posts=[_linked(p) for p in posts[:60]], has_store=store is not None, schemes=schemes, scheme=scheme
+    )
 
 
 @router.get("/events/{event_id}", response_class=HTMLResponse)

@@ -29,7 +29,7 @@ def test_collected_round_trip_is_exact_and_in_shanghai_time() -> None:
     post = collected(collected_at=datetime(2026, 11, 27, 2, 0, tzinfo=UTC))
     data = json.loads(post.to_bytes())
     assert data == {
-        "schema_version": 1,
+        "schema_version": 2,
         "type": "post.collected",
         "id": "hotline-12345:GD1",
         "title": "拖欠工资",
@@ -71,7 +71,7 @@ def test_classified_extends_collected() -> None:
         (b"\xff\xfe not json", "not JSON"),
         (b"[1, 2]", "not a JSON object"),
         (b'{"type": "post.deleted"}', "unknown event type 'post.deleted'"),
-        (b'{"type": "post.collected", "schema_version": 2}', "unsupported schema_version 2"),
+        (b'{"type": "post.collected", "schema_version": 3}', "unsupported schema_version 3"),
         (b'{"type": "post.collected", "id": "a:1", "source": {"id": "a", "kind": "rss", "name": "A"}}', "published_at: Field required"),
     ],
 )

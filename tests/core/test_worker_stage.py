@@ -107,9 +107,9 @@ POISON: list[tuple[str, bytes, str]] = [
     (
         "bad:future",
         json.dumps(
-            {"type": "post.collected", "schema_version": 2, "id": "x", "published_at": "2025-03-01T08:00:00+08:00", "source": SOURCE}
+            {"type": "post.collected", "schema_version": 3, "id": "x", "published_at": "2025-03-01T08:00:00+08:00", "source": SOURCE}
         ).encode(),
-        "invalid post.collected: schema_version: Value error, unsupported schema_version 2 (this reader knows up to 1)",
+        "invalid post.collected: schema_version: Value error, unsupported schema_version 3 (this reader knows up to 2)",
     ),
 ]
 

@@ -3,7 +3,11 @@
 - ``sqlite:///path/store.db`` — embedded default: SQLite FTS5 over jieba terms (``yuqing.store.sqlite``)
 - ``http(s)://host:9200`` — Elasticsearch 8 (``yuqing.store.elasticsearch``)
 
-Writes are idempotent upserts by post id. Text search matches posts that contain *every*
+``Query.expr`` (a ``yuqing.query`` expression: schemes) is searched term by term: a word
+matches a post when every one of its query terms is among the post's index terms (as ``text``
+does); groups, ``+``/``!`` and parentheses keep their meaning; a ``/regex/`` cannot be searched
+in an index and counts as "may match" (so the result is a superset, to be filtered exactly by
+``Expr.matches``). Writes are idempotent upserts by post id. Text search matches posts that contain *every*
 query term (``yuqing.text.query_terms``) among their index terms (``yuqing.text.index_terms``);
 results are ordered by ``published_at`` descending, then id.
 """
@@ -18,6 +22,7 @@ from urllib.parse import urlsplit
 
 from yuqing.errors import ConfigError
 from yuqing.events import PostClassified
+from yuqing.query import Expr
 
 CountField = Literal["topic", "sentiment", "risk_level", "source", "region", "event_id"]
 RefreshPolicy = Literal["wait_for", "true", "false"]
@@ -39,6 +44,10 @@ class Query:
     until: datetime | None = None  # published_at < until
     limit: int = 20
     offset: int = 0
+    # A query expression (yuqing.query), translated to the backend's own query (``expr_terms``
+    # gives the semantics both backends implement).
+    expr: Expr | None = None
+    scheme: str | None = None  # posts tagged with this 监测方案 (post.schemes)
 
 
 @dataclass

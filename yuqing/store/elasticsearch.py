@@ -32,6 +32,7 @@ from elasticsearch import ApiError, AuthenticationException, AuthorizationExcept
 
 from yuqing.errors import ConfigError, StoreError
 from yuqing.events import PostClassified
+from yuqing.query import Expr, Regex, Word
 from yuqing.store import CountField, Query, RefreshPolicy, SearchResult
 from yuqing.text import index_terms, query_terms
 from yuqing.timeutil import aware
@@ -96,6 +97,7 @@ MAPPINGS: dict[str, Any] = {
         "raw": {"type": "object", "enabled": False},
         "tokens": {"type": "keyword", "index": False, "doc_values": False},
         "keywords": _LONG_KEYWORD,
+        "schemes": _LONG_KEYWORD,  # 监测方案 names (schema_version 2)
         "topic": _KEYWORD,
         "topic_confidence": {"type": "float"},
         "sentiment": _KEYWORD,
@@ -109,7 +111,10 @@ MAPPINGS: dict[str, Any] = {
         "terms": {"type": "text", "analyzer": "whitespace", "index_options": "docs", "norms": False},
     },
 }
-TEMPLATE_VERSION = 2  # 2: event_keys
+TEMPLATE_VERSION = 2  # 2: event_keys, schemes
+# Fields added after indices may already exist: put into the live mapping at start (adding a
+# field to a strict mapping is allowed; changing one is not).
+ADDED_FIELDS: dict[str, Any] = {"schemes": _LONG_KEYWORD, "event_keys": {"type": "keyword", "doc_values": False}}
 
 _COMPAT_MIMETYPE = re.compile(r"application/vnd\.elasticsearch\+([\w-]+)\s*;\s*compatible-with=\d+")
 
@@ -307,7 +312,7 @@ class ElasticsearchStore:
             with self._errors(f"add new fields to the mapping of {self.alias}"):
                 # an index made by an older template lacks fields added since (adding is allowed;
                 # the mapping is strict, so without this the first write of such a field fails)
-                self._es.indices.put_mapping(index=self.alias, properties={"event_keys": MAPPINGS["properties"]["event_keys"]})
+                self._es.indices.put_mapping(index=self.alias, properties=ADDED_FIELDS)
             self._ready = True
 
     # -- writes ---------------------------------------------------------------------------
@@ -370,6 +375,10 @@ class ElasticsearchStore:
             # every query term must be one of the post's index terms, compared exactly: the same
             # semantics as the FTS5 phrase-per-term AND query of the embedded store
             clauses += [{"term": {"terms": t}} for t in terms]
+        if q.expr is not None:
+            clauses.append(_expr_query(q.expr))
+        if q.scheme is not None:
+            clauses.append({"term": {"schemes": q.scheme}})
         for name, doc_field in _FIELDS.items():
             value = getattr(q, name)
             if value is not None:
@@ -498,6 +507,38 @@ class ElasticsearchStore:
 
     def close(self) -> None:
         self._es.close()
+
+
+_ALL: dict[str, Any] = {"match_all": {}}
+_NONE: dict[str, Any] = {"bool": {"must_not": [{"match_all": {}}]}}
+
+
+def _expr_query(e: Expr) -> dict[str, Any]:
+    """``Query.expr`` as a bool query over the ``terms`` field (the semantics of the SQLite store)."""
+    if not e.groups:
+        return _ALL
+    groups: list[dict[str, Any]] = []
+    for g in e.groups:
+        must: list[dict[str, Any]] = []
+        must_not: list[dict[str, Any]] = []
+        optional: list[dict[str, Any]] = []
+        for it in g.items:
+            a = it.atom
+            if isinstance(a, Regex):
+                if it.mode == "not":
+                    continue  # never excludes
+                cond = _ALL
+            elif isinstance(a, Word):
+                terms = query_terms(a.text)
+                cond = {"bool": {"filter": [{"term": {"terms": t}} for t in terms]}} if terms else _NONE
+            else:
+                cond = _expr_query(a)
+            {"must": must, "not": must_not, "any": optional}[it.mode].append(cond)
+        body: dict[str, Any] = {"filter": must, "must_not": must_not}
+        if optional:
+            body["filter"] = [*must, {"bool": {"should": optional, "minimum_should_match": 1}}]
+        groups.append({"bool": body})
+    return {"bool": {"should": groups, "minimum_should_match": 1}}
 
 
 def _error_type(exc: ApiError) -> str | None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from yuqing.errors import StoreError
 from yuqing.events import PostClassified
+from yuqing.query import Expr, Regex, Word
 from yuqing.sqlite_util import connect, sqlite_path
 from yuqing.store import CountField, Query, SearchResult
 from yuqing.text import index_terms, query_terms
@@ -158,6 +159,13 @@ class SqliteStore:
                 return None  # nothing searchable in the query: no hits, as on Elasticsearch
             clauses.append("rid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
             args.append(match)
+        if q.expr is not None:
+            sql, expr_args = _expr_sql(q.expr)
+            clauses.append(sql)
+            args += expr_args
+        if q.scheme is not None:  # tags live in the document: no column, no migration
+            clauses.append("EXISTS (SELECT 1 FROM json_each(doc, '$.schemes') WHERE value = ?)")
+            args.append(q.scheme)
         for name in ("topic", "sentiment", "risk_level", "source", "region", "event_id"):
             value = getattr(q, name)
             if value is not None:
@@ -223,6 +231,44 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _expr_sql(e: Expr) -> tuple[str, list[Any]]:
+    """``Query.expr`` as an SQL condition: one FTS lookup per word, combined in SQL (FTS5's own
+    NOT needs a positive left side, which a group of only ``!`` items does not have)."""
+    if not e.groups:
+        return "1", []
+    args: list[Any] = []
+    groups: list[str] = []
+    for g in e.groups:
+        must: list[tuple[str, list[Any]]] = []
+        optional: list[tuple[str, list[Any]]] = []
+        for it in g.items:
+            a = it.atom
+            cond_args: list[Any] = []
+            if isinstance(a, Regex):
+                cond = "1" if it.mode != "not" else "0"  # may match; never excludes
+            elif isinstance(a, Word):
+                match = _fts_query(a.text)
+                if match is None:
+                    cond = "0"
+                else:
+                    cond = "rid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)"
+                    cond_args.append(match)
+            else:
+                inner, cond_args = _expr_sql(a)
+                cond = f"({inner})"
+            if it.mode == "must":
+                must.append((cond, cond_args))
+            elif it.mode == "not":
+                must.append((f"NOT {cond}", cond_args))
+            else:
+                optional.append((cond, cond_args))
+        if optional:
+            must.append(("(" + " OR ".join(c for c, _ in optional) + ")", [x for _, a in optional for x in a]))
+        groups.append("(" + " AND ".join(c for c, _ in must) + ")")
+        args += [x for _, a in must for x in a]
+    return "(" + " OR ".join(groups) + ")", args
 
 
 def _ts(dt: datetime) -> float:
