@@ -114,7 +114,7 @@ MAPPINGS: dict[str, Any] = {
 TEMPLATE_VERSION = 2  # 2: event_keys, schemes
 # Fields added after indices may already exist: put into the live mapping at start (adding a
 # field to a strict mapping is allowed; changing one is not).
-ADDED_FIELDS: dict[str, Any] = {"schemes": _LONG_KEYWORD, "event_keys": {"type": "keyword", "doc_values": False}}
+ADDED_FIELDS: dict[str, Any] = {name: MAPPINGS["properties"][name] for name in ("event_keys", "schemes")}
 
 _COMPAT_MIMETYPE = re.compile(r"application/vnd\.elasticsearch\+([\w-]+)\s*;\s*compatible-with=\d+")
 
