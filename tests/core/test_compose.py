@@ -87,3 +87,12 @@ def test_two_alert_engines_share_one_database(compose: dict) -> None:
     assert len(engines) >= 2, "one active alert engine and at least one standby"
     urls = {s["environment"]["YUQING_DATABASE__URL"] for s in engines.values()}
     assert len(urls) == 1 and next(iter(urls)).startswith("postgresql"), "the lease lives in the shared database"
+
+
+def test_several_processing_workers_and_sizing_variables(compose: dict) -> None:
+    process = _yuqing_services(compose)["process"]
+    assert int(process["deploy"]["replicas"]) >= 2  # stateless event clustering: workers share posts.raw
+    env = process["environment"]
+    assert int(env["YUQING_BUS__PARTITIONS"]) >= int(process["deploy"]["replicas"])
+    assert {"YUQING_STORE__NUMBER_OF_SHARDS", "YUQING_STORE__NUMBER_OF_REPLICAS"} <= set(env)
+    load_settings(environ={k: str(v) for k, v in env.items() if k.startswith("YUQING_") and k != "YUQING_CONFIG"})
