@@ -34,7 +34,9 @@ def run(n_workers: int, posts: int, partitions: int, store_url: str | None) -> d
     src = Source(id="bench", kind="replay", name="bench")
     ref = now()
     batch = [
-        PostCollected(id=f"bench:{i}", title=rows[i % len(rows)]["title"], content=rows[i % len(rows)]["content"], published_at=ref, source=src)
+        PostCollected(
+            id=f"bench:{i}", title=rows[i % len(rows)]["title"], content=rows[i % len(rows)]["content"], published_at=ref, source=src
+        )
         for i in range(posts)
     ]
     with tempfile.TemporaryDirectory() as tmp, start_tansu() as url:
@@ -57,7 +59,9 @@ def run(n_workers: int, posts: int, partitions: int, store_url: str | None) -> d
             "YUQING_LOG_LEVEL": "WARNING",
         }
         procs = [
-            subprocess.Popen([sys.executable, "-m", "yuqing", "process"], cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.Popen(
+                [sys.executable, "-m", "yuqing", "process"], cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             for _ in range(n_workers)
         ]
         store = open_store(surl)
