@@ -11,8 +11,8 @@ ledger's own), beside the deliveries it refers to, outside the ledger's migratio
 
 from __future__ import annotations
 
-import logging
 import builtins
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
