@@ -24,13 +24,15 @@ from ledger.channels import Outbox
 from ledger.config import LedgerConfig
 from ledger.reminders import deliver_pending, run_reminders, sent_reminders
 from ledger.schemas import CaseAction, NewCase
-from tests.alerts.conftest import Receiver, free_port, receiver  # noqa: F401 - the fixture
+from tests.alerts import conftest as alerts_conftest
+from tests.alerts.conftest import Receiver, free_port
 from tests.ledger.conftest import BASE, Env
 from tests.ledger.test_briefing import post
 from yuqing.settings import DatabaseConfig, Settings, StoreConfig
 from yuqing.store.sqlite import SqliteStore
 from yuqing.timeutil import TZ
 
+receiver = alerts_conftest.receiver  # the local HTTP server standing in for the robots
 STHJ, RSJ, ZFB = "县生态环境局", "县人力资源和社会保障局", "县政府办"
 
 
