@@ -128,7 +128,9 @@ def period_for(kind: str, at: datetime) -> Period:
 class Archive:
     """The record of runs and their files (``out_dir``), and the outbox that delivers them."""
 
-    def __init__(self, database_url: str, out_dir: str | Path, outbox: Outbox | None, base_url: str) -> None:
+    def __init__(
+        self, database_url: str, out_dir: str | Path, outbox: Outbox | None, base_url: str, *, settings: Settings | None = None
+    ) -> None:
         from alerts import db
 
         self.engine: Engine = db.get_engine(database_url)  # same pooling and SQLite set-up as the alert tables
@@ -136,6 +138,7 @@ class Archive:
         self.out_dir = Path(out_dir)
         self.outbox = outbox
         self.base_url = base_url.rstrip("/")
+        self.settings = settings  # for briefings made on demand (the 简报 page's 专报)
 
     def _begin(self) -> Any:
         from alerts import db
@@ -226,13 +229,14 @@ def run_briefing(
     units: Sequence[str] = (),
     pdf: bool | None = None,
     made_at: datetime | None = None,
+    event_id: str | None = None,
 ) -> Run:
     """Make one briefing, record it, queue its deliveries and make the first attempt. A failure to
     make it is recorded (status 生成失败, the reason) and re-raised."""
     from ledger.briefing.build import write_pdf, write_word
 
     cfg = settings.ledger.briefing
-    run_id = archive.start(kind, period, units=units)
+    run_id = archive.start(kind, period, units=units, event_id=event_id)
     directory = archive.directory(run_id, kind)
     try:
         out = write_word(settings, store, period, directory, made_at=made_at)
@@ -277,3 +281,17 @@ def run_briefing(
     run = archive.get(run_id)
     assert run is not None
     return archive.with_deliveries([run])[0]
+
+
+def run_special(
+    settings: Settings, store: Store, archive: Archive, event_id: str, *, pdf: bool | None = None, made_at: datetime | None = None
+) -> Run:
+    """专报 for one event (``ledger.briefing.special``), recorded and delivered like the others."""
+    from ledger.briefing.special import EventStore, event_span, special_settings
+
+    event_id = event_id.strip()
+    period, title = event_span(store, event_id)
+    return run_briefing(
+        special_settings(settings, title), EventStore(store, event_id), archive, "special", period, pdf=pdf, made_at=made_at,
+        event_id=event_id,
+    )  # fmt: skip

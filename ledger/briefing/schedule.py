@@ -26,7 +26,7 @@ def open_archive(settings: Settings, outbox: Any = None) -> Any:
     from alerts.service import database_url
     from ledger.briefing.runs import Archive
 
-    return Archive(database_url(settings), settings.ledger.briefing.out_dir, outbox, settings.ledger.base_url)
+    return Archive(database_url(settings), settings.ledger.briefing.out_dir, outbox, settings.ledger.base_url, settings=settings)
 
 
 def schedule(scheduler: Any, settings: Settings, store: Store, *, outbox: Any = None) -> bool:

@@ -255,6 +255,21 @@ def seed_briefing(env: Env) -> dict[str, Any]:
     return {"run": run_id, "name": "简报.docx"}
 
 
+def seed_special(env: Env) -> dict[str, Any]:
+    """An event with one post in the store, and an archive that may make a 专报 of it (Word only)."""
+    import tempfile
+
+    from ledger.briefing.config import BriefingConfig
+    from ledger.briefing.runs import Archive
+    from ledger.config import LedgerConfig
+    from yuqing.settings import DatabaseConfig, Settings
+
+    out = tempfile.mkdtemp(prefix="yuqing-briefings-")
+    settings = Settings(database=DatabaseConfig(url=env.url), ledger=LedgerConfig(briefing=BriefingConfig(out_dir=out, pdf=False)))
+    env.app.state.briefings = Archive(env.url, out, None, "http://ledger.test", settings=settings)
+    return {"event": "ev-" + new_post(env)["post"].split(":", 1)[1]}
+
+
 ENDPOINTS = [
     # pages anyone may open
     *(

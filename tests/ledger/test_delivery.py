@@ -19,6 +19,7 @@ from aiosmtpd.controller import Controller
 from alerts import db as alerts_db
 from alerts.config import RetryConfig
 from ledger.briefing.config import BriefingConfig
+from ledger.briefing.model import Period
 from ledger.briefing.runs import Archive, period_for, run_briefing
 from ledger.channels import Outbox
 from ledger.config import LedgerConfig
@@ -373,4 +374,75 @@ def test_the_archive_page_and_downloads_follow_authorisation(env: Env, tmp_path:
         assert env.client(None).get("/briefings").status_code == 303
     finally:
         env.app.state.briefings = None
+        store.close()
+
+
+# -- 专报 ----------------------------------------------------------------------------------------
+def test_special_report_for_one_event(tmp_path: Path, smtp: tuple[Smtp, int]) -> None:
+    from ledger.briefing.model import BriefingError
+    from ledger.briefing.runs import run_special
+
+    rec, port = smtp
+    settings = _briefing_settings(tmp_path, port, pdf=False)
+    archive = _archive(settings, Clock(MONDAY))
+    store = _store(tmp_path)
+    before = len(rec.envelopes)
+    run = run_special(settings, store, archive, "ev-a")
+    # only the event's two posts (not ev-b's), over the whole days they span
+    assert (run.kind, run.kind_zh, run.event_id, run.posts, run.status) == ("special", "专报", "ev-a", 2, "delivered")
+    assert run.period == Period(WEEK.since + timedelta(days=1), WEEK.since + timedelta(days=3))
+    assert run.title.startswith("舆情专报：工资拖欠帖文") and len(rec.envelopes) == before + 1
+    assert str(rec.messages()[-1]["Subject"]).startswith("【专报】舆情专报：")
+    with pytest.raises(BriefingError, match="没有事件 ev-nothing 的帖文"):
+        run_special(settings, store, archive, "ev-nothing")
+    assert [r.id for r in archive.runs()] == [run.id]  # nothing recorded for the unknown event
+    store.close()
+    alerts_db.dispose(settings.database.url)
+
+
+def test_brief_cli_records_and_delivers(tmp_path: Path, smtp: tuple[Smtp, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from yuqing.cli import main
+
+    rec, port = smtp
+    _store(tmp_path).close()
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "yuqing.yaml"
+    config.write_text(
+        f"store: {{url: 'sqlite:///{tmp_path}/store.db'}}\ndatabase: {{url: 'sqlite:///{tmp_path}/ledger.db'}}\n"
+        "ledger:\n  briefing:\n    out_dir: archive\n    pdf: false\n    recipients:\n"
+        f"      - {{type: email, host: 127.0.0.1, port: {port}, sender: yq@pengze.gov.example, to: [office@pengze.gov.example]}}\n",
+        encoding="utf-8",
+    )
+    before = len(rec.envelopes)
+    result = CliRunner().invoke(main, ["-c", str(config), "brief", "--event", "ev-b"])
+    assert result.exit_code == 0, result.output + str(result.exception)
+    [path] = result.stdout.splitlines()
+    assert Path(path).parent.name.endswith("-special") and Path(path).suffix == ".docx" and Path(path).exists()
+    assert "已送达" in result.stderr and len(rec.envelopes) == before + 1
+    week = CliRunner().invoke(main, ["-c", str(config), "brief", "--since", "2026-11-16", "--until", "2026-11-22", "--deliver"])
+    assert week.exit_code == 0 and "-manual" in week.stdout and len(rec.envelopes) == before + 2
+    bad = CliRunner().invoke(main, ["-c", str(config), "brief", "--event", "ev-unknown"])
+    assert bad.exit_code != 0 and "没有事件 ev-unknown 的帖文" in bad.output
+    alerts_db.dispose(f"sqlite:///{tmp_path}/ledger.db")
+
+
+def test_special_report_from_the_web_page(env: Env, tmp_path: Path, smtp: tuple[Smtp, int]) -> None:
+    _, port = smtp
+    settings = _briefing_settings(tmp_path, port, pdf=False).model_copy(update={"database": DatabaseConfig(url=env.url)})
+    env.app.state.briefings = Archive(env.url, tmp_path / "out", None, BASE, settings=settings)
+    env.app.state.store = store = _store(tmp_path)
+    try:
+        mon = env.client("monitor")
+        assert 'id="special-form"' in mon.get("/briefings").text
+        assert 'id="special-form"' not in env.client("leader").get("/briefings").text
+        r = mon.form("/briefings/special", {"event_id": "ev-a"})
+        assert r.status_code == 303 and r.headers["location"].startswith("/briefings#run-")
+        run_id = int(r.headers["location"].split("-")[-1])
+        page = mon.get("/briefings").text
+        assert f'id="run-{run_id}"' in page and "专报" in page and "舆情专报：工资拖欠帖文" in page
+        bad = mon.form("/briefings/special", {"event_id": "ev-none"})
+        assert bad.status_code == 422 and "没有事件 ev-none 的帖文" in bad.text
+    finally:
         store.close()
