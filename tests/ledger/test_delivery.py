@@ -446,3 +446,45 @@ def test_special_report_from_the_web_page(env: Env, tmp_path: Path, smtp: tuple[
         assert bad.status_code == 422 and "没有事件 ev-none 的帖文" in bad.text
     finally:
         store.close()
+
+
+# -- alerts routed to the unit by the real engine -----------------------------------------------
+def test_the_engine_sends_an_alert_to_its_topics_unit(tmp_path: Path, receiver: Receiver) -> None:
+    from alerts.config import AlertsConfig
+    from alerts.rules.registry import load_rules
+    from tests.alerts.conftest import T0, make_harness_from, make_post
+    from tests.alerts.conftest import Clock as AlertClock
+    from yuqing.bus.sqlite import SqliteBus
+    from yuqing.settings import BusConfig
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "rules:\n  - {name: 逐条, type: any, match: {}, group_wait: 0s}\n",
+        encoding="utf-8",
+    )
+    bus = SqliteBus(f"sqlite:///{tmp_path}/bus.db")
+    settings = Settings(
+        bus=BusConfig(url=bus.url),
+        database=DatabaseConfig(url=f"sqlite:///{tmp_path}/alerts.db"),
+        state_url=f"sqlite:///{tmp_path}/state.db",
+        alerts=AlertsConfig.model_validate(
+            {
+                "rules": str(rules),
+                "notifiers": [{"type": "webhook", "name": "值班室", "url": f"{receiver.url}/duty"}],
+                "routes": [{"notifiers": ["值班室"], "to_unit": True}],
+                "group_wait": "0s",
+            }
+        ),
+        ledger=_channels(receiver.url),
+    )
+    h = make_harness_from(settings, AlertClock(T0), bus, load_rules(str(rules)))
+    try:
+        h.feed(make_post(at=T0, topic="工资拖欠", event_id="ev-w"))  # 工资拖欠 -> 县人力资源和社会保障局
+        h.feed(make_post("某河段黑臭", "河水发黑", at=T0, topic="其他", event_id="ev-o"))  # 其他 -> 县政府办: no channel
+        assert sorted(_paths(receiver)) == ["/duty", "/duty", "/robot/rsj"]
+        assert "/robot/sthj" not in _paths(receiver)
+        assert {d.notifier for d in h.deliveries()} == {"值班室", f"unit:{RSJ}:rsj-robot"}
+    finally:
+        h.close()
+        bus.close()
+        alerts_db.dispose(f"sqlite:///{tmp_path}/alerts.db")
