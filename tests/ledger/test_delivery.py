@@ -488,3 +488,38 @@ def test_the_engine_sends_an_alert_to_its_topics_unit(tmp_path: Path, receiver: 
         h.close()
         bus.close()
         alerts_db.dispose(f"sqlite:///{tmp_path}/alerts.db")
+
+
+def test_yuqing_run_schedules_the_briefings_and_the_retry_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from ledger.briefing.runs import Archive as ArchiveType
+    from ledger.stage import start
+    from yuqing.runtime import Runtime
+    from yuqing.settings import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "yuqing.yaml").write_text(
+        "ledger:\n  port: 0\n  unit_channels:\n"
+        f"    - {{unit: {RSJ}, notifiers: [{{type: webhook, name: hook, url: 'http://127.0.0.1:9/x'}}]}}\n"
+        "  briefing:\n    schedules: [{kind: weekly, cron: '0 8 * * mon'}, {kind: monthly, cron: '0 9 1 * *'}]\n",
+        encoding="utf-8",
+    )
+    runtime = Runtime(load_settings(tmp_path / "yuqing.yaml", environ={}))
+    scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
+    stop = threading.Event()
+    threads = start(runtime, scheduler, stop)
+    try:
+        jobs = {j.id: j for j in scheduler.get_jobs()}
+        assert {"ledger:reminders", "ledger:deliveries", "ledger:briefing:weekly", "ledger:briefing:monthly"} <= set(jobs)
+        outbox = jobs["ledger:deliveries"].args[1]
+        assert outbox.of_unit(RSJ) == [f"ledger:unit:{RSJ}:hook"] and jobs["ledger:reminders"].kwargs == {"outbox": outbox}
+        assert jobs["ledger:briefing:monthly"].trigger.get_next_fire_time(None, MONDAY) == datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
+        assert isinstance(jobs["ledger:briefing:weekly"].args[2], ArchiveType)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+        runtime.close()
