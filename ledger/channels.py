@@ -59,6 +59,31 @@ class Target:
     notes: list[str] = field(default_factory=list)
 
 
+class ClaimingDeliverer(Deliverer):
+    """A deliverer that claims each delivery before attempting it: the ledger stage may run in
+    several processes (no lease as for the alert engine), and a message must not go out twice.
+    The claim moves the delivery's next attempt past the attempt's longest duration; a process
+    that dies mid-attempt thus leaves it to be retried after that."""
+
+    def attempt(self, d: Delivery) -> str:
+        from sqlalchemy import update
+
+        from alerts import db
+
+        notifier = self.notifiers.get(d.notifier)
+        hold = (notifier.config.timeout if notifier is not None and notifier.config is not None else 10.0) + 60.0
+        c = db.deliveries.c
+        with self.store.begin() as conn:
+            claimed = conn.execute(
+                update(db.deliveries)
+                .where(c.id == d.id, c.status == "pending", c.attempts == d.attempts, c.next_attempt_at == d.next_attempt_at)
+                .values(next_attempt_at=self.clock().timestamp() + hold)
+            ).rowcount
+        if not claimed:
+            return "claimed elsewhere"
+        return super().attempt(d)
+
+
 class Outbox:
     def __init__(
         self,
@@ -85,7 +110,7 @@ class Outbox:
                 n = make_notifier(dict(c), ctx)
                 notifiers[BRIEFING + n.name] = n
         self.notifiers = notifiers
-        self.deliverer = Deliverer(self.store, notifiers, retry or RetryConfig(), clock=clock)
+        self.deliverer = ClaimingDeliverer(self.store, notifiers, retry or RetryConfig(), clock=clock)
         self.clock = clock
 
     # -- who gets what ----------------------------------------------------------------------

@@ -59,6 +59,7 @@ def briefing_list(request: Request) -> Response:
         has_archive=archive is not None,
         can_make=actor.role in states.OFFICE and archive is not None and archive.settings is not None,
         delivery_status=DELIVERY_STATUS,
+        show_recipients=actor.role is not Role.UNIT,  # addresses and replies are the office's business
         channel_label=channel_label,
     )
 

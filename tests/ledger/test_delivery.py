@@ -131,6 +131,21 @@ def test_a_failed_reminder_is_retried_and_the_record_follows(env: Env, receiver:
     assert deliver_pending(env.svc, box) == 0  # sent once: nothing more
 
 
+def test_two_processes_do_not_send_one_delivery_twice(env: Env, receiver: Receiver, outbox: tuple[Outbox, Clock]) -> None:
+    from alerts.notifiers.base import Notification
+
+    box, clock = outbox
+    other = Outbox(box.config, box.store.url, RetryConfig(), clock=clock)  # a second `yuqing run` on the same database
+    try:
+        box.enqueue("remind:test:1", "remind", box.of_unit(STHJ), Notification(title="测试", text="测试"))
+        [d] = box.store.due_deliveries(clock().timestamp())
+        assert box.deliverer.attempt(d) == "sent"
+        assert other.deliverer.attempt(d) == "claimed elsewhere"  # the same row, read before the first sent it
+        assert other.run_due() == 0 and len(receiver.requests) == 1
+    finally:
+        other.close()
+
+
 def test_bad_unit_channel_settings_are_named() -> None:
     with pytest.raises(ValueError, match=r"unit '县人力资源和社会保障局' is listed twice"):
         LedgerConfig(unit_channels=[{"unit": RSJ, "notifiers": [{"type": "inbox"}]}, {"unit": RSJ, "notifiers": [{"type": "inbox"}]}])
@@ -203,6 +218,12 @@ def smtp() -> Iterator[tuple[Smtp, int]]:
         controller.stop()
 
 
+def _plain(msg: email.message.EmailMessage) -> str:
+    body = msg.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
 MONDAY = datetime(2026, 11, 23, 8, 0, tzinfo=TZ)
 WEEK = period_for("weekly", MONDAY)
 
@@ -241,7 +262,9 @@ def _archive(settings: Settings, clock: Clock) -> Archive:
 
 
 @pytest.fixture(scope="module")
-def weekly(tmp_path_factory: pytest.TempPathFactory, smtp: tuple[Smtp, int]) -> Iterator[tuple[Any, Archive, Smtp]]:
+def weekly(
+    tmp_path_factory: pytest.TempPathFactory, smtp: tuple[Smtp, int]
+) -> Iterator[tuple[Any, Archive, list[email.message.EmailMessage]]]:
     """One scheduled 周报 with PDF, run by the job APScheduler holds, emailed to aiosmtpd (made once: LibreOffice is slow)."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -259,27 +282,28 @@ def weekly(tmp_path_factory: pytest.TempPathFactory, smtp: tuple[Smtp, int]) -> 
     assert job.trigger.get_next_fire_time(None, datetime(2026, 11, 19, tzinfo=TZ)) == MONDAY
     before = len(rec.envelopes)
     run = job.func(settings, store, archive, "weekly", MONDAY, **job.kwargs)  # what the scheduler calls on Monday 08:00
-    yield run, archive, rec
-    assert len(rec.envelopes) >= before
+    yield run, archive, rec.messages()[before:]
     store.close()
     alerts_db.dispose(settings.database.url)
 
 
 @pytest.mark.slow
-def test_scheduled_weekly_briefing_is_emailed_with_the_pdf_and_recorded(weekly: tuple[Any, Archive, Smtp]) -> None:
-    run, archive, rec = weekly
+def test_scheduled_weekly_briefing_is_emailed_with_the_pdf_and_recorded(
+    weekly: tuple[Any, Archive, list[email.message.EmailMessage]],
+) -> None:
+    run, archive, sent = weekly
     assert (run.kind, run.period, run.posts, run.status) == ("weekly", WEEK, 3, "delivered")
     stem = "舆情风险研判简报_20261116-20261122"
     assert run.files == [f"{stem}.pdf", f"{stem}.docx"]
     assert run.recipients == [{"channel": "领导邮箱", "who": "邮件 leader@pengze.gov.example"}]
-    [msg] = [m for m in rec.messages() if run.title in str(m["Subject"])]
+    [msg] = sent  # one message, during the scheduled run
     assert str(msg["Subject"]).startswith("【周报】") and msg["To"] == "leader@pengze.gov.example"
     parts = {p.get_filename(): p for p in msg.iter_attachments()}
     assert set(parts) == {f"{stem}.pdf", f"{stem}.docx"}
     pdf = parts[f"{stem}.pdf"].get_content()
     assert parts[f"{stem}.pdf"].get_content_type() == "application/pdf" and pdf.startswith(b"%PDF-")
     assert pdf == (archive.directory(run.id, "weekly") / f"{stem}.pdf").read_bytes()
-    body = msg.get_body(("plain",)).get_content()
+    body = _plain(msg)
     assert "统计时段：2026年11月16日至11月22日" in body and f"{BASE}/briefings#run-{run.id}" in body
     [d] = run.deliveries
     assert (d.notifier, d.status, d.attempts) == ("ledger:briefing:领导邮箱", "sent", 1)
@@ -340,7 +364,7 @@ def test_a_period_without_posts_still_makes_and_sends_a_briefing(tmp_path: Path,
     assert run.period.label() == "2026年2月1日至2月28日"
     assert (run.posts, run.status, run.note) == (0, "delivered", "本期（2026年2月1日至2月28日）无帖文，简报照常生成并注明")
     [msg] = [m for m in rec.messages()[before:]]
-    assert "无帖文" in msg.get_body(("plain",)).get_content()
+    assert "无帖文" in _plain(msg)
     store.close()
     alerts_db.dispose(settings.database.url)
 
@@ -366,6 +390,7 @@ def test_the_archive_page_and_downloads_follow_authorisation(env: Env, tmp_path:
         # 人社局 sees the run sent to it, nothing else; 生态环境局 sees none
         rsj = env.client("other_unit").get("/briefings").text
         assert f'id="run-{for_rsj.id}"' in rsj and f'id="run-{county.id}"' not in rsj
+        assert "leader@pengze.gov.example" not in rsj  # recipients and replies are the office's business
         assert env.client("other_unit").get(f"/briefings/{for_rsj.id}/files/{for_rsj.files[0]}").status_code == 200
         assert env.client("other_unit").get(f"/briefings/{county.id}/files/{county.files[0]}").status_code == 404
         assert 'id="run-' not in env.client("unit").get("/briefings").text
