@@ -123,7 +123,7 @@ class RetryConfig(_Model):
 
 
 def _default_notifiers() -> list[NotifierConfig]:
-    from alerts.notifiers.inbox import InboxConfig
+    from alerts.notifiers.inbox_config import InboxConfig
 
     return [InboxConfig(name="inbox", type="inbox")]
 

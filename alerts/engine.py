@@ -20,6 +20,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -113,6 +114,27 @@ class Engine:
         self.stats["posts"] += len(posts)
         self._commit(outs, now)
 
+    def handle_ledger(self, events: Sequence[Any]) -> None:
+        """Ledger events (``ledger.events``, bus topic ``ledger``): responses to an event go to the
+        rules that follow them (``rebound``); the rest are ignored."""
+        from alerts.rules.rebound import RESPONSE_EVENTS
+
+        outs: list[Hit | Clear] = []
+        for ev in events:
+            if ev.type not in RESPONSE_EVENTS or not getattr(ev, "event_id", None):
+                continue
+            self.stats["responses"] += 1
+            for rule in self.rules:
+                note = getattr(rule, "note_response", None)
+                if note is not None:
+                    outs += note(ev.event_id, ev.at, ev.case_id, ev.case_number)
+        self._commit(outs, self.clock())
+
+    @property
+    def follows_ledger(self) -> bool:
+        """Whether a rule needs the ledger's events (the stage then consumes the topic ``ledger``)."""
+        return any(hasattr(rule, "note_response") for rule in self.rules)
+
     def tick(self) -> None:
         now = self.clock()
         outs: list[Hit | Clear] = []
@@ -171,7 +193,7 @@ class Engine:
             if key not in labels and len(values) == 1 and (value := values.pop()):
                 labels[key] = value
         if rule.config.unit:
-            labels["unit"] = rule.config.unit
+            labels.setdefault("unit", rule.config.unit)  # a rule grouping by unit (unanswered) names its own
         return labels
 
     def _apply_hit(self, conn: Connection, hit: Hit, ts: float) -> None:

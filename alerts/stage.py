@@ -27,6 +27,7 @@ from yuqing.worker import Stage
 log = logging.getLogger("yuqing.alerts")
 
 GROUP = "alerts"
+LEDGER_GROUP = "alerts-ledger"  # the ledger's case events, for rules that follow responses (rebound)
 
 
 def make_stage(svc: AlertService, runtime: Runtime) -> Stage[PostClassified]:
@@ -43,9 +44,34 @@ def make_stage(svc: AlertService, runtime: Runtime) -> Stage[PostClassified]:
     )
 
 
-def _active(svc: AlertService, stage: Stage[PostClassified], stop: threading.Event, tick_interval: float, lease: Lease | None) -> None:
+def make_ledger_stage(svc: AlertService, runtime: Runtime) -> Stage[Any]:
+    """The ledger's events (topic ``ledger``) for rules that follow a case's response (``rebound``)."""
+    from ledger.events import TOPIC as LEDGER_TOPIC
+    from ledger.events import decode as decode_ledger
+
+    return Stage(
+        name="alerts-ledger",
+        bus=runtime.bus,
+        topic=LEDGER_TOPIC,
+        group=LEDGER_GROUP,
+        decode=decode_ledger,
+        handle=svc.engine.handle_ledger,
+        batch_size=runtime.settings.alerts.batch_size,
+        linger=0.0,
+    )
+
+
+def _active(
+    svc: AlertService,
+    stage: Stage[PostClassified],
+    stop: threading.Event,
+    tick_interval: float,
+    lease: Lease | None,
+    ledger_stage: Stage[Any] | None = None,
+) -> None:
     """Consume and tick until ``stop``; with a lease, renew it a few times per lease period (every
-    engine transaction renews it too) and raise Fenced when it was lost."""
+    engine transaction renews it too) and raise Fenced when it was lost. The ledger's events, when
+    a rule follows them, are read on the same thread between batches of posts."""
     next_tick = 0.0
     next_renew = 0.0
     while not stop.is_set():
@@ -56,6 +82,8 @@ def _active(svc: AlertService, stage: Stage[PostClassified], stop: threading.Eve
                 log.error("alerts: could not renew the lease: %s", exc)
             next_renew = time.monotonic() + lease.seconds / 3
         stage._run_with_retry(timeout=min(stage.linger, tick_interval), stop=stop)
+        if ledger_stage is not None:
+            ledger_stage._run_with_retry(timeout=0.0, stop=stop)
         if time.monotonic() >= next_tick:
             next_tick = time.monotonic() + tick_interval
             try:
@@ -70,6 +98,7 @@ def run_loop(
     stop: threading.Event,
     tick_interval: float,
     lease: Lease | None = None,
+    new_ledger_stage: Callable[[], Stage[Any]] | None = None,
 ) -> None:
     waiting_logged = False
     try:
@@ -89,13 +118,18 @@ def run_loop(
                 waiting_logged = False
                 svc.engine.reload()
             stage = new_stage()
+            ledger_stage = new_ledger_stage() if new_ledger_stage is not None and svc.engine.follows_ledger else None
             log.info("alerts: consuming %s as group %s", stage.topic, stage.group)
+            if ledger_stage is not None:
+                log.info("alerts: consuming %s as group %s (rebound rules)", ledger_stage.topic, ledger_stage.group)
             try:
-                _active(svc, stage, stop, tick_interval, lease)
+                _active(svc, stage, stop, tick_interval, lease, ledger_stage)
             except Fenced as exc:
                 log.warning("%s", exc)
             finally:
                 stage.close()
+                if ledger_stage is not None:
+                    ledger_stage.close()
     finally:
         if lease is not None and lease.held:
             try:
@@ -116,7 +150,14 @@ def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threa
     threads = svc.deliverer.start(stop)
     t = threading.Thread(
         target=run_loop,
-        args=(svc, lambda: make_stage(svc, runtime), stop, cfg.tick_interval.total_seconds(), lease),
+        args=(
+            svc,
+            lambda: make_stage(svc, runtime),
+            stop,
+            cfg.tick_interval.total_seconds(),
+            lease,
+            lambda: make_ledger_stage(svc, runtime),
+        ),
         name="alerts",
         daemon=True,
     )

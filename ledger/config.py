@@ -10,6 +10,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ledger.briefing.config import BriefingConfig
+from ledger.effect import EffectConfig
+from ledger.timeliness.config import TimelinessConfig
 
 # Working-day limits per case type, as 12345 hotlines and 信访 offices commonly set them:
 # a consultation is answered within 3 working days, a complaint within 13.
@@ -105,6 +107,8 @@ class LedgerConfig(BaseModel):
     upload_types: list[str] = Field(default_factory=lambda: list(DEFAULT_UPLOAD_TYPES), description="allowed evidence file extensions")
     public_feed_size: int = Field(50, ge=1, le=1000)
     briefing: BriefingConfig = Field(default_factory=BriefingConfig, description="风险研判简报 (docs/briefing.md)")
+    effect: EffectConfig = Field(default_factory=EffectConfig, description="回应效果: verdict thresholds (docs/ledger.md)")
+    timeliness: TimelinessConfig = Field(default_factory=TimelinessConfig, description="回复时效 (docs/timeliness.md)")
 
     @field_validator("deadlines", mode="before")
     @classmethod

@@ -142,6 +142,10 @@ def _seed(svc: LedgerService, runtime: Runtime, echo: Callable[[str], None]) -> 
                     disclosure_url="https://www.pengze.gov.cn/",
                 ),
             )
+    # Two stories placed days back, so the case page shows a settled 回应效果 (ledger.effect_demo).
+    from ledger.effect_demo import seed_stories
+
+    effects = seed_stories(svc, runtime, monitor, lambda unit_id: _unit_actor(svc, unit_id))
     from ledger.reminders import run_reminders
 
     report = run_reminders(svc, [])
@@ -150,6 +154,8 @@ def _seed(svc: LedgerService, runtime: Runtime, echo: Callable[[str], None]) -> 
         "打开台账网页：在工作目录运行 yuqing ledger serve，浏览器访问 http://127.0.0.1:8600/ （公开页 /public，接口文档 /api/docs）",
         f"演示账号（密码均为 {DEMO_PASSWORD}）：admin 管理员，jiance 监测员，lingdao 领导，shengtai 生态环境局，renshe 人社局，zhengfuban 政府办",
     ]
+    if effects:
+        lines.append(f"回应效果：{'；'.join(effects)}（案件页与简报「回应效果」）")
     return lines
 
 

@@ -60,6 +60,7 @@ class _LedgerEvent(BaseModel):
     actor: str = Field(description="user name, or 'system' for scheduled jobs")
     actor_role: str
     unit: str | None = Field(None, description="the case's 交办单位 after the change")
+    event_id: str | None = Field(None, description="the case's 舆情事件 (the alerts' rebound rule follows it after a response)")
     note: str = ""
     at: AwareDatetime = Field(default_factory=now)
 

@@ -787,6 +787,7 @@ class LedgerService:
             "actor": actor.username,
             "actor_role": actor.role.value,
             "unit": case.unit.name if case.unit else None,
+            "event_id": case.event_id,
             "note": note,
             "at": at,
         }

@@ -53,7 +53,7 @@ class Classifier:
             topic_confidence=round(pred.topic_confidence, 4),
             sentiment=pred.sentiment,
             negativity=round(pred.negativity, 4),
-            keywords=keywords(tokens, self.config.keywords),
+            keywords=keywords(tokens, self.config.keywords, len(title_tokens)),
             region=self.gazetteer.locate(
                 title,
                 content,

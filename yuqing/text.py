@@ -22,7 +22,10 @@ _lock = threading.Lock()
 @lru_cache(maxsize=1)
 def _jieba() -> rjieba.Jieba:
     with _lock:
-        jb = rjieba.Jieba()
+        # rjieba builds a default tokeniser when imported (``rjieba.cut`` is its method): take that
+        # one instead of loading the dictionary a second time (~0.1 s at every start).
+        default = getattr(rjieba.cut, "__self__", None)
+        jb = default if isinstance(default, rjieba.Jieba) else rjieba.Jieba()
         if USERDICT.exists():
             for line in USERDICT.read_text(encoding="utf-8").splitlines():
                 parts = line.split()

@@ -9,21 +9,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from alerts import db
 from alerts.model import ts_to_dt
-from alerts.notifiers.base import DeliveryResult, Notification, Notifier, NotifierConfig, NotifierContext
+from alerts.notifiers.base import DeliveryResult, Notification, Notifier, NotifierContext
+from alerts.notifiers.inbox_config import InboxConfig
 
-
-class InboxConfig(NotifierConfig):
-    type: Literal["inbox"] = "inbox"
-    box: str | None = Field(default=None, description="inbox name (a unit or a duty desk); default: the notifier's name")
-    database_url: str | None = Field(default=None, description="null = alerts.database_url / database.url")
+__all__ = ["Inbox", "InboxConfig", "InboxMessage", "InboxNotifier"]
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ RULE_TYPES: dict[str, str] = {
     "negative_ratio": "alerts.rules.negative_ratio:NegativeRatioRule",
     "new_event": "alerts.rules.new_event:NewEventRule",
     "flatline": "alerts.rules.flatline:FlatlineRule",
+    "rebound": "alerts.rules.rebound:ReboundRule",
+    "unanswered": "alerts.rules.unanswered:UnansweredRule",
 }
 
 BUNDLED_RULES = Path(__file__).resolve().parent.parent / "default_rules.yaml"

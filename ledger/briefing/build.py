@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from ledger.briefing.charts import charts
+from ledger.briefing.effect import effect_figures
 from ledger.briefing.figures import compute, open_readonly
 from ledger.briefing.model import Briefing, BriefingError, Period
 from ledger.briefing.pdf import to_pdf
+from ledger.briefing.timeliness_section import timeliness_figures
 from ledger.briefing.word import render
 from yuqing.settings import Settings
 from yuqing.store import Store
@@ -67,7 +69,7 @@ def make_briefing(
     ledger_db = open_readonly(ledger_url)
     alerts_db = ledger_db if alerts_url == ledger_url else open_readonly(alerts_url)
     try:
-        return compute(
+        b = compute(
             store,
             period,
             settings.ledger.briefing,
@@ -77,6 +79,10 @@ def make_briefing(
             made_at=made_at,
             issue=issue,
         )
+        at = min(period.until, b.made_at)
+        effects = effect_figures(ledger_db, store, period, at, settings.ledger.effect, limit=settings.ledger.briefing.top_events)
+        timeliness = timeliness_figures(store, ledger_db, settings.ledger.timeliness, period, made_at or now())
+        return replace(b, effects=effects, timeliness=timeliness)
     finally:
         for engine in {id(e): e for e in (ledger_db, alerts_db) if e is not None}.values():
             engine.dispose()

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from yuqing.errors import YuqingError
 from yuqing.events import RISK_LEVELS
 from yuqing.timeutil import TZ
+
+if TYPE_CHECKING:
+    from ledger.briefing.effect import EffectFigures
 
 SEVERITY_ORDER = tuple(reversed(RISK_LEVELS))  # 重大, 高, 中, 低
 
@@ -212,6 +216,8 @@ class Briefing:
     alerts: AlertFigures
     ledger: LedgerFigures
     recommendations: tuple[Recommendation, ...] = ()
+    effects: EffectFigures | None = None  # 回应效果 (ledger.briefing.effect); None: not computed
+    timeliness: Any = None  # ledger.timeliness.figures.Report of the period (回复时效), when computed
 
     @property
     def empty(self) -> bool:

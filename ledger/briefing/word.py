@@ -18,7 +18,9 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+from ledger.briefing import timeliness_section
 from ledger.briefing.charts import Chart
+from ledger.briefing.effect import write_section as write_effect
 from ledger.briefing.model import SEVERITY_ORDER, Briefing, Change, pct, share, zh_date
 
 RED = RGBColor(0xC0, 0x00, 0x00)
@@ -239,6 +241,8 @@ def render(b: Briefing, charts: tuple[Chart, Chart] | None, path: Path, *, font:
     _risks(w, b)
     _alerts(w, b)
     _ledger(w, b)
+    write_effect(w, b.effects)
+    timeliness_section.write(w, b)
     _advice(w, b)
     w.save(path, b)
     return path

@@ -174,7 +174,7 @@ def create_app(
     """The ASGI app. ``store`` (optional) lists events to open cases from; without it that page is
     empty. ``alerts`` (optional) is where the alert engine keeps its alerts (``alert_*`` tables);
     without it the alert pages say so."""
-    from ledger.web import alert_pages, api, briefing_pages, pages, public
+    from ledger.web import alert_pages, api, briefing_pages, pages, public, timeliness_pages
 
     cfg = service.config
     app = FastAPI(
@@ -291,6 +291,7 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(alert_pages.router)
     app.include_router(briefing_pages.router)
+    app.include_router(timeliness_pages.router)
     return app
 
 

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool as bg
 
 from alerts.store import OPEN, STATUS_ZH, Alert, AlertNotFound, AlertStore, LifecycleError
 from ledger import states
+from ledger.effect import response_time
 from ledger.errors import NotFound, PermissionDenied, TransitionError
 from ledger.intake import case_from_alert
 from ledger.service import LedgerService
@@ -28,6 +29,7 @@ from ledger.states import Actor, CaseStatus, Role
 from ledger.tables import Case
 from ledger.urls import safe_url
 from ledger.web import require_actor
+from ledger.web.effect_view import effect_view
 from ledger.web.pages import _str, redirect, render
 from yuqing.errors import BusError
 
@@ -36,7 +38,15 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 TOP_POSTS = 20
 
-RULE_TYPES = {"any": "逐条", "frequency": "频次", "spike": "突增", "negative_ratio": "负面占比", "new_event": "新事件", "flatline": "静默"}
+RULE_TYPES = {
+    "any": "逐条",
+    "frequency": "频次",
+    "spike": "突增",
+    "negative_ratio": "负面占比",
+    "new_event": "新事件",
+    "flatline": "静默",
+    "rebound": "回应后升温",
+}
 DELIVERY_KINDS = {"first": "首次", "repeat": "重复", "upgrade": "风险升级", "escalation": "升级", "test": "测试"}
 DELIVERY_STATUS = {"pending": "待发送", "sent": "已发送", "failed": "发送失败"}
 FILTERS = {"": "全部", "open": "未解除", "firing": "告警中", "acknowledged": "已确认", "resolved": "已解除", "pending": "等待中"}
@@ -181,6 +191,10 @@ def alert_detail(request: Request, alert_id: str) -> Response:
         rule_types=RULE_TYPES,
         delivery_kinds=DELIVERY_KINDS,
         delivery_status=DELIVERY_STATUS,
+        # 回应效果 of the event's cases that were answered (ledger.effect).
+        effects=[
+            effect_view(c, request.app.state.store, _svc(request).clock(), _svc(request).config.effect) for c in cases if response_time(c)
+        ],
     )
 
 

@@ -25,6 +25,7 @@ from ledger.uploads import CheckedUpload, check_upload
 from ledger.urls import is_http_url
 from ledger.validation import describe_errors
 from ledger.web import csrf_token, current_actor, guide, require_actor
+from ledger.web.effect_view import effect_view
 from yuqing.store import Query
 from yuqing.timeutil import TZ
 
@@ -255,6 +256,8 @@ def case_detail(request: Request, case_id: int) -> Response:
         commitment_actions={k: [r for r in v if r.action not in ("fulfil", *REVIEW)] for k, v in commitment_actions.items()},
         can_add_commitment=can_add,
         internals=actor.role is not Role.UNIT,  # 版本, event/alert/source ids: for the office, not for units
+        # 回应效果: figures about the event's posts, which (like events) units do not see.
+        effect=effect_view(case, request.app.state.store, at, svc.config.effect) if actor.role is not Role.UNIT else None,
         in_commitment_phase=CaseStatus(case.status) in states.COMMITMENT_PHASE | {CaseStatus.CLOSED},
         days_left_text=guide.days_left_text,
         units=svc.list_units(active_only=True),

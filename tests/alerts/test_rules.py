@@ -31,7 +31,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_bundled_and_example_rules_load() -> None:
     assert len(load_rules(BUNDLED_RULES)) == 7
     example = Path(__file__).resolve().parents[2] / "config" / "rules.example.yaml"
-    assert {r.type for r in load_rules(example)} == {"any", "frequency", "spike", "negative_ratio", "new_event", "flatline"}
+    assert {r.type for r in load_rules(example)} == {"any", "frequency", "spike", "negative_ratio", "new_event", "flatline", "rebound"}
 
 
 @pytest.mark.parametrize(
@@ -49,6 +49,9 @@ def test_bundled_and_example_rules_load() -> None:
         ("rules:\n  - {name: a, type: new_event, group_by: [topic]}\n", "rules[0].group_by", "per event"),
         ("rules:\n  - {name: a, type: flatline, window: 1h, group_by: [source, topic]}\n", "rules[0]", "exactly one key"),
         ("rules:\n  - {name: a, type: spike, window: 1h, baseline: 1d, ratio: 0.5}\n", "rules[0].ratio", "greater than 1"),
+        ("rules:\n  - {name: a, type: rebound, group_by: [topic]}\n", "rules[0].group_by", "per event"),
+        ("rules:\n  - {name: a, type: rebound, min_count: 0}\n", "rules[0].min_count", "greater than or equal to 1"),
+        ("rules:\n  - {name: a, type: rebound, watch: later}\n", "rules[0].watch", "not a duration"),
     ],
 )
 def test_errors_name_file_and_field_path(tmp_path: Path, text: str, key: str, message: str) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.processes import stop
 from yuqing.bus import open_bus
 from yuqing.events import POSTS_RAW
 
@@ -75,11 +76,7 @@ sources:
             time.sleep(0.2)
         time.sleep(1)  # a few more rounds: a source that re-published old posts would show it now
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
     keys = _published(bus_url, budget=60)  # the collector has stopped: read to the end
     counts = Counter(keys)
     assert len(counts) == N

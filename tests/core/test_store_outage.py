@@ -6,7 +6,6 @@ documents stored before it are still there afterwards (osmem keeps its data in m
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ import pytest
 
 from tests.core.test_worker_stage import collected_posts
 from tests.fixtures.osmem import ES_OPTIONS
+from tests.fixtures.processes import stop
 from tests.fixtures.proxy import tcp_proxy
 from yuqing.bus import OutMessage, open_bus
 from yuqing.events import POSTS_RAW
@@ -83,11 +83,7 @@ def test_store_down_for_a_minute_mid_stream(tmp_path: Path, es_url: str) -> None
             ids = {p.id for p in page.hits}
             assert page.total == N and ids == {p.id for p in posts}  # none lost, none twice
         finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop(worker)
             bus.close()
         text = log.read_text(encoding="utf-8", errors="replace")
         assert text.count("retrying with backoff") == 1, text[-3000:]

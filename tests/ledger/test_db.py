@@ -122,15 +122,18 @@ def test_demo_step_seeds_cases_from_the_riskiest_events(tmp_path: Path) -> None:
         lines[2]
         == "演示账号（密码均为 yuqing-demo）：admin 管理员，jiance 监测员，lingdao 领导，shengtai 生态环境局，renshe 人社局，zhengfuban 政府办"
     )
+    # Two stories placed days back show a settled 回应效果 (ledger.effect_demo).
+    assert lines[3].startswith("回应效果：YQ-2026-00007 平息（回应前 72 小时 6 条") and "；YQ-2026-00008 升温（" in lines[3]
     from ledger.stage import open_service
 
     svc = open_service(runtime.settings)
     page = svc.list_cases(SYSTEM)
-    assert page.total == 6
-    assert sorted(c.status for c in page.items) == ["assigned", "assigned", "assigned", "disclosed", "fulfilling", "in_progress"]
+    assert page.total == 8
+    statuses = ["assigned", "assigned", "assigned", "disclosed", "fulfilling", "in_progress", "responded", "responded"]
+    assert sorted(c.status for c in page.items) == statuses
     assert svc.list_cases(SYSTEM, overdue=True).total == 1
     assert len(svc.disclosed_commitments()) == 1
-    assert {c.unit.name for c in page.items if c.unit} == {"县人力资源和社会保障局"}
+    assert {c.unit.name for c in page.items if c.unit and c.status != "responded"} == {"县人力资源和社会保障局"}
     assert create_app(svc) is not None
     assert step(runtime, lambda s: None)[0].startswith("台账：新立案 0 件")  # a second run adds nothing
     runtime.close()

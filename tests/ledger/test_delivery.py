@@ -548,3 +548,4 @@ def test_yuqing_run_schedules_the_briefings_and_the_retry_job(tmp_path: Path, mo
         for t in threads:
             t.join(10)
         runtime.close()
+        alerts_db.dispose(runtime.settings.database.url)  # a relative URL: later tests in other directories reuse it

@@ -45,6 +45,43 @@ def test_classify_streams_jsonl_and_passes_fields_through(tmp_path: Path) -> Non
     assert json.loads(piped.stdout)["topic"] == "工资拖欠"
 
 
+def test_classify_answers_each_post_on_a_pipe_before_the_input_ends() -> None:
+    """Interactive use: a post written to the pipe is answered while the pipe stays open."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "yuqing", "classify", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        for i, title in enumerate(["拖欠农民工工资", "工地夜间施工噪音扰民"]):
+            proc.stdin.write(
+                json.dumps({"id": f"p{i}", "title": title, "content": title + "，请尽快处理。"}, ensure_ascii=False).encode() + b"\n"
+            )
+            proc.stdin.flush()
+            answer = json.loads(proc.stdout.readline())  # blocks until answered: the input is still open
+            assert answer["id"] == f"p{i}" and answer["topic"] and answer["risk"]["level"]
+    finally:
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0
+
+
+def test_classify_keeps_what_orjson_refuses_and_names_bad_lines(tmp_path: Path) -> None:
+    src = tmp_path / "odd.jsonl"
+    src.write_text(
+        '{"title": "路灯坏了", "content": "小区路灯坏了一个月", "big": 123456789012345678901234567890, "x": NaN}\n'
+        "[1, 2]\n"
+        '{"title": "停水", "content": "停水三天"\n',
+        encoding="utf-8",
+    )
+    res = run("classify", str(src))
+    assert res.returncode == 0, res.stderr
+    (out,) = [json.loads(line) for line in res.stdout.splitlines()]
+    assert out["big"] == 123456789012345678901234567890 and out["topic"]
+    assert f"{src}:2: skipped, malformed JSON: not a JSON object" in res.stderr
+    assert f"{src}:3: skipped, malformed JSON" in res.stderr
+    missing = run("classify", str(tmp_path / "nope.jsonl"))
+    assert missing.returncode == 2 and "nope.jsonl" in missing.stderr
+
+
 def _posts(n: int) -> list[PostCollected]:
     rows = [json.loads(line) for line in (ROOT / "yuqing" / "demo" / "wenzheng.jsonl").read_text(encoding="utf-8").splitlines()][:n]
     src = Source(id="demo", kind="replay", name="demo")
