@@ -45,6 +45,11 @@ class RouteConfig(_Model):
     escalate_after: Duration | None = Field(default=None, description="not acknowledged after this long: notify escalate_to")
     escalate_to: list[str] = Field(default_factory=list)
     continue_: bool = Field(default=False, alias="continue", description="also try the routes after this one")
+    to_unit: bool = Field(
+        default=False,
+        description="also notify the alert's unit (the rule's unit, else ledger.topic_units of its topic) on its own channels "
+        "(ledger.unit_channels); a unit without channels is carried by this route's notifiers",
+    )
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

@@ -80,13 +80,16 @@ class Deliverer:
     def run_due(self, notifier: str | None = None) -> int:
         """Attempt every delivery that is due now (once each); returns how many were attempted."""
         done = 0
-        while True:
-            batch = self.store.due_deliveries(self.clock().timestamp(), notifier)
-            if not batch:
-                return done
-            for d in batch:
-                self.attempt(d)
-                done += 1
+        # Only this deliverer's own channels: the ledger's deliverer (reminders, briefings) shares the table.
+        for name in [notifier] if notifier is not None else list(self.notifiers):
+            while True:
+                batch = self.store.due_deliveries(self.clock().timestamp(), name)
+                if not batch:
+                    break
+                for d in batch:
+                    self.attempt(d)
+                    done += 1
+        return done
 
     # -- threaded ---------------------------------------------------------------------------
     def wake(self, names: set[str]) -> None:

@@ -68,6 +68,9 @@ class Engine:
         self.clock = clock
         self.bus = bus
         self.on_deliveries = on_deliveries
+        # Routes with ``to_unit``: unit -> its channel names, topic -> unit (set by build_service).
+        self.unit_channels: dict[str, list[str]] = {}
+        self.topic_units: dict[str, str] = {}
         self.stats: Counter[str] = Counter()
         # Called inside every write transaction before it commits (alerts.lease renews the lease
         # there, raising Fenced when another engine took over: the transaction then rolls back).
@@ -202,7 +205,9 @@ class Engine:
             ri = (rule.config.repeat_interval if rule.config.repeat_interval is not None else self.config.repeat_interval).total_seconds()
             labels = self._labels(rule, hit)
             severity = rule.config.severity or max_severity(*(p.risk_level for p in hit.posts))
-            notifiers, escalations = resolve_routes(self.config.routes, labels, rule.name, severity)
+            notifiers, escalations = resolve_routes(
+                self.config.routes, labels, rule.name, severity, unit_channels=self.unit_channels, topic_units=self.topic_units
+            )
             alert = Alert(
                 id=new_alert_id(),
                 fingerprint=fp,
@@ -351,7 +356,9 @@ class Engine:
     def _notify(self, conn: Connection, alert: Alert, kind: str, now: datetime) -> None:
         ts = now.timestamp()
         # Severity may have changed since the alert was created: route on what it is now.
-        alert.notifiers, escalations = resolve_routes(self.config.routes, alert.labels, alert.rule, alert.severity)
+        alert.notifiers, escalations = resolve_routes(
+            self.config.routes, alert.labels, alert.rule, alert.severity, unit_channels=self.unit_channels, topic_units=self.topic_units
+        )
         if not alert.notifications:
             alert.escalations = escalations
         alert.notifications += 1

@@ -80,7 +80,34 @@ def build_service(
     store = AlertStore(db_url)
     if rules is None:
         rules = load_rules(rules_path(settings))
-    chans = notifiers if notifiers is not None else make_notifiers(cfg, db_url)
+    chans = notifiers if notifiers is not None else {**make_notifiers(cfg, db_url), **make_unit_notifiers(settings, db_url)}
     deliverer = Deliverer(store, chans, cfg.retry, clock=clock)
     engine = Engine(rules, cfg, store, make_renderer(cfg, web_base_url(settings)), clock=clock, bus=bus, on_deliveries=deliverer.wake)
+    engine.topic_units = dict(settings.ledger.topic_units)
+    for name in chans:
+        if name.startswith(UNIT_PREFIX):
+            unit = name[len(UNIT_PREFIX) :].rpartition(":")[0]
+            engine.unit_channels.setdefault(unit, []).append(name)
     return AlertService(engine, deliverer, store, chans)
+
+
+UNIT_PREFIX = "unit:"
+
+
+def unit_channel(unit: str, name: str) -> str:
+    """The alert engine's name of a unit's channel (the ledger's own deliveries use ``ledger:unit:``)."""
+    return f"{UNIT_PREFIX}{unit}:{name}"
+
+
+def make_unit_notifiers(settings: Settings, db_url: str) -> dict[str, Notifier]:
+    """Each unit's own channels (``ledger.unit_channels``), for routes with ``to_unit``."""
+    ctx = NotifierContext(database_url=db_url)
+    out: dict[str, Notifier] = {}
+    for u in settings.ledger.unit_channels:
+        for c in u.notifiers:
+            try:
+                n = make_notifier(dict(c), ctx)
+            except ValueError as exc:
+                raise ConfigError(str(exc), key=f"ledger.unit_channels.{u.unit}") from exc
+            out[unit_channel(u.unit, n.name)] = n
+    return out

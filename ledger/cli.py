@@ -194,10 +194,15 @@ def export(ctx: Ctx, output: str, unit_name: str | None, status: str | None, ove
 @pass_ctx
 def remind(ctx: Ctx) -> None:
     """Send the reminders and escalations due now (what `yuqing run` does on a schedule)."""
-    from ledger.reminders import make_notifiers, run_reminders
+    from ledger.channels import open_outbox
+    from ledger.reminders import run_reminders
 
     svc = _service(ctx, bus=True)
-    report = run_reminders(svc, make_notifiers(ctx.settings.ledger.notifiers, ctx.settings.database.url))
+    outbox = open_outbox(ctx.settings)
+    try:
+        report = run_reminders(svc, [], outbox=outbox)
+    finally:
+        outbox.close()
     click.echo(f"提醒 {len(report.reminded)} 条，超期督办 {len(report.escalated)} 条，发送失败 {len(report.failed)} 条")
 
 

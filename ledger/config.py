@@ -33,6 +33,36 @@ DEFAULT_TOPIC_UNITS: dict[str, str] = {
 DEFAULT_UPLOAD_TYPES: tuple[str, ...] = ("pdf", "jpg", "jpeg", "png", "docx", "xlsx", "txt")
 
 
+class UnitChannels(BaseModel):
+    """One unit's own channels (a 钉钉/企业微信/飞书 robot, an email address): its reminders and
+    escalations, and alerts of routes with ``to_unit``, go there."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    unit: str = Field(min_length=1, description="the unit's name as in the ledger (县人力资源和社会保障局)")
+    notifiers: list[dict[str, Any]] = Field(min_length=1, description="channels, as alerts.notifiers configs")
+
+    @field_validator("notifiers")
+    @classmethod
+    def _channels(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return _valid_channels(v)
+
+
+def _valid_channels(v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from alerts.notifiers.registry import parse_notifier_config
+
+    names = []
+    for i, raw in enumerate(v):
+        try:
+            names.append(parse_notifier_config(raw).name)
+        except ValueError as exc:
+            raise ValueError(f"notifiers[{i}]: {exc}") from exc
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"notifiers: duplicate name {dup[0]!r} (give each channel its own name)")
+    return v
+
+
 class LedgerConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -61,7 +91,12 @@ class LedgerConfig(BaseModel):
     remind_before_workdays: int = Field(1, ge=0, le=10, description="remind the unit this many working days before a due date")
     reminder_interval_minutes: int = Field(30, ge=1, description="how often the reminder/escalation job runs")
     notifiers: list[dict[str, Any]] = Field(
-        default_factory=list, description="channels for reminders and escalations, as alerts.notifiers configs (type: webhook, ...)"
+        default_factory=list,
+        description="the monitoring office's channels for reminders and escalations, as alerts.notifiers configs (type: webhook, ...); "
+        "copied on every escalation, and the fallback for units without channels of their own",
+    )
+    unit_channels: list[UnitChannels] = Field(
+        default_factory=list, description="each unit's own channels: [{unit: 县人力资源和社会保障局, notifiers: [{type: dingtalk, ...}]}]"
     )
 
     login_max_failures: int = Field(
@@ -100,14 +135,20 @@ class LedgerConfig(BaseModel):
     @field_validator("notifiers")
     @classmethod
     def _channels(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        from alerts.notifiers.registry import parse_notifier_config
+        return _valid_channels(v)
 
-        for i, raw in enumerate(v):
-            try:
-                parse_notifier_config(raw)
-            except ValueError as exc:
-                raise ValueError(f"notifiers[{i}]: {exc}") from exc
+    @field_validator("unit_channels")
+    @classmethod
+    def _one_entry_per_unit(cls, v: list[UnitChannels]) -> list[UnitChannels]:
+        units = [u.unit for u in v]
+        dup = sorted({u for u in units if units.count(u) > 1})
+        if dup:
+            raise ValueError(f"unit {dup[0]!r} is listed twice; put all its channels in one entry")
         return v
+
+    def channels_of(self, unit: str) -> list[dict[str, Any]]:
+        """The unit's own channel configs (none: the caller falls back to ``notifiers``)."""
+        return next((list(u.notifiers) for u in self.unit_channels if u.unit == unit), [])
 
     @model_validator(mode="after")
     def _default_type_known(self) -> LedgerConfig:

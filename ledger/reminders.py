@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from alerts.notifiers.base import Notification, Notifier
 from ledger import workdays
+from ledger.channels import Outbox, channel_label
 from ledger.service import LedgerService
 from ledger.states import REPLY_CLOCK, CaseStatus, CommitmentStatus
 from ledger.tables import Case, Commitment, Reminder
@@ -53,6 +54,7 @@ class _Due:
     commitment_id: int | None
     unit_id: int | None
     notification: Notification
+    units: tuple[str, ...] = ()  # who it is for: the 交办单位 and 协办单位 (a commitment: its unit)
 
 
 def _fmt(dt: datetime) -> str:
@@ -68,6 +70,7 @@ def find_due(svc: LedgerService, at: datetime) -> list[_Due]:
         cases = s.scalars(select(Case).where(Case.status.in_([st.value for st in (*REPLY_CLOCK, CaseStatus.FULFILLING)]))).all()
         for c in cases:
             unit = c.unit.name if c.unit else "—"
+            case_units = tuple(u.name for u in ([c.unit] if c.unit else []) + list(c.co_units))
             url = f"{base}/cases/{c.id}"
             if CaseStatus(c.status) in REPLY_CLOCK and c.due_at is not None:
                 data = {"case_id": c.id, "case_number": c.number, "unit": unit, "due_at": c.due_at.isoformat(), "title": c.title}
@@ -81,7 +84,7 @@ def find_due(svc: LedgerService, at: datetime) -> list[_Due]:
                         key=key,
                         data={**data, "kind": "escalate"},
                     )
-                    out.append(_Due(key, "escalate", c.id, None, c.unit_id, n))
+                    out.append(_Due(key, "escalate", c.id, None, c.unit_id, n, case_units))
                 elif workdays.workdays_left(c.due_at, at) <= cfg.remind_before_workdays:
                     key = f"remind:case:{c.id}:{c.due_at.isoformat()}"
                     n = Notification(
@@ -92,7 +95,7 @@ def find_due(svc: LedgerService, at: datetime) -> list[_Due]:
                         key=key,
                         data={**data, "kind": "remind"},
                     )
-                    out.append(_Due(key, "remind", c.id, None, c.unit_id, n))
+                    out.append(_Due(key, "remind", c.id, None, c.unit_id, n, case_units))
             if c.status == CaseStatus.FULFILLING.value:
                 for m in c.commitments:
                     if m.status != CommitmentStatus.OPEN.value:
@@ -115,7 +118,7 @@ def find_due(svc: LedgerService, at: datetime) -> list[_Due]:
                             key=key,
                             data={**data, "kind": "escalate"},
                         )
-                        out.append(_Due(key, "escalate", c.id, m.id, m.unit_id, n))
+                        out.append(_Due(key, "escalate", c.id, m.id, m.unit_id, n, (m.unit.name,)))
                     elif workdays.workdays_left(m.due_at, at) <= cfg.remind_before_workdays:
                         key = f"remind:commitment:{m.id}:{m.due_at.isoformat()}"
                         n = Notification(
@@ -126,7 +129,7 @@ def find_due(svc: LedgerService, at: datetime) -> list[_Due]:
                             key=key,
                             data={**data, "kind": "remind"},
                         )
-                        out.append(_Due(key, "remind", c.id, m.id, m.unit_id, n))
+                        out.append(_Due(key, "remind", c.id, m.id, m.unit_id, n, (m.unit.name,)))
     return out
 
 
@@ -165,11 +168,20 @@ def _claim(svc: LedgerService, due: _Due, at: datetime) -> bool:
         return False
 
 
-def run_reminders(svc: LedgerService, notifiers: Sequence[Notifier], at: datetime | None = None) -> ReminderReport:
+def run_reminders(
+    svc: LedgerService, notifiers: Sequence[Notifier], at: datetime | None = None, *, outbox: Outbox | None = None
+) -> ReminderReport:
+    """Send what is due. With an ``outbox`` (as ``yuqing run`` and ``yuqing ledger remind`` do) each
+    reminder goes to its units' own channels as durable deliveries with retries, escalations also to
+    the monitoring office; ``notifiers`` is then unused. Without one, every reminder goes once to
+    every channel in ``notifiers`` (the demo, old callers)."""
     at = at or svc.clock()
     report = ReminderReport()
     for due in find_due(svc, at):
         if not _claim(svc, due, at):
+            continue
+        if outbox is not None:
+            _send_durably(svc, outbox, due, report)
             continue
         deliveries = []
         for n in notifiers:
@@ -189,6 +201,67 @@ def run_reminders(svc: LedgerService, notifiers: Sequence[Notifier], at: datetim
             log.warning("reminder %s reached no channel: %s", due.key, deliveries)
     svc.flush_outbox()
     return report
+
+
+def _send_durably(svc: LedgerService, outbox: Outbox, due: _Due, report: ReminderReport) -> None:
+    target = outbox.for_units(due.units, copy_office=due.kind == "escalate")
+    for note in target.notes:
+        log.warning("reminder %s: %s", due.key, note)
+    outbox.enqueue(due.key, due.kind, target.channels, due.notification)
+    outbox.deliverer.run_due()  # the first attempt now; retries by the ledger:deliveries job
+    deliveries: list[dict[str, Any]] = [{"channel": channel_label(name), "ok": None, "status": "待发送"} for name in target.channels]
+    deliveries += [{"channel": "—", "ok": False, "status": note} for note in target.notes]
+    with svc.db.write() as s:
+        row = s.scalar(select(Reminder).where(Reminder.key == due.key))
+        assert row is not None
+        row.deliveries = deliveries
+    sync_reminders(svc, outbox, [due.key])
+    (report.escalated if due.kind == "escalate" else report.reminded).append(due.key)
+    if not target.channels:
+        report.failed.append(due.key)
+
+
+_STATUS_ZH = {"pending": "待重试", "sent": "已发送", "failed": "发送失败"}
+
+
+def sync_reminders(svc: LedgerService, outbox: Outbox, keys: Sequence[str] | None = None) -> int:
+    """Copy the state of durable deliveries (sent, retrying, failed for good) into the reminders'
+    records, which the case page shows. ``keys`` None: every reminder with a delivery still open."""
+    with svc.db.read() as s:
+        q = select(Reminder.key, Reminder.deliveries)
+        if keys is not None:
+            q = q.where(Reminder.key.in_(list(keys)))
+        rows = [(k, d) for k, d in s.execute(q) if keys is not None or any(x.get("ok") is None for x in d or [])]
+    if not rows:
+        return 0
+    found = outbox.deliveries_for([k for k, _ in rows])
+    changed = 0
+    for key, old in rows:
+        notes = [d for d in old or [] if d.get("channel") == "—"]
+        new = [
+            {
+                "channel": channel_label(d.notifier),
+                "ok": True if d.status == "sent" else (False if d.status == "failed" else None),
+                "status": f"{_STATUS_ZH.get(d.status, d.status)}（第 {d.attempts} 次）：{d.last_status or ''}".rstrip("："),
+            }
+            for d in found.get(key, [])
+        ] + notes
+        if new != old:
+            with svc.db.write() as s:
+                row = s.scalar(select(Reminder).where(Reminder.key == key))
+                if row is not None:
+                    row.deliveries = new
+                    changed += 1
+    return changed
+
+
+def deliver_pending(svc: LedgerService, outbox: Outbox) -> int:
+    """The ``ledger:deliveries`` job: retry due deliveries of the ledger's channels, then bring the
+    reminders' records up to date."""
+    done = outbox.run_due()
+    if done:
+        sync_reminders(svc, outbox)
+    return done
 
 
 def sent_reminders(svc: LedgerService, case_id: int | None = None) -> list[Reminder]:

@@ -82,7 +82,8 @@ def serve_in_thread(
 
 
 def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threading.Thread]:
-    from ledger.reminders import make_notifiers, run_reminders
+    from ledger.channels import open_outbox
+    from ledger.reminders import deliver_pending, run_reminders
     from ledger.web import create_app
 
     settings = runtime.settings
@@ -90,13 +91,17 @@ def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threa
     if not cfg.enabled:
         return []
     service = open_service(settings, bus=runtime.bus)
-    notifiers = make_notifiers(cfg.notifiers, settings.database.url)
+    outbox = open_outbox(settings)
     app = create_app(service, store=runtime.store, alerts=alert_store(settings))
+    from ledger.briefing.schedule import open_archive
+
+    app.state.briefings = open_archive(settings, outbox)
     _, thread = serve_in_thread(app, cfg, stop)
     scheduler.add_job(
         run_reminders,
         "interval",
-        args=(service, notifiers),
+        args=(service, []),
+        kwargs={"outbox": outbox},
         minutes=cfg.reminder_interval_minutes,
         id="ledger:reminders",
         name="ledger reminders",
@@ -106,8 +111,18 @@ def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threa
     scheduler.add_job(
         service.flush_pending, "interval", seconds=30, id="ledger:outbox", name="ledger outbox", max_instances=1, coalesce=True
     )
+    scheduler.add_job(
+        deliver_pending,
+        "interval",
+        args=(service, outbox),
+        seconds=15,
+        id="ledger:deliveries",
+        name="ledger deliveries (reminders, briefings): retries",
+        max_instances=1,
+        coalesce=True,
+    )
     from ledger.briefing.schedule import schedule
 
-    schedule(scheduler, settings, runtime.store)
+    schedule(scheduler, settings, runtime.store, outbox=outbox)
     log.info("ledger web UI on http://%s:%d", cfg.host, cfg.port)
     return [thread]

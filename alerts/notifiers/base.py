@@ -46,6 +46,7 @@ class Notification:
     severity: str = "中"  # 低 / 中 / 高 / 重大
     key: str = ""  # idempotency key (alert id + repeat number), recorded with each attempt
     data: dict[str, Any] = field(default_factory=dict)  # structured payload for webhooks and the inbox
+    attachments: list[str] = field(default_factory=list)  # file paths; email attaches them, other channels ignore them
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,14 @@ client shows them right. STARTTLS or implicit TLS as configured.
 
 from __future__ import annotations
 
+import mimetypes
 import smtplib
 import ssl
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -62,10 +64,18 @@ class EmailNotifier(Notifier):
         msg.set_content(n.text, charset="utf-8", cte="base64")
         if n.html:
             msg.add_alternative(n.html, subtype="html", charset="utf-8", cte="base64")
+        for path in n.attachments:
+            p = Path(path)
+            ctype = mimetypes.guess_type(p.name)[0] or "application/octet-stream"
+            maintype, _, subtype = ctype.partition("/")
+            msg.add_attachment(p.read_bytes(), maintype=maintype, subtype=subtype, filename=p.name)
         return msg
 
     def send(self, notification: Notification) -> DeliveryResult:
         c = self.cfg
+        missing = [a for a in notification.attachments if not Path(a).is_file()]
+        if missing:  # an archived file was removed: retrying will not bring it back
+            return DeliveryResult(False, f"attachment not found: {', '.join(missing)}", retryable=False)
         msg = self.message(notification)
         try:
             if c.security == "tls":

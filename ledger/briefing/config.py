@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -42,6 +42,29 @@ def cron_trigger(expr: str, timezone: Any = None) -> Any:
     return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_weekdays(weekday), timezone=timezone)
 
 
+KINDS = {"daily": "日报", "weekly": "周报", "monthly": "月报"}
+
+
+class BriefingSchedule(BaseModel):
+    """A briefing made on a schedule: 日报 covers the day before the run, 周报 the 7 days before,
+    月报 the calendar month before."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["daily", "weekly", "monthly"]
+    cron: str = Field(min_length=1, description="crontab expression (minute hour day month weekday), Asia/Shanghai")
+    units: list[str] = Field(default_factory=list, description="units whose own channels also get it (and whose users may open it)")
+
+    @field_validator("cron")
+    @classmethod
+    def _crontab(cls, v: str) -> str:
+        try:
+            cron_trigger(v)
+        except ValueError as exc:
+            raise ValueError(f"not a crontab expression (minute hour day month weekday) {v!r}: {exc}") from exc
+        return v.strip()
+
+
 class BriefingConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -61,6 +84,21 @@ class BriefingConfig(BaseModel):
     min_negative: int = Field(3, ge=1, description="...and has at least this many negative posts in the period")
     cron: str | None = Field(None, description="crontab expression for a scheduled briefing in `yuqing run`; null = off")
     period_days: int = Field(7, ge=1, le=366, description="days the scheduled briefing covers, ending at midnight of the day it runs")
+    schedules: list[BriefingSchedule] = Field(
+        default_factory=list, description="日报/周报/月报 in `yuqing run`: [{kind: weekly, cron: '0 8 * * mon'}]"
+    )
+    recipients: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="who gets every briefing run, as alerts.notifiers configs: email gets the PDF and Word files attached, "
+        "robots (dingtalk/wecom/feishu) a summary with a link to the archive",
+    )
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipients(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from ledger.config import _valid_channels
+
+        return _valid_channels(v)
 
     @field_validator("cron")
     @classmethod

@@ -174,7 +174,7 @@ def create_app(
     """The ASGI app. ``store`` (optional) lists events to open cases from; without it that page is
     empty. ``alerts`` (optional) is where the alert engine keeps its alerts (``alert_*`` tables);
     without it the alert pages say so."""
-    from ledger.web import alert_pages, api, pages, public, timeliness_pages
+    from ledger.web import alert_pages, api, briefing_pages, pages, public, timeliness_pages
 
     cfg = service.config
     app = FastAPI(
@@ -191,6 +191,7 @@ def create_app(
     app.state.service = service
     app.state.store = store
     app.state.alerts = alerts
+    app.state.briefings = None  # ledger.briefing.runs.Archive, set by `yuqing run`
     app.state.limiter = LoginLimiter(service.db, cfg.login_max_failures, cfg.login_window_seconds)
     app.state.templates = templates()
     key = secret_key or (cfg.secret_key.get_secret_value() if cfg.secret_key else None) or service.meta("session_secret", new_csrf_token)
@@ -289,6 +290,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(alert_pages.router)
+    app.include_router(briefing_pages.router)
     app.include_router(timeliness_pages.router)
     from ledger.web import scheme_pages
 

@@ -2,8 +2,9 @@
 their posts, lifecycle and cases; one-click 立案, acknowledge and resolve.
 
 Who sees what: monitors, leaders and admins read every alert; monitors and admins open cases and
-acknowledge or resolve. Unit users see no alerts (as they see no events): an alert is unverified
-public opinion for the monitoring office to triage, and work reaches a unit as an assigned case.
+acknowledge or resolve. A unit user reads, without acting on them, the alerts of its own unit: the
+rule's responsible unit (label ``unit``), else the unit the alert's topic goes to
+(``ledger.topic_units``) — the same unit a route with ``to_unit`` notifies.
 Acknowledging or resolving goes through ``AlertStore`` itself, so the engine stops repeats and
 escalation exactly as after ``yuqing alerts ack``.
 """
@@ -62,10 +63,21 @@ def _svc(request: Request) -> LedgerService:
 
 
 def _reader(request: Request) -> Actor:
-    actor = require_actor(request)
-    if actor.role is Role.UNIT:
-        raise PermissionDenied("承办单位无权查看舆情预警")
-    return actor
+    return require_actor(request)
+
+
+def _own_unit(request: Request, actor: Actor) -> str | None:
+    """A unit user's unit name (None for the office roles, who see everything)."""
+    if actor.role is not Role.UNIT:
+        return None
+    unit = next((u for u in _svc(request).list_units() if u.id == actor.unit_id), None)
+    return unit.name if unit else ""
+
+
+def _visible(request: Request, alert: Alert, unit: str | None) -> bool:
+    from alerts.routing import alert_unit
+
+    return unit is None or (bool(unit) and alert_unit(alert.labels, _svc(request).config.topic_units) == unit)
 
 
 def _office(request: Request, what: str) -> Actor:
@@ -129,7 +141,11 @@ def alert_list(request: Request) -> Response:
     more = False
     if store is not None:
         # The store pages by limit only: read up to this page (plus one, to know of a next page).
-        found = store.find(status or None, limit=page_no * PAGE_SIZE + 1)
+        unit = _own_unit(request, actor)
+        if unit is None:
+            found = store.find(status or None, limit=page_no * PAGE_SIZE + 1)
+        else:  # a unit's alerts are picked from the recent ones by their labels
+            found = [a for a in store.find(status or None, limit=5000) if _visible(request, a, unit)]
         more = len(found) > page_no * PAGE_SIZE
         shown = found[(page_no - 1) * PAGE_SIZE : page_no * PAGE_SIZE]
         cases = _svc(request).cases_for_alerts(actor, [a.id for a in shown])
@@ -152,6 +168,8 @@ def alert_list(request: Request) -> Response:
 def alert_detail(request: Request, alert_id: str) -> Response:
     actor = _reader(request)
     store, alert = _alert(request, alert_id)
+    if not _visible(request, alert, _own_unit(request, actor)):
+        raise NotFound(f"没有编号为 {alert_id} 的预警")
     event_id = alert.labels.get("event_id")
     cases = _svc(request).cases_for_alerts(actor, [alert.id], [event_id] if event_id else [])
     own = [c for c in cases if c.alert_id == alert.id]

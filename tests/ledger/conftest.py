@@ -183,6 +183,7 @@ def reset(env: Env) -> None:
     env.svc.config = env.config  # type: ignore[attr-defined]
     env.app.state.limiter = LoginLimiter(env.db, env.svc.config.login_max_failures, env.svc.config.login_window_seconds)
     env.app.state.store = None
+    env.app.state.briefings = None
 
 
 @pytest.fixture(scope="session")

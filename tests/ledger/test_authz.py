@@ -239,6 +239,37 @@ def api_twin(ep: Ep) -> Ep:
     return Ep(f"API {ep.name}", "POST", path, ok, ep.allowed, ep.setup, body, hidden=ep.hidden, action=ep.action)
 
 
+def seed_briefing(env: Env) -> dict[str, Any]:
+    """A recorded briefing run sent to 县人力资源和社会保障局 (other_unit), with one archived file."""
+    import tempfile
+
+    from ledger.briefing.runs import Archive, period_for
+    from yuqing.timeutil import now
+
+    archive = env.app.state.briefings = Archive(env.url, tempfile.mkdtemp(prefix="yuqing-briefings-"), None, "http://ledger.test")
+    run_id = archive.start("weekly", period_for("weekly", now()), units=["县人力资源和社会保障局"])
+    directory = archive.directory(run_id, "weekly")
+    directory.mkdir(parents=True)
+    (directory / "简报.docx").write_bytes(b"PK\x03\x04 docx")
+    archive.update(run_id, status="made", files=["简报.docx"])
+    return {"run": run_id, "name": "简报.docx"}
+
+
+def seed_special(env: Env) -> dict[str, Any]:
+    """An event with one post in the store, and an archive that may make a 专报 of it (Word only)."""
+    import tempfile
+
+    from ledger.briefing.config import BriefingConfig
+    from ledger.briefing.runs import Archive
+    from ledger.config import LedgerConfig
+    from yuqing.settings import DatabaseConfig, Settings
+
+    out = tempfile.mkdtemp(prefix="yuqing-briefings-")
+    settings = Settings(database=DatabaseConfig(url=env.url), ledger=LedgerConfig(briefing=BriefingConfig(out_dir=out, pdf=False)))
+    env.app.state.briefings = Archive(env.url, out, None, "http://ledger.test", settings=settings)
+    return {"event": "ev-" + new_post(env)["post"].split(":", 1)[1]}
+
+
 ENDPOINTS = [
     # pages anyone may open
     *(
@@ -258,9 +289,21 @@ ENDPOINTS = [
         {"monitor", "admin", "leader"},
         lambda env: {"event": "ev-" + new_post(env)["post"].split(":", 1)[1]},
     ),
-    # alerts: read by the office and leaders, never by units (ledger.web.alert_pages)
-    Ep("GET /alerts", "GET", "/alerts", 200, READERS, seed_alert),
-    Ep("GET /alerts/{alert}", "GET", "/alerts/{alert}", 200, READERS, seed_alert),
+    # alerts: read by the office and leaders, by a unit only its own unit's (ledger.web.alert_pages):
+    # the seeded alert is about 工资拖欠, which goes to 县人力资源和社会保障局 (other_unit)
+    Ep("GET /alerts", "GET", "/alerts", 200, EVERYONE, seed_alert),
+    Ep("GET /alerts/{alert}", "GET", "/alerts/{alert}", 200, READERS | {"other_unit"}, seed_alert, hidden={"unit"}),
+    # briefings: every run for the office and leaders, a unit the runs sent to it (ledger.web.briefing_pages)
+    Ep("GET /briefings", "GET", "/briefings", 200, EVERYONE),
+    Ep(
+        "GET /briefings/{run}/files/{name}",
+        "GET",
+        "/briefings/{run}/files/{name}",
+        200,
+        READERS | {"other_unit"},
+        seed_briefing,
+        hidden={"unit"},
+    ),
     Ep("GET /export.xlsx", "GET", "/export.xlsx", 200, EVERYONE),
     Ep("GET /admin", "GET", "/admin", 200, {"admin"}),
     Ep("GET /attachments/{att}", "GET", "/attachments/{att}", 200, EVERYONE, with_attachment, hidden={"other_unit"}),
@@ -318,6 +361,7 @@ def test_every_endpoint_is_in_the_matrix(env: Env) -> None:
             .replace("{unit}", "{unit_id}")
             .replace("{event}", "{event_id}")
             .replace("{alert}", "{alert_id}")
+            .replace("{run}", "{run_id}")
             .replace("{user}", "{user_id}")
             .replace("{token}", "{token_id}"),
         )

@@ -83,7 +83,7 @@ def test_yuqing_run_serves_the_ledger_and_schedules_its_jobs(tmp_path: Path) -> 
                 time.sleep(0.05)
         assert r.json() == {"ok": True}
         assert httpx.get(f"http://127.0.0.1:{port}/cases").status_code == 303
-        assert sorted(j.id for j in scheduler.get_jobs()) == ["ledger:outbox", "ledger:reminders"]
+        assert sorted(j.id for j in scheduler.get_jobs()) == ["ledger:deliveries", "ledger:outbox", "ledger:reminders"]
     finally:
         stop.set()
         for t in threads:
