@@ -14,7 +14,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from processors.gazetteer import Gazetteer
 from processors.models import Models
 from processors.worker import make_stage
 from tests.fixtures.tansu import bus_options, start_tansu
-from yuqing.bus import OutMessage, open_bus
+from yuqing.bus import Bus, OutMessage, open_bus
 from yuqing.events import POSTS_CLASSIFIED, POSTS_RAW, PostClassified, PostCollected, Source, decode
 from yuqing.store import Query, Store, open_store
 from yuqing.timeutil import TZ
@@ -70,14 +70,20 @@ def run(
     tmp.mkdir(parents=True)
     models, gazetteer = shared
     store_url = f"sqlite:///{tmp}/store.db"
-    with bus_url(kind, tmp) as url:
+    with bus_url(kind, tmp) as url, ExitStack() as buses:
         opts = {"partitions": PARTITIONS, **bus_options(url)}
-        open_bus(url, **opts).publish(POSTS_RAW, [OutMessage(p.id, p.to_bytes()) for p in posts])
+
+        def bus() -> Bus:
+            # Every bus is closed before its broker stops: a Kafka client left open keeps
+            # reconnecting in a background thread (with random jitter) for the rest of the session.
+            b = open_bus(url, **opts)
+            buses.callback(b.close)
+            return b
+
+        bus().publish(POSTS_RAW, [OutMessage(p.id, p.to_bytes()) for p in posts])
         stop = threading.Event()
         stages = [
-            make_stage(
-                open_bus(url, **opts), open_store(store_url), Classifier(gazetteer=gazetteer, models=models), batch_size=200, linger=0.05
-            )
+            make_stage(bus(), open_store(store_url), Classifier(gazetteer=gazetteer, models=models), batch_size=200, linger=0.05)
             for _ in range(workers)
         ]
         threads = [threading.Thread(target=s.run_forever, args=(stop,)) for s in stages]
@@ -94,7 +100,7 @@ def run(
         assert store.search(Query(limit=1)).total == len(posts)
         assert sum(s.stats.handled for s in stages) >= len(posts)
         assert workers == 1 or sum(s.stats.handled > 0 for s in stages) > 1  # the work was shared
-        consumer = open_bus(url, **opts).consumer(POSTS_CLASSIFIED, "check")
+        consumer = bus().consumer(POSTS_CLASSIFIED, "check")
         messages: list[PostClassified] = []
         for _ in range(200):
             got = consumer.poll(5000, 0.5)
