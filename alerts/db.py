@@ -28,9 +28,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
-    event,
 )
 from sqlalchemy.pool import StaticPool
+
+from yuqing.sqlite_util import sqlalchemy_engine
 
 metadata = MetaData()
 
@@ -208,23 +209,6 @@ def begin(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def _sqlite_setup(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Let SQLAlchemy's BEGIN below be the only transaction control (pysqlite's own is
-        # deferred and would upgrade read locks into "database is locked" errors).
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 def get_engine(url: str) -> Engine:
     """One engine per URL per process, tables created on first use."""
     with _lock:
@@ -238,15 +222,7 @@ def create(url: str) -> Engine:
     """A new engine (``sqlite://`` gives a private in-memory database, as dry runs want)."""
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
-        if not memory:
-            from yuqing.sqlite_util import sqlite_path
-
-            sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
-        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
-        if memory:
-            kwargs["poolclass"] = StaticPool
-        engine = create_engine(url, **kwargs)
-        _sqlite_setup(engine)
+        engine = sqlalchemy_engine(url, **({"poolclass": StaticPool} if memory else {}))
     else:
         engine = create_engine(url, pool_pre_ping=True)
     metadata.create_all(engine)

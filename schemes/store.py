@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, event, select
+from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from schemes.model import Scheme, SchemeError, validate_all
 from yuqing.errors import BackendError
+from yuqing.sqlite_util import sqlalchemy_engine
 
 metadata = MetaData()
 schemes_table = Table(
@@ -64,26 +65,7 @@ class SchemeStoreError(BackendError):
 
 def _engine(url: str) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
-        path = make_url(url).database
-        if path and path != ":memory:":
-            from pathlib import Path
-
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, record: Any) -> None:
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
+        return sqlalchemy_engine(url)
     return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2)
 
 

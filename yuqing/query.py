@@ -136,21 +136,17 @@ def regex_found(rx: Regex, haystack: str) -> bool:
         return False
 
 
-def evaluate(e: Expr, word_found: Callable[[Word], bool], haystack: str) -> bool:
-    """Evaluate with a word oracle (substring test, or a set filled by Aho-Corasick)."""
+def _groups_match(e: Expr, atom: Callable[[Word | Regex | Expr, Mode], bool]) -> bool:
+    """The group semantics every evaluation shares: the expression holds when some group holds;
+    a group holds when its ``+must`` items are found, its ``!not`` items are not, and (if it has
+    any) one of its plain items is found. An empty expression holds."""
     if not e.groups:
         return True
     for g in e.groups:
         optional = hit = False
         ok = True
         for it in g.items:
-            a = it.atom
-            if isinstance(a, Word):
-                found = word_found(a)
-            elif isinstance(a, Regex):
-                found = regex_found(a, haystack)
-            else:
-                found = evaluate(a, word_found, haystack)
+            found = atom(it.atom, it.mode)
             if (it.mode == "must" and not found) or (it.mode == "not" and found):
                 ok = False
                 break
@@ -160,6 +156,19 @@ def evaluate(e: Expr, word_found: Callable[[Word], bool], haystack: str) -> bool
         if ok and (hit or not optional):
             return True
     return False
+
+
+def evaluate(e: Expr, word_found: Callable[[Word], bool], haystack: str) -> bool:
+    """Evaluate with a word oracle (substring test, or a set filled by Aho-Corasick)."""
+
+    def atom(a: Word | Regex | Expr, mode: Mode) -> bool:
+        if isinstance(a, Word):
+            return word_found(a)
+        if isinstance(a, Regex):
+            return regex_found(a, haystack)
+        return evaluate(a, word_found, haystack)
+
+    return _groups_match(e, atom)
 
 
 # -- printing ---------------------------------------------------------------------------------
@@ -415,19 +424,4 @@ def term_evaluate(e: Expr, terms_of: Callable[[str], list[str]], has_term: Calla
             return mode != "not"
         return term_evaluate(a, terms_of, has_term)
 
-    if not e.groups:
-        return True
-    for g in e.groups:
-        optional = hit = False
-        ok = True
-        for it in g.items:
-            found = atom(it.atom, it.mode)
-            if (it.mode == "must" and not found) or (it.mode == "not" and found):
-                ok = False
-                break
-            if it.mode == "any":
-                optional = True
-                hit = hit or found
-        if ok and (hit or not optional):
-            return True
-    return False
+    return _groups_match(e, atom)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from yuqing.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def sqlite_path(url: str) -> Path:
@@ -28,3 +32,32 @@ def connect(path: Path, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
+
+
+def sqlalchemy_engine(url: str, **kwargs: Any) -> Engine:
+    """A SQLAlchemy engine on a SQLite file (or ``sqlite://`` in memory) set up the way every
+    embedded backend shares one file between threads and processes: WAL, a 30 s busy timeout,
+    and the write lock taken up front (``BEGIN IMMEDIATE``) so that two writers queue instead of
+    one failing with "database is locked" when it upgrades a read lock. Transaction control is
+    SQLAlchemy's alone (pysqlite's own deferred BEGIN is switched off)."""
+    from sqlalchemy import create_engine, event
+
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    if not memory:
+        sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
