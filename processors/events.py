@@ -186,11 +186,16 @@ def bigrams(text: str) -> np.ndarray:
     return _bigrams(_norm(text))
 
 
-def _bigrams(t: str) -> np.ndarray:
+def _codes(t: str) -> np.ndarray:
+    """Every character bigram of ``t`` as one integer, in text order (repeats kept)."""
     if len(t) < 2:
         return np.zeros(0, np.uint64)
     cp = np.frombuffer(t.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
-    return np.unique((cp[:-1] << np.uint64(21)) | cp[1:])
+    return (cp[:-1] << np.uint64(21)) | cp[1:]
+
+
+def _bigrams(t: str) -> np.ndarray:
+    return np.unique(_codes(t))
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -200,11 +205,21 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
+def _distinct_at_least(a: np.ndarray, n: int) -> bool:
+    """Whether ``a`` holds at least ``n`` distinct values (without sorting it)."""
+    for _ in range(n):
+        if a.size == 0:
+            return False
+        a = a[a != a[0]]
+    return True
+
+
 def minhash_bands(shingles: np.ndarray) -> list[str]:
     """LSH band keys ``m<band>:<hash>`` of the MinHash signature. Each shingle is mixed once
     (multiply by the golden-ratio constant, xor-shift) and the permutations are xors with fixed
-    random masks: one vectorised pass, the same keys in every process."""
-    if len(shingles) < ROWS:
+    random masks: one vectorised pass, the same keys in every process. Repeated shingles change
+    nothing (a minimum), so they need not be removed first."""
+    if not _distinct_at_least(shingles, ROWS):
         return []
     h = shingles * _GOLDEN  # wraps mod 2^64
     h ^= h >> np.uint64(29)
@@ -247,22 +262,47 @@ def hamming(a: int, b: int) -> int:
 # --- fingerprints and the pair decision ------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Fingerprint:
-    shingles: np.ndarray
-    names: frozenset[str]
-    numbers: frozenset[str]
-    aspects: frozenset[str]
-    keys: tuple[str, ...]
+    """What the pair decision reads of a post. The keys (MinHash bands and names) are made at
+    once; the sorted shingle set, the counted things and the complaint kinds only when a
+    candidate is compared (most posts have none), from the normalised text kept here."""
+
+    __slots__ = ("_aspects", "_numbers", "_shingles", "keys", "names", "text")
+
+    def __init__(self, text: str, names: frozenset[str], keys: tuple[str, ...]) -> None:
+        self.text = text  # normalised (``_norm``)
+        self.names = names
+        self.keys = keys
+        self._shingles: np.ndarray | None = None
+        self._numbers: frozenset[str] | None = None
+        self._aspects: frozenset[str] | None = None
+
+    @property
+    def shingles(self) -> np.ndarray:
+        if self._shingles is None:
+            self._shingles = _bigrams(self.text)
+        return self._shingles
+
+    @property
+    def numbers(self) -> frozenset[str]:
+        if self._numbers is None:
+            self._numbers = frozenset(_numbers(self.text))
+        return self._numbers
+
+    @property
+    def aspects(self) -> frozenset[str]:
+        if self._aspects is None:
+            self._aspects = aspects(self.text)
+        return self._aspects
 
 
 def fingerprint(title: str, content: str) -> Fingerprint:
     text = f"{title}\n{content}" if title else content
     t = _norm(text)
-    sh = _bigrams(t)
     ns = _names(t)[:MAX_NAMES]
-    keys = tuple(minhash_bands(sh) + [f"e:{n}" for n in ns])
-    return Fingerprint(sh, frozenset(ns), frozenset(_numbers(t)), aspects(t), keys)
+    # the minimum of each permutation does not change with repeated shingles: no sort needed here
+    keys = tuple(minhash_bands(_codes(t)) + [f"e:{n}" for n in ns])
+    return Fingerprint(t, frozenset(ns), keys)
 
 
 def same_event(a: Fingerprint, b: Fingerprint) -> str | None:

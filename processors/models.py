@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from processors.features import topic_features
+from processors.features import LEAD_TOKENS, topic_features
 from processors.lexicon import lexicon_sentiment, lexicon_topic
 from processors.model import ModelBundle
 from processors.priors import prior_vector
@@ -64,7 +64,10 @@ class Models:
             topic, conf = lexicon_topic(title_tokens, body_tokens)
             sentiment, neg = lexicon_sentiment(title_tokens + body_tokens)
             return Prediction(topic, conf, sentiment, neg)
-        vec = self.bundle.vectorizer.transform(topic_features(title, title_tokens, body_tokens))
+        vz = self.bundle.vectorizer
+        vec = vz.transform_post(title, title_tokens, body_tokens, LEAD_TOKENS)
+        if vec is None:
+            vec = vz.transform(topic_features(title, title_tokens, body_tokens))
         scores = self._topic.scores(vec)
         if self._boosts.any():
             scores = scores + prior_vector(title, self._topic.labels, self._boosts)

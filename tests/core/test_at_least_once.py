@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -65,6 +66,38 @@ def wait_for_store(store: Store, target: int, worker: subprocess.Popen[bytes], l
         time.sleep(0.01)
 
 
+def committed(bus_url: str) -> int:
+    """Posts the processing group has committed on ``posts.raw`` (the sum of its committed
+    offsets; every partition starts at 0), read from outside the group: nothing joins it."""
+    if bus_url.startswith("sqlite:"):
+        with contextlib.closing(sqlite3.connect(f"file:{bus_url.removeprefix('sqlite:///')}?mode=ro", uri=True, timeout=30)) as db:
+            row = db.execute("SELECT COALESCE(SUM(next_offset), 0) FROM offsets WHERE grp=? AND topic=?", (GROUP, POSTS_RAW)).fetchone()
+        return int(row[0])
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bus_url.removeprefix("kafka://"), client_id="test-offsets")
+    try:
+        offsets = admin.list_group_offsets(GROUP)[GROUP]
+    finally:
+        admin.close()
+    return sum(o.offset for tp, o in offsets.items() if tp.topic == POSTS_RAW and o.offset > 0)
+
+
+def stop_with_batch_in_flight(worker: subprocess.Popen[bytes], store: Store, bus_url: str, timeout: float = 60) -> tuple[int, int]:
+    """Freeze the worker (SIGSTOP) at a moment when it has written posts to the store that it has
+    not committed on the bus yet, i.e. with a batch in flight, and return (stored, committed) as
+    they were then. A frozen process cannot commit, so what is seen is what the kill will leave."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        os.kill(worker.pid, signal.SIGSTOP)
+        now_stored, now_committed = stored(store), committed(bus_url)
+        if now_stored > now_committed:
+            return now_stored, now_committed
+        os.kill(worker.pid, signal.SIGCONT)
+        time.sleep(0.003)
+    pytest.fail("never caught the worker with a batch written but not committed")
+
+
 def stored(store: Store) -> int:
     return store.search(Query(limit=0)).total
 
@@ -115,10 +148,13 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(backend: str, tmp_path: P
         worker = start_worker(env, log)
         stack.callback(lambda: kill(worker))
         wait_for_store(store, N // 4, worker, log)
-        os.kill(worker.pid, signal.SIGKILL)
+        at_kill, committed_at_kill = stop_with_batch_in_flight(worker, store, bus_url)
+        os.kill(worker.pid, signal.SIGKILL)  # (a stopped process dies too)
         worker.wait(timeout=10)
-        at_kill = stored(store)
+        assert stored(store) == at_kill and committed(bus_url) == committed_at_kill
         assert N // 4 <= at_kill < N, "the worker was killed after it had finished: nothing was proved"
+        in_flight = at_kill - committed_at_kill
+        assert 0 < in_flight <= 2 * BATCH  # stored, not committed: delivered again after the restart
 
         worker = start_worker(env, log)
         wait_for_store(store, N, worker, log)
@@ -138,4 +174,8 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(backend: str, tmp_path: P
         classified = read_topic(bus, POSTS_CLASSIFIED, expected)
         assert {p.id for p in classified} == expected
         assert len(classified) >= N  # posts redelivered after the kill may be published twice
-        print(f"{backend}: {at_kill} of {N} stored when killed; {len(classified) - N} classified twice after the restart")
+        assert committed(bus_url) == N
+        print(
+            f"{backend}: {at_kill} of {N} stored when killed, {in_flight} of them not committed (in flight); "
+            f"{len(classified) - N} classified twice after the restart"
+        )

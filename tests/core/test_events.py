@@ -65,6 +65,17 @@ def test_classified_extends_collected() -> None:
     assert c.published_at.utcoffset() == datetime(2026, 1, 1, tzinfo=TZ).utcoffset()
 
 
+def test_classified_analysis_is_still_validated() -> None:
+    # from_collected takes the post's fields as they are but checks what the analysers produced
+    risk = Risk(score=40, level="中", reasons=[])
+    with pytest.raises(ValueError, match="topic"):
+        PostClassified.from_collected(collected(), topic="不存在", sentiment="negative", risk=risk, event_id="ev-1")
+    with pytest.raises(ValueError, match="sentiment_score"):
+        PostClassified.from_collected(collected(), topic="工资拖欠", sentiment="negative", sentiment_score=1.5, risk=risk, event_id="ev-1")
+    with pytest.raises(ValueError, match="unknown_field"):
+        PostClassified.from_collected(collected(), topic="工资拖欠", sentiment="negative", risk=risk, event_id="ev-1", unknown_field=1)
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [

@@ -203,3 +203,17 @@ def test_one_worker_and_three_workers_in_any_order_give_the_same_events(tmp_path
     for m in messages:  # the newest message per post carries the stored event
         last[m.id] = m.event_id
     assert last == {p.id: p.event_id for p in three.search(Query(limit=10_000)).hits}
+
+
+def test_minhash_keys_ignore_repeated_shingles() -> None:
+    """Fingerprints hash every bigram of the text without removing repeats first; the keys are
+    those of the sorted set of bigrams, and texts with fewer than three distinct bigrams have
+    no MinHash keys at all, whatever their length."""
+    from processors.events import _bigrams, _codes, _norm, minhash_bands
+
+    for text in ["拖欠工资拖欠工资拖欠工资三个月", "噪音扰民，晚上施工到凌晨两点", "哈哈哈哈哈哈哈哈", "啊哈啊哈啊哈啊哈啊哈", "ab", ""]:
+        t = _norm(text)
+        assert minhash_bands(_codes(t)) == minhash_bands(_bigrams(t)), text
+    assert minhash_bands(_codes("哈哈哈哈哈哈哈哈")) == [] and minhash_bands(_codes("啊哈啊哈啊哈")) == []
+    assert len(minhash_bands(_codes("啊哈啊哈啊哈啊"))) == 0  # 啊哈, 哈啊: two distinct
+    assert len(minhash_bands(_codes("啊哈呀"))) == 0 and len(minhash_bands(_codes("啊哈呀啊"))) == 20

@@ -111,3 +111,35 @@ def test_rows_from_other_corpora_train_topics_only() -> None:
     scores, labels = train._cv_decisions(feats, y, scored)
     assert labels == sorted(set(y.tolist()))
     assert scores.shape == (len(sample) - len(other), len(labels))
+
+
+def test_hashed_features_give_the_dict_lookups_answer() -> None:
+    """``Vectorizer.transform_post`` (features hashed with numpy, found by binary search) returns
+    exactly what looking the feature strings up in the vocabulary does, on real posts and on the
+    edge cases (empty title, one-character title, tokens with Latin letters and digits)."""
+    from processors.features import LEAD_TOKENS, topic_features
+    from yuqing.text import tokenize
+
+    vz = Models.load().bundle.vectorizer  # type: ignore[union-attr]
+    cases = [(r["title"], r.get("content", "")) for r in ROWS] + [
+        ("", "只有正文"),
+        ("工", ""),
+        ("", ""),
+        ("A-3栋 3.5米", "wifi 5g 12345热线"),
+    ]
+    hashed = 0
+    for title, content in cases:
+        tt, bt = tokenize(title), tokenize(content)
+        want = vz.transform(topic_features(title, tt, bt))
+        got = vz.transform_post(title, tt, bt, LEAD_TOKENS)
+        assert got is not None
+        hashed += 1
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]), title
+    assert hashed == len(cases)
+
+
+def test_vocabulary_with_unhashable_entries_falls_back_to_the_dict() -> None:
+    vz = Vectorizer(["a", "", "b"], np.ones(3))  # an empty feature cannot be hashed here
+    assert vz.transform_post("t", ["a"], ["b"], 60) is None
+    idx, _ = vz.transform(["a", "b", "zz"])
+    assert list(idx) == [0, 2]
