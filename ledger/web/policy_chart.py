@@ -10,7 +10,7 @@ from html import escape
 from schemes.policy_report import Day
 
 LEFT = 44
-TOP = 26
+TOP = 40
 HEIGHT = 150
 BOTTOM = 34
 BEFORE = "#90a4ae"
@@ -50,10 +50,10 @@ def _marker(out: list[str], days: Sequence[Day], col: float, published: date) ->
     anchor = "end" if ahead or x > LEFT + col * len(days) - 80 else "start"
     tx = x - 4 if anchor == "end" else x + 4
     out.append(
-        f'<line class="published" x1="{x:.1f}" y1="{TOP - 8}" x2="{x:.1f}" y2="{TOP + HEIGHT}" stroke="{MARK}" '
+        f'<line class="published" x1="{x:.1f}" y1="{TOP - 6}" x2="{x:.1f}" y2="{TOP + HEIGHT}" stroke="{MARK}" '
         f'stroke-width="2" stroke-dasharray="5 3"><title>政策发布日 {published:%Y-%m-%d}</title></line>'
     )
-    out.append(f'<text x="{tx:.1f}" y="{TOP - 12}" text-anchor="{anchor}" fill="{MARK}" font-weight="bold">{text}</text>')
+    out.append(f'<text x="{tx:.1f}" y="{TOP - 10}" text-anchor="{anchor}" fill="{MARK}" font-weight="bold">{text}</text>')
 
 
 def volume_svg(days: Sequence[Day], published: date) -> str:
@@ -80,7 +80,7 @@ def volume_svg(days: Sequence[Day], published: date) -> str:
     _marker(out, days, col, published)
     legend = ((BEFORE, "发布前"), (AFTER, "发布后"), (NEGATIVE, "其中负面"))
     for j, (color, what) in enumerate(legend):
-        lx = width - 220 + j * 70
+        lx = LEFT + j * 70
         out.append(f'<rect x="{lx}" y="2" width="10" height="10" fill="{color}"/><text x="{lx + 14}" y="11">{what}</text>')
     out.append("</svg>")
     return "".join(out)
