@@ -239,6 +239,20 @@ def _json(p: Policy | dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in d.items()}
 
 
+def read_policies(engine: Any, *, active_only: bool = False) -> list[Policy]:
+    """Policies through an engine opened elsewhere (the briefing's read-only one); none when the
+    table does not exist yet. Creates nothing."""
+    from sqlalchemy import inspect
+
+    if not inspect(engine).has_table("yuqing_policies"):
+        return []
+    q = select(policies_table).order_by(policies_table.c.published.desc(), policies_table.c.id)
+    if active_only:
+        q = q.where(policies_table.c.active.is_(True))
+    with engine.connect() as c:
+        return [PolicyStore._row(r) for r in c.execute(q).mappings()]
+
+
 def _local(dt: datetime) -> datetime:
     return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(TZ)
 

@@ -26,11 +26,29 @@ def feed(rule: Rule, post: PostClassified) -> list:
 def rule(tmp_path: Path) -> Rule:
     url = f"sqlite:///{tmp_path}/ledger.db"
     table = PolicyStore(url)
-    table.save({"title": TITLE, "doc_number": "九金管委〔2026〕1号", "issuer": "九江市住房公积金管理委员会", "published": "2026-03-02", "keywords": "公积金"})
+    table.save(
+        {
+            "title": TITLE,
+            "doc_number": "九金管委〔2026〕1号",
+            "issuer": "九江市住房公积金管理委员会",
+            "published": "2026-03-02",
+            "keywords": "公积金",
+        }
+    )
     table.save({"title": "停用的政策", "issuer": "县政府", "published": "2026-03-02", "keywords": "公积金", "active": False})
     table.close()
     [r] = build_rules(
-        [{"name": "政策负面上升", "type": "policy_negative_rise", "before": "7d", "after": "3d", "min_before": 3, "min_after": 4, "min_rise": 0.3}],
+        [
+            {
+                "name": "政策负面上升",
+                "type": "policy_negative_rise",
+                "before": "7d",
+                "after": "3d",
+                "min_before": 3,
+                "min_after": 4,
+                "min_rise": 0.3,
+            }
+        ],
         "<test>",
     )
     r.use_database(url)  # type: ignore[attr-defined]
