@@ -14,6 +14,7 @@ before/after figures).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -133,8 +134,12 @@ def _form_data(form: Any) -> dict[str, Any]:
     return data
 
 
+_WHERE = re.compile(r"^政策(\[\d+\])?(（[^）]*）)?\s*(政策: )?")
+
+
 def _messages(exc: PolicyError) -> list[str]:
-    return [p.removeprefix("政策[0] ").removeprefix("政策 ").removeprefix("政策[0]") for p in exc.problems]
+    """One policy at a time here: drop the "政策[0]（title）" prefix, keep "字段: 问题"."""
+    return [_WHERE.sub("", p) for p in exc.problems]
 
 
 @router.post("/policies/save")
