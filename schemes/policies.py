@@ -399,10 +399,19 @@ class PolicyStore:
 # -- YAML -----------------------------------------------------------------------------------------
 
 
+class _Loader(yaml.SafeLoader):
+    """Dates stay text, so ``Policy`` judges them (PyYAML would raise on 2018-13-01)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"] for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_yaml(text: str, where: str = "policies.yaml") -> list[Policy]:
     """``policies: [{title, doc_number, issuer, published, scheme | keywords, interpretation_url, active}]``."""
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -60,7 +60,7 @@ def volume_svg(days: Sequence[Day], published: date) -> str:
     """Columns per day (grey before publication, blue after), the negative part red."""
     if not days:
         return ""
-    out, col, width = _frame(days, "每日信息量（发布日前后）")
+    out, col, _ = _frame(days, "每日信息量（发布日前后）")
     most = max((d.total for d in days), default=0) or 1
     out.append(f'<text x="{LEFT - 6}" y="{TOP + 4}" text-anchor="end">{most}</text>')
     out.append(f'<text x="{LEFT - 6}" y="{TOP + HEIGHT}" text-anchor="end">0</text>')
