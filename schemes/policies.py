@@ -25,6 +25,7 @@ in the same transaction. Imports are all or nothing.
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -299,7 +300,7 @@ class PolicyStore:
             n = c.execute(select(audit_table.c.id).order_by(audit_table.c.id.desc()).limit(1)).scalar()
         return int(n or 0) * 1_000_000 + int(v or 0)  # moves on every save and delete
 
-    def audit(self, policy_id: int | None = None) -> list[AuditRow]:
+    def audit(self, policy_id: int | None = None) -> builtins.list[AuditRow]:
         q = select(audit_table).order_by(audit_table.c.id)
         if policy_id is not None:
             q = q.where(audit_table.c.policy_id == policy_id)
@@ -318,10 +319,10 @@ class PolicyStore:
         created = sum(1 for _, new in saved if new)
         return created, len(saved) - created
 
-    def _save(self, rows: Sequence[Policy | dict[str, Any]], *, by: str, by_title: bool) -> list[tuple[Policy, bool]]:
+    def _save(self, rows: Sequence[Policy | dict[str, Any]], *, by: str, by_title: bool) -> builtins.list[tuple[Policy, bool]]:
         valid = validate_all(rows, where="政策" if len(rows) == 1 and not by_title else "policies")
-        problems: list[str] = []
-        out: list[tuple[Policy, bool]] = []
+        problems: builtins.list[str] = []
+        out: builtins.list[tuple[Policy, bool]] = []
         try:
             with self.engine.begin() as c:
                 known = set(c.execute(select(schemes_table.c.name)).scalars())
@@ -366,7 +367,7 @@ class PolicyStore:
                         if c.execute(select(policies_table.c.id).where(policies_table.c.title == p.title)).first():
                             problems.append(f"{where} 标题: 已有同名政策")
                             continue
-                        new_id = c.execute(policies_table.insert().values(**p.values(), **stamp)).inserted_primary_key[0]
+                        new_id = c.execute(policies_table.insert().values(**p.values(), **stamp)).inserted_primary_key[0]  # type: ignore[index]
                         saved = p.model_copy(update={"id": new_id})
                         c.execute(
                             audit_table.insert().values(
