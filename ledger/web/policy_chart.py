@@ -96,19 +96,15 @@ def share_svg(days: Sequence[Day], published: date, before: float | None, after:
         out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{v}%</text>')
         if v:
             out.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" stroke="#ddd"/>')
-    points = []
     for i, d in enumerate(days):
         if d.share is None:
             continue
         x = LEFT + col * i + col / 2
         y = TOP + HEIGHT - HEIGHT * d.share
-        points.append(f"{x:.1f},{y:.1f}")
         out.append(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{AFTER if d.after else BEFORE}">'
             f"<title>{d.day} 负面 {d.negative}/{d.total} 条（{d.share:.0%}）</title></circle>"
         )
-    if len(points) > 1:
-        out.insert(3, f'<polyline points="{" ".join(points)}" fill="none" stroke="#999" stroke-width="1"/>')
     idx = next((i for i, d in enumerate(days) if d.after), len(days))
     for lo, hi, value, color, name in ((0, idx, before, BEFORE, "发布前"), (idx, len(days), after, AFTER, "发布后")):
         if value is None or hi <= lo:
