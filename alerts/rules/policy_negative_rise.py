@@ -54,6 +54,7 @@ class PolicyNegativeRiseRule(Rule):
         super().__init__(config)
         self.policies: list[Any] = []  # schemes.policies.Policy
         self._table: Any = None
+        self._url: str | None = None
         self._revision = -1
         self._checked = 0.0
 
@@ -68,9 +69,7 @@ class PolicyNegativeRiseRule(Rule):
     # -- the policies -------------------------------------------------------------------------
     def use_database(self, url: str) -> None:
         """Read the policies from ``yuqing_policies`` at ``url`` (build_service calls this)."""
-        from schemes.policies import PolicyStore
-
-        self._table = PolicyStore(url)
+        self._url = url
         self._reload(force=True)
 
     def set_policies(self, policies: Sequence[Any]) -> None:
@@ -78,10 +77,14 @@ class PolicyNegativeRiseRule(Rule):
         self.policies = [p for p in policies if p.active and (not wanted or p.title in wanted)]
 
     def _reload(self, force: bool = False) -> None:
-        if self._table is None or (not force and time.monotonic() - self._checked < RELOAD_SECONDS):
+        if self._url is None or (not force and time.monotonic() - self._checked < RELOAD_SECONDS):
             return
         self._checked = time.monotonic()
         try:
+            if self._table is None:  # opened here, so a database down at start-up is retried
+                from schemes.policies import PolicyStore
+
+                self._table = PolicyStore(self._url)
             rev = self._table.revision()
             if rev != self._revision:
                 self.set_policies(self._table.list(active_only=True))

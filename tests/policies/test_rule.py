@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,7 @@ from alerts.model import Hit, PostRef
 from alerts.rules.base import Rule
 from alerts.rules.registry import build_rules
 from schemes.policies import PolicyStore
-from tests.alerts.conftest import T0, make_post
+from tests.alerts.conftest import T0, clock, harness, make_post  # noqa: F401  (fixtures)
 from yuqing.errors import ConfigError
 from yuqing.events import PostClassified
 
@@ -90,3 +91,45 @@ def test_no_alert_when_the_share_does_not_rise_enough(rule: Rule) -> None:
 def test_rejects_bad_settings() -> None:
     with pytest.raises(ConfigError, match="min_rise"):
         build_rules([{"name": "r", "type": "policy_negative_rise", "min_rise": 20}], "<test>")
+
+
+RULES = """
+rules:
+  - name: 政策负面上升
+    type: policy_negative_rise
+    before: 7d
+    after: 3d
+    min_before: 3
+    min_after: 3
+    min_rise: 0.3
+"""
+
+
+def test_on_the_real_engine_one_alert_per_policy_labelled_with_it(tmp_path: Path, harness: Any) -> None:  # noqa: F811
+    from alerts.events import AlertFired
+
+    table = PolicyStore(f"sqlite:///{tmp_path}/alerts.db")  # the harness's database
+    table.save({"title": TITLE, "issuer": "九江市住房公积金管理委员会", "published": "2026-03-02", "keywords": "公积金"})
+    table.close()
+    h = harness(RULES)
+    for hours, s in (
+        (-50, "neutral"),
+        (-40, "neutral"),
+        (-30, "negative"),
+        (1, "negative"),
+        (2, "negative"),
+        (3, "negative"),
+        (4, "negative"),
+    ):
+        p = post(hours, s)
+        h.at(p.published_at)
+        h.feed(p)
+    h.later(seconds=1)
+    [alert] = h.alerts()
+    h.svc.engine.publish_events()
+    [fired] = [e for e in h.bus_events() if isinstance(e, AlertFired)]
+    # fired at the third post after publication (3 of 3 negative against 1 of 3); the fourth joins it
+    assert (fired.rule, fired.rule_type, fired.post_count) == ("政策负面上升", "policy_negative_rise", 3)
+    assert (alert.post_count, alert.negative_count) == (4, 4)
+    assert fired.labels == {"policy": TITLE, "topic": "工资拖欠", "region": "彭泽县/龙城镇", "source": "wenzheng"}
+    assert len(h.deliveries()) == 1
