@@ -134,8 +134,14 @@ def is_question(post: PostClassified) -> str | None:
     """The sentence that asks (title first), or None."""
     for text in (post.title, post.content):
         for s in _SENTENCE.findall(text or ""):
-            if s.strip() and QUESTION.search(s):
-                return s.strip()[:120]
+            s = s.strip()
+            m = QUESTION.search(s) if s else None
+            if m is None:
+                continue
+            if len(s) <= 120:
+                return s
+            lo = max(0, m.start() - 80)  # a long sentence: the part around the question word
+            return ("…" if lo else "") + s[lo : lo + 118] + ("…" if lo + 118 < len(s) else "")
     return None
 
 
