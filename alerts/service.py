@@ -80,6 +80,9 @@ def build_service(
     store = AlertStore(db_url)
     if rules is None:
         rules = load_rules(rules_path(settings))
+    for rule in rules:  # rules that read shared tables (policy_negative_rise: yuqing_policies)
+        if hasattr(rule, "use_database"):
+            rule.use_database(settings.database.url)
     chans = notifiers if notifiers is not None else {**make_notifiers(cfg, db_url), **make_unit_notifiers(settings, db_url)}
     deliverer = Deliverer(store, chans, cfg.retry, clock=clock)
     engine = Engine(rules, cfg, store, make_renderer(cfg, web_base_url(settings)), clock=clock, bus=bus, on_deliveries=deliverer.wake)

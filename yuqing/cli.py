@@ -249,7 +249,7 @@ def _register_plugins() -> None:
     """Commands owned by the stage packages."""
     import importlib
 
-    for module in ("collectors.cli", "processors.cli", "alerts.cli", "ledger.cli", "schemes.cli"):
+    for module in ("collectors.cli", "processors.cli", "alerts.cli", "ledger.cli", "schemes.cli", "schemes.policy_cli"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -191,7 +191,25 @@ def _demo_schemes(settings: Settings, echo: Echo) -> Any:
     finally:
         table.close()
     echo(f"      监测方案 {len(schemes)} 个：" + "、".join(s.name for s in schemes))
+    _demo_policies(settings, echo)
     return Tagger(settings.database.url)
+
+
+def _demo_policies(settings: Settings, echo: Echo) -> None:
+    """Register the demo's policy (``yuqing/demo/policies.yaml``), published today: the demo's
+    posts are re-dated into the last 24 hours, so the real date would leave the page empty."""
+    import yaml
+
+    from schemes.policies import PolicyStore, validate_all
+
+    rows = yaml.safe_load((BUNDLED / "policies.yaml").read_text(encoding="utf-8"))["policies"]
+    policies = validate_all([r | {"published": now().date().isoformat()} for r in rows], where="yuqing/demo/policies.yaml")
+    table = PolicyStore(settings.database.url)
+    try:
+        table.save_all(policies, by="demo")
+    finally:
+        table.close()
+    echo(f"      政策 {len(policies)} 项：" + "、".join(p.title for p in policies))
 
 
 def run_demo(workdir: Path, echo: Echo = print) -> dict[str, Any]:

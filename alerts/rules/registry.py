@@ -26,6 +26,7 @@ RULE_TYPES: dict[str, str] = {
     "flatline": "alerts.rules.flatline:FlatlineRule",
     "rebound": "alerts.rules.rebound:ReboundRule",
     "unanswered": "alerts.rules.unanswered:UnansweredRule",
+    "policy_negative_rise": "alerts.rules.policy_negative_rise:PolicyNegativeRiseRule",
 }
 
 BUNDLED_RULES = Path(__file__).resolve().parent.parent / "default_rules.yaml"

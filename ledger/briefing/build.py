@@ -14,6 +14,7 @@ from ledger.briefing.effect import effect_figures
 from ledger.briefing.figures import compute, open_readonly
 from ledger.briefing.model import Briefing, BriefingError, Period
 from ledger.briefing.pdf import to_pdf
+from ledger.briefing.policy_section import policy_figures
 from ledger.briefing.timeliness_section import timeliness_figures
 from ledger.briefing.word import render
 from yuqing.settings import Settings
@@ -82,7 +83,8 @@ def make_briefing(
         at = min(period.until, b.made_at)
         effects = effect_figures(ledger_db, store, period, at, settings.ledger.effect, limit=settings.ledger.briefing.top_events)
         timeliness = timeliness_figures(store, ledger_db, settings.ledger.timeliness, period, made_at or now())
-        return replace(b, effects=effects, timeliness=timeliness)
+        policies = policy_figures(store, ledger_db, period, made_at or now())
+        return replace(b, effects=effects, timeliness=timeliness, policies=policies)
     finally:
         for engine in {id(e): e for e in (ledger_db, alerts_db) if e is not None}.values():
             engine.dispose()

@@ -218,6 +218,7 @@ class Briefing:
     recommendations: tuple[Recommendation, ...] = ()
     effects: EffectFigures | None = None  # 回应效果 (ledger.briefing.effect); None: not computed
     timeliness: Any = None  # ledger.timeliness.figures.Report of the period (回复时效), when computed
+    policies: Any = None  # ledger.briefing.policy_section.PolicyFigures of watched policies (政策舆情)
 
     @property
     def empty(self) -> bool:

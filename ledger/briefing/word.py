@@ -18,7 +18,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-from ledger.briefing import timeliness_section
+from ledger.briefing import policy_section, timeliness_section
 from ledger.briefing.charts import Chart
 from ledger.briefing.effect import write_section as write_effect
 from ledger.briefing.model import SEVERITY_ORDER, Briefing, Change, pct, share, zh_date
@@ -243,6 +243,7 @@ def render(b: Briefing, charts: tuple[Chart, Chart] | None, path: Path, *, font:
     _ledger(w, b)
     write_effect(w, b.effects)
     timeliness_section.write(w, b)
+    policy_section.write(w, b)
     _advice(w, b)
     w.save(path, b)
     return path

@@ -295,6 +295,9 @@ def create_app(
     from ledger.web import scheme_pages
 
     app.include_router(scheme_pages.router)
+    from ledger.web import policy_pages
+
+    app.include_router(policy_pages.router)
     return app
 
 
