@@ -289,11 +289,11 @@ ENDPOINTS = [
         {"monitor", "admin", "leader"},
         lambda env: {"event": "ev-" + new_post(env)["post"].split(":", 1)[1]},
     ),
-    # alerts: read by the office and leaders, by a unit only its own unit's (ledger.web.alert_pages):
+    # alerts: read by the office and leaders, by a unit only its own unit's (web.alert_pages):
     # the seeded alert is about 工资拖欠, which goes to 县人力资源和社会保障局 (other_unit)
     Ep("GET /alerts", "GET", "/alerts", 200, EVERYONE, seed_alert),
     Ep("GET /alerts/{alert}", "GET", "/alerts/{alert}", 200, READERS | {"other_unit"}, seed_alert, hidden={"unit"}),
-    # briefings: every run for the office and leaders, a unit the runs sent to it (ledger.web.briefing_pages)
+    # briefings: every run for the office and leaders, a unit the runs sent to it (web.briefing_pages)
     Ep("GET /briefings", "GET", "/briefings", 200, EVERYONE),
     Ep(
         "GET /briefings/{run}/files/{name}",

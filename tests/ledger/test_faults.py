@@ -18,7 +18,7 @@ from ledger.events import TOPIC
 from ledger.schemas import CaseAction, NewCase
 from ledger.service import LedgerService
 from ledger.tables import AuditEntry, OutboxMessage
-from ledger.web import create_app
+from web import create_app
 from tests.fixtures.postgres import create_database, drop_database
 from tests.fixtures.proxy import tcp_proxy
 from tests.fixtures.tansu import _free_port, bus_options, start_tansu

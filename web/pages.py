@@ -24,8 +24,8 @@ from ledger.states import Actor, CaseStatus, Role
 from ledger.uploads import CheckedUpload, check_upload
 from ledger.urls import is_http_url
 from ledger.validation import describe_errors
-from ledger.web import csrf_token, current_actor, guide, require_actor
-from ledger.web.effect_view import effect_view
+from web import csrf_token, current_actor, guide, require_actor
+from web.effect_view import effect_view
 from yuqing.store import Query
 from yuqing.timeutil import TZ
 
@@ -408,7 +408,7 @@ def events(request: Request) -> Response:
         raise PermissionDenied("只有舆情监测员和管理员可以从舆情事件立案")
     store = request.app.state.store
     posts = []
-    from ledger.web.scheme_pages import scheme_names
+    from web.scheme_pages import scheme_names
 
     schemes = scheme_names(request)
     scheme = request.query_params.get("scheme") or None

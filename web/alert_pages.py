@@ -28,9 +28,9 @@ from ledger.service import LedgerService
 from ledger.states import Actor, CaseStatus, Role
 from ledger.tables import Case
 from ledger.urls import safe_url
-from ledger.web import require_actor
-from ledger.web.effect_view import effect_view
-from ledger.web.pages import _str, redirect, render
+from web import require_actor
+from web.effect_view import effect_view
+from web.pages import _str, redirect, render
 from yuqing.errors import BusError
 
 log = logging.getLogger("ledger")

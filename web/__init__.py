@@ -89,7 +89,7 @@ def templates() -> Jinja2Templates:
 
 
 def alert_title(title: str, rule: str, labels: dict[str, Any]) -> str:
-    from ledger.web.guide import alert_title as titled
+    from web.guide import alert_title as titled
 
     return titled(title, rule, labels)
 
@@ -174,7 +174,7 @@ def create_app(
     """The ASGI app. ``store`` (optional) lists events to open cases from; without it that page is
     empty. ``alerts`` (optional) is where the alert engine keeps its alerts (``alert_*`` tables);
     without it the alert pages say so."""
-    from ledger.web import alert_pages, api, briefing_pages, pages, public, timeliness_pages
+    from web import alert_pages, api, briefing_pages, pages, public, timeliness_pages
 
     cfg = service.config
     app = FastAPI(
@@ -292,7 +292,7 @@ def create_app(
     app.include_router(alert_pages.router)
     app.include_router(briefing_pages.router)
     app.include_router(timeliness_pages.router)
-    from ledger.web import scheme_pages
+    from web import scheme_pages
 
     app.include_router(scheme_pages.router)
     return app
