@@ -15,9 +15,9 @@ import pytest
 from ledger.schemas import CaseAction, CommitmentAction, NewCommitment
 from ledger.states import CaseStatus
 from ledger.tables import Case
-from web import guide
 from tests.ledger.conftest import Env, at
 from tests.ledger.test_alert_link import Fired, fired  # noqa: F401  (fixture)
+from web import guide
 from yuqing.timeutil import now
 
 
