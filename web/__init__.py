@@ -289,6 +289,10 @@ def create_app(
     app.include_router(public.router)
     app.include_router(api.router)
     app.include_router(pages.router)
+    from web import alert_live, workbench
+
+    app.include_router(workbench.router)
+    app.include_router(alert_live.router)  # before alert_pages: /alerts/stream is no alert id
     app.include_router(alert_pages.router)
     app.include_router(briefing_pages.router)
     app.include_router(timeliness_pages.router)

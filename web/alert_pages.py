@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -49,6 +50,7 @@ RULE_TYPES = {
 }
 DELIVERY_KINDS = {"first": "首次", "repeat": "重复", "upgrade": "风险升级", "escalation": "升级", "test": "测试"}
 DELIVERY_STATUS = {"pending": "待发送", "sent": "已发送", "failed": "发送失败"}
+SEVERITIES = ("重大", "高", "中", "低")
 FILTERS = {"": "全部", "open": "未解除", "firing": "告警中", "acknowledged": "已确认", "resolved": "已解除", "pending": "等待中"}
 
 
@@ -135,6 +137,9 @@ def alert_list(request: Request) -> Response:
     status = request.query_params.get("status", "open")
     if status not in FILTERS:
         status = "open"
+    severity = request.query_params.get("severity", "")
+    severity = severity if severity in SEVERITIES else ""
+    rule = request.query_params.get("rule", "")[:100]
     page = request.query_params.get("page", "1")
     page_no = max(1, int(page)) if page.isdigit() else 1
     rows: list[Row] = []
@@ -142,10 +147,14 @@ def alert_list(request: Request) -> Response:
     if store is not None:
         # The store pages by limit only: read up to this page (plus one, to know of a next page).
         unit = _own_unit(request, actor)
-        if unit is None:
+        if unit is None and not severity and not rule:
             found = store.find(status or None, limit=page_no * PAGE_SIZE + 1)
-        else:  # a unit's alerts are picked from the recent ones by their labels
-            found = [a for a in store.find(status or None, limit=5000) if _visible(request, a, unit)]
+        else:  # a unit's alerts (and filtered ones) are picked from the recent ones by their labels
+            found = [
+                a
+                for a in store.find(status or None, limit=5000)
+                if _visible(request, a, unit) and (not severity or a.severity == severity) and (not rule or a.rule == rule)
+            ]
         more = len(found) > page_no * PAGE_SIZE
         shown = found[(page_no - 1) * PAGE_SIZE : page_no * PAGE_SIZE]
         cases = _svc(request).cases_for_alerts(actor, [a.id for a in shown])
@@ -161,6 +170,12 @@ def alert_list(request: Request) -> Response:
         more=more,
         status_zh=STATUS_ZH,
         rule_types=RULE_TYPES,
+        severity=severity,
+        severities=SEVERITIES,
+        rule=rule,
+        rules=sorted({r.alert.rule for r in rows} | ({rule} if rule else set())),
+        can_act=actor.role in states.OFFICE,
+        filter_query=urlencode({k: v for k, v in {"status": status, "severity": severity, "rule": rule}.items() if v}),
     )
 
 

@@ -427,16 +427,14 @@ def events(request: Request) -> Response:
 
 @router.get("/events/{event_id}", response_class=HTMLResponse)
 def event_detail(request: Request, event_id: str) -> Response:
-    """An event's posts and its cases (alert pages and notifications link here: alerts.event_path)."""
+    """An event: its posts over time, sources, regions, keywords, alerts and cases (alert pages and
+    notifications link here: alerts.event_path). Charts: ``/workbench/data/event/<id>.json``."""
     actor = require_actor(request)
     if actor.role is Role.UNIT:
         raise PermissionDenied("承办单位无权查看舆情事件")
-    store = request.app.state.store
-    posts = store.search(Query(event_id=event_id, limit=50)).hits if store is not None else []
-    cases = [c for c in _svc(request).list_cases(actor, limit=100, text=None).items if c.event_id == event_id]
-    return render(
-        request, "event.html", event_id=event_id, posts=[_linked(p) for p in posts], cases=cases, can_open=actor.role in states.OFFICE
-    )
+    from web.event_view import event_view
+
+    return render(request, "event.html", **event_view(request, actor, event_id), can_open=actor.role in states.OFFICE)
 
 
 def _linked(post: Any) -> Any:
@@ -456,8 +454,11 @@ async def event_case(request: Request) -> Response:
         raise InvalidInput("检索库中没有这条帖子", field="post_id")
     from ledger.intake import case_from_post
 
-    case = await bg(_svc(request).create_case, actor, case_from_post(post, _svc(request).config))
-    return redirect(f"/cases/{case.id}", f"已立案 {case.number}", request)
+    # One click, no duplicate: the event's open case if it has one (LedgerService.open_case).
+    case, created = await bg(_svc(request).open_case, actor, case_from_post(post, _svc(request).config))
+    if created:
+        return redirect(f"/cases/{case.id}", f"已立案 {case.number}", request)
+    return redirect(f"/cases/{case.id}", f"该事件已立案：{case.number}，未重复登记", request)
 
 
 # -- administration ------------------------------------------------------------------------------
