@@ -326,17 +326,21 @@ def regions_json(request: Request) -> Response:
 # -- 事件 (the page itself is /events/{id}, web.pages) ---------------------------------------------
 @router.get("/workbench/data/event/{event_id}.json")
 def event_json(request: Request, event_id: str) -> Response:
-    """An event's posts and negative posts per day, and its sources and regions."""
+    """An event's posts and negative posts per day (per hour when it spans two days or less), and
+    its sources and regions."""
     reader(request)
     store = _store(request)
     if store is None:
         return JSONResponse({"labels": [], "posts": [], "negative": [], "sources": {}, "regions": {}})
     q = Query(event_id=event_id)
-    days = store.count_per_day(q)
-    neg = store.count_per_day(Query(event_id=event_id, sentiment="negative"))
+    count = store.count_per_day
+    if len(store.count_per_day(q)) <= 2:  # a short event: per hour
+        count = store.count_per_hour
+    days = count(q)
+    neg = count(Query(event_id=event_id, sentiment="negative"))
     return JSONResponse(
         {
-            "labels": list(days),
+            "labels": [d + ":00" if len(d) == 13 else d for d in days],
             "posts": list(days.values()),
             "negative": [neg.get(d, 0) for d in days],
             "sources": store.count_by("source", q),
