@@ -318,7 +318,7 @@ def regions_json(request: Request) -> Response:
             "labels": [r.town for r in rows],
             "posts": [r.posts for r in rows],
             "negative": [r.negative for r in rows],
-            "share": [round(100 * r.share, 1) for r in rows],
+            "share": [round(100 * r.share, 1) if r.posts else None for r in rows],
         }
     )
 

@@ -158,7 +158,8 @@ def window(store: Store, label: str, span: str, until: datetime, scheme: str | N
 
 
 def series(store: Store, *, hourly: bool, since: datetime, until: datetime, scheme: str | None) -> dict[str, Any]:
-    """Posts and negative posts per hour (``hourly``) or day, every bucket present (zeros too)."""
+    """Posts and negative posts per hour (``hourly``) or day, every bucket present (zeros too), and
+    the negative share in per cent (None where there were no posts)."""
     q = Query(since=since, until=until, scheme=scheme)
     neg = replace(q, sentiment="negative")
     count = store.count_per_hour if hourly else store.count_per_day
@@ -176,7 +177,8 @@ def series(store: Store, *, hourly: bool, since: datetime, until: datetime, sche
         "labels": labels,
         "posts": [all_.get(k, 0) for k in keys],
         "negative": [negative.get(k, 0) for k in keys],
-        "share": [round(100 * negative.get(k, 0) / all_[k], 1) if all_.get(k) else 0 for k in keys],
+        # no posts, no share (a gap in the line, not a 0 %)
+        "share": [round(100 * negative.get(k, 0) / all_[k], 1) if all_.get(k) else None for k in keys],
     }
 
 

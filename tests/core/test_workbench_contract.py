@@ -41,7 +41,7 @@ FORMS = [
 ]
 
 
-def test_count_per_hour_uses_shanghai_hours(store: Store, corpus: list[PostClassified]) -> None:
+def test_count_per_hour_uses_shanghai_hours(store: Store, corpus: list[PostClassified]) -> None:  # noqa: F811
     times = [
         "2024-03-01T00:00:00+08:00",
         "2024-03-01T00:59:59.999999+08:00",
@@ -58,13 +58,13 @@ def test_count_per_hour_uses_shanghai_hours(store: Store, corpus: list[PostClass
     }
 
 
-def test_count_per_hour_over_real_posts(loaded: Store, corpus: list[PostClassified]) -> None:
+def test_count_per_hour_over_real_posts(loaded: Store, corpus: list[PostClassified]) -> None:  # noqa: F811
     want = Counter(p.published_at.astimezone(TZ).strftime("%Y-%m-%d %H") for p in corpus if p.sentiment == "negative")
     assert loaded.count_per_hour(Query(sentiment="negative")) == dict(sorted(want.items()))
 
 
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: "&".join(f"{k}={v}" for k, v in f.params().items()))
-def test_facets_are_the_counts_of_what_the_search_finds(loaded: Store, corpus: list[PostClassified], form: SearchForm) -> None:
+def test_facets_are_the_counts_of_what_the_search_finds(loaded: Store, corpus: list[PostClassified], form: SearchForm) -> None:  # noqa: F811
     q = form.query(limit=1000)
     found = facets(loaded, q)
     want_ids = expected_ids(corpus, q)
@@ -77,14 +77,14 @@ def test_facets_are_the_counts_of_what_the_search_finds(loaded: Store, corpus: l
     assert found.days == dict(sorted(days.items()))
 
 
-def test_a_facet_narrows_to_its_count(loaded: Store, corpus: list[PostClassified]) -> None:
+def test_a_facet_narrows_to_its_count(loaded: Store, corpus: list[PostClassified]) -> None:  # noqa: F811
     """Following a facet link (the value added to the form) finds exactly the count shown."""
     base = SearchForm(q="工资")
     for topic, n in facets(loaded, base.query()).fields["topic"].items():
         assert loaded.search(SearchForm(q="工资", topic=topic).query()).total == n
 
 
-def test_the_search_page_answers_as_yuqing_search(loaded: Store, corpus: list[PostClassified], tmp_path: Path) -> None:
+def test_the_search_page_answers_as_yuqing_search(loaded: Store, corpus: list[PostClassified], tmp_path: Path) -> None:  # noqa: F811
     """``yuqing search`` run as a command against the same store: the same posts, in the same order."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "YUQING_STORE__URL": loaded.url}
     if not loaded.url.startswith("sqlite:"):
@@ -98,7 +98,7 @@ def test_the_search_page_answers_as_yuqing_search(loaded: Store, corpus: list[Po
     assert cli == page and len(cli) == len(expected_ids(corpus, form.query()))
 
 
-def test_series_and_towns(loaded: Store, corpus: list[PostClassified]) -> None:
+def test_series_and_towns(loaded: Store, corpus: list[PostClassified]) -> None:  # noqa: F811
     days = sorted({p.published_at.astimezone(TZ).date() for p in corpus})
     first, last = days[-3], days[-1]
     since = at(f"{first}T00:00:00")

@@ -60,7 +60,10 @@ def test_search_facets_highlights_and_pages(env: Env, tmp_path: Path) -> None:
     assert '共 <b id="total">25</b> 条，第 1 / 2 页' in text
     assert "龙城镇工地拖欠<mark>工资</mark>第24起" in text  # newest first... all published now: by id within a time
     assert text.count('<article class="hit card"') == 20
-    assert '<a href="/workbench/search?q=%E5%B7%A5%E8%B5%84&amp;topic=%E5%B7%A5%E8%B5%84%E6%8B%96%E6%AC%A0">工资拖欠</a> <span class="n">25</span>' in text
+    assert (
+        '<a href="/workbench/search?q=%E5%B7%A5%E8%B5%84&amp;topic=%E5%B7%A5%E8%B5%84%E6%8B%96%E6%AC%A0">工资拖欠</a> <span class="n">25</span>'
+        in text
+    )
     assert '<span class="n">25</span>' in text and "负面" in text
     assert "龙城镇新修公园开放" not in text
     page2 = mon.get("/workbench/search", params={"q": "工资", "page": "2"}).text
@@ -199,7 +202,7 @@ def test_overview_shows_windows_rising_events_and_firing_alerts(env: Env, tmp_pa
         text = r.text
         assert "<h3>近 24 小时</h3>" in text and "<b>5</b> 条 · 负面 <b>4</b> 条（80.0%）" in text
         assert f'<a href="/alerts/{fired}">' in text
-        assert 'data-chart="volume"' in text and "<script src=\"/static/vendor/echarts.min.js\" defer></script>" in text
+        assert 'data-chart="volume"' in text and '<script src="/static/vendor/echarts.min.js" defer></script>' in text
         assert "<script>" not in text and " style=" not in text
         vol = env.client("leader").get("/workbench/data/volume.json").json()
         assert len(vol["labels"]) == 24 and sum(vol["posts"]) == 5 and sum(vol["negative"]) == 4

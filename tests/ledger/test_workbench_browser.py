@@ -28,9 +28,7 @@ def watch_errors(page: Any) -> list[str]:
     return errors
 
 
-def test_monitor_searches_opens_the_event_and_a_case_and_sees_a_new_alert_live(
-    env: Env, live_server: str, browser: Any, fired: Fired, tmp_path: Path
-) -> None:
+def test_monitor_search_event_case_and_live_alert(env: Env, live_server: str, browser: Any, fired: Fired, tmp_path: Path) -> None:  # noqa: F811
     out = shots(tmp_path)
     for p in fired.posts:  # the posts, with their words indexed as the processors index them
         from yuqing.text import tokenize
@@ -96,7 +94,7 @@ def test_monitor_searches_opens_the_event_and_a_case_and_sees_a_new_alert_live(
     assert errors == []
 
 
-def test_a_unit_user_sees_only_their_units_alerts_live_too(env: Env, live_server: str, browser: Any, tmp_path: Path) -> None:
+def test_a_unit_user_sees_only_their_units_alerts_live_too(env: Env, live_server: str, browser: Any, tmp_path: Path) -> None:  # noqa: F811
     mine = alert_for(env, ENV_TOPIC)
     theirs = alert_for(env, WAGE_TOPIC)
     try:

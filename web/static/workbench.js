@@ -25,7 +25,7 @@
     o.series = [
       { name: "帖子", type: "bar", data: d.posts, itemStyle: { color: GREY } },
       { name: "负面", type: "bar", data: d.negative, itemStyle: { color: RED } },
-      { name: "负面占比", type: "line", yAxisIndex: 1, data: d.share, itemStyle: { color: ORANGE }, smooth: true }
+      { name: "负面占比", type: "line", yAxisIndex: 1, data: d.share, itemStyle: { color: ORANGE }, connectNulls: true }
     ];
     return o;
   }
