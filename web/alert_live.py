@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool as bg
 from alerts.store import STATUS_ZH, Alert, AlertNotFound, AlertStore, LifecycleError
 from ledger.errors import InvalidInput
 from web import alert_title, require_actor
-from web.alert_pages import RULE_TYPES, _office, _own_unit, _publish, _store, _visible, _who
+from web.alert_pages import RULE_TYPES, _linked, _office, _own_unit, _publish, _store, _visible, _who
 from web.pages import redirect
 
 log = logging.getLogger("ledger.web")
@@ -80,7 +80,7 @@ async def stream(request: Request) -> Response:
                 if a.id in seen:
                     continue
                 seen.add(a.id)
-                if await bg(_visible, request, a, unit):
+                if await bg(lambda a=a: _visible(request, a, unit, _linked(request, actor, [a]))):
                     yield f"event: alert\nid: {a.id}\ndata: {json.dumps(alert_json(a), ensure_ascii=False)}\n\n"
             yield ": ping\n\n"  # keeps proxies from closing an idle stream
 

@@ -4,7 +4,8 @@ their posts, lifecycle and cases; one-click 立案, acknowledge and resolve.
 Who sees what: monitors, leaders and admins read every alert; monitors and admins open cases and
 acknowledge or resolve. A unit user reads, without acting on them, the alerts of its own unit: the
 rule's responsible unit (label ``unit``), else the unit the alert's topic goes to
-(``ledger.topic_units``) — the same unit a route with ``to_unit`` notifies.
+(``ledger.topic_units``) — the same unit a route with ``to_unit`` notifies — and the alerts whose
+case (opened for the alert or its event) is assigned to the unit.
 Acknowledging or resolving goes through ``AlertStore`` itself, so the engine stops repeats and
 escalation exactly as after ``yuqing alerts ack``.
 """
@@ -76,10 +77,24 @@ def _own_unit(request: Request, actor: Actor) -> str | None:
     return unit.name if unit else ""
 
 
-def _visible(request: Request, alert: Alert, unit: str | None) -> bool:
+def _visible(request: Request, alert: Alert, unit: str | None, linked: frozenset[str] = frozenset()) -> bool:
+    """Everyone's for the office roles (``unit`` None); else the unit's own (rule unit or topic
+    unit), or one whose case — opened for the alert or its event — the unit handles (``linked``)."""
     from alerts.routing import alert_unit
 
-    return unit is None or (bool(unit) and alert_unit(alert.labels, _svc(request).config.topic_units) == unit)
+    return unit is None or alert.id in linked or (bool(unit) and alert_unit(alert.labels, _svc(request).config.topic_units) == unit)
+
+
+def _linked(request: Request, actor: Actor, alerts: list[Alert]) -> frozenset[str]:
+    """For a unit user: the alerts whose case (by alert or by event) is assigned to its unit, as
+    the ledger shows the unit its cases."""
+    if actor.role is not Role.UNIT or not alerts:
+        return frozenset()
+    events = [e for a in alerts if (e := a.labels.get("event_id"))]
+    cases = _svc(request).cases_for_alerts(actor, [a.id for a in alerts], events)
+    by_alert = {c.alert_id for c in cases if c.alert_id}
+    by_event = {c.event_id for c in cases if c.event_id}
+    return frozenset(a.id for a in alerts if a.id in by_alert or a.labels.get("event_id") in by_event)
 
 
 def _office(request: Request, what: str) -> Actor:
@@ -150,10 +165,12 @@ def alert_list(request: Request) -> Response:
         if unit is None and not severity and not rule:
             found = store.find(status or None, limit=page_no * PAGE_SIZE + 1)
         else:  # a unit's alerts (and filtered ones) are picked from the recent ones by their labels
+            recent = store.find(status or None, limit=5000)
+            linked = _linked(request, actor, recent)
             found = [
                 a
-                for a in store.find(status or None, limit=5000)
-                if _visible(request, a, unit) and (not severity or a.severity == severity) and (not rule or a.rule == rule)
+                for a in recent
+                if _visible(request, a, unit, linked) and (not severity or a.severity == severity) and (not rule or a.rule == rule)
             ]
         more = len(found) > page_no * PAGE_SIZE
         shown = found[(page_no - 1) * PAGE_SIZE : page_no * PAGE_SIZE]
@@ -183,7 +200,7 @@ def alert_list(request: Request) -> Response:
 def alert_detail(request: Request, alert_id: str) -> Response:
     actor = _reader(request)
     store, alert = _alert(request, alert_id)
-    if not _visible(request, alert, _own_unit(request, actor)):
+    if not _visible(request, alert, _own_unit(request, actor), _linked(request, actor, [alert])):
         raise NotFound(f"没有编号为 {alert_id} 的预警")
     event_id = alert.labels.get("event_id")
     cases = _svc(request).cases_for_alerts(actor, [alert.id], [event_id] if event_id else [])

@@ -454,11 +454,8 @@ async def event_case(request: Request) -> Response:
         raise InvalidInput("检索库中没有这条帖子", field="post_id")
     from ledger.intake import case_from_post
 
-    # One click, no duplicate: the event's open case if it has one (LedgerService.open_case).
-    case, created = await bg(_svc(request).open_case, actor, case_from_post(post, _svc(request).config))
-    if created:
-        return redirect(f"/cases/{case.id}", f"已立案 {case.number}", request)
-    return redirect(f"/cases/{case.id}", f"该事件已立案：{case.number}，未重复登记", request)
+    case = await bg(_svc(request).create_case, actor, case_from_post(post, _svc(request).config))
+    return redirect(f"/cases/{case.id}", f"已立案 {case.number}", request)
 
 
 # -- administration ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -196,7 +197,7 @@ def _rows(store: Store, form: SearchForm) -> list[list[Any]]:
                     "、".join(p.schemes),
                 ]
             )
-        q = Query(**{**q.__dict__, "offset": q.offset + len(hits)})
+        q = replace(q, offset=q.offset + len(hits))
     return out[:EXPORT_LIMIT]
 
 

@@ -127,8 +127,8 @@ def test_event_page_finds_its_case_among_many_and_opens_no_duplicate(env: Env, t
     page = mon.get(f"/events/{post.event_id}").text
     assert f'<a href="/cases/{case.id}">{case.number}</a>' in page
     assert 'action="/events/case"' not in page  # already open: no 立案 button
-    again = mon.form("/events/case", {"post_id": post.id})
-    assert again.status_code == 303 and again.headers["location"] == f"/cases/{case.id}"
+    again = mon.form("/events/case", {"post_id": post.id})  # the existing rule: no second case of an event
+    assert again.status_code == 422 and f"该事件已立案，编号 {case.number}" in again.text
     assert env.svc.list_cases(SYSTEM, limit=500).total == 102
     data = mon.get(f"/workbench/data/event/{post.event_id}.json").json()
     assert sum(data["posts"]) == 1 and data["sources"] == {"hotline-12345": 1} and data["regions"] == {"彭泽县/龙城镇": 1}
@@ -165,6 +165,12 @@ def test_units_see_only_their_units_alerts_and_cases(env: Env) -> None:
         api = env.client("unit", token=True)
         assert api.get(f"/api/v1/cases/{their_case.id}").status_code == 404
         assert [c["number"] for c in api.get("/api/v1/cases").json()["items"]] == [mine_case.number]
+        # another unit's alert whose case was assigned to this unit: the unit sees it, as it sees the case
+        assigned = alert_for(env, WAGE_TOPIC)
+        assert unit.get(f"/alerts/{assigned}").status_code == 404
+        env.case("assigned", unit="unit", title="交办给本单位的欠薪预警", alert_id=assigned)
+        assert unit.get(f"/alerts/{assigned}").status_code == 200 and f"/alerts/{assigned}" in unit.get("/alerts?status=").text
+        assert env.client("other_unit").get(f"/alerts/{assigned}").status_code == 200  # still its topic's unit's too
         assert unit.get("/workbench").status_code == 403 and unit.get("/workbench/search?q=工资").status_code == 403
         assert unit.form("/alerts/bulk-ack", {"alert_id": mine}).status_code == 403
     finally:
