@@ -80,11 +80,15 @@ async def stream(request: Request) -> Response:
                 if a.id in seen:
                     continue
                 seen.add(a.id)
-                if await bg(lambda a=a: _visible(request, a, unit, _linked(request, actor, [a]))):
+                if await bg(_sees, request, actor, unit, a):
                     yield f"event: alert\nid: {a.id}\ndata: {json.dumps(alert_json(a), ensure_ascii=False)}\n\n"
             yield ": ping\n\n"  # keeps proxies from closing an idle stream
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def _sees(request: Request, actor: Any, unit: str | None, alert: Alert) -> bool:
+    return _visible(request, alert, unit, _linked(request, actor, [alert]))
 
 
 @router.post("/alerts/bulk-ack")
