@@ -35,8 +35,21 @@ def ledger() -> None:
 @pass_ctx
 def serve(ctx: Ctx, host: str | None, port: int | None) -> None:
     """Serve the web UI and API (without the rest of the pipeline; `yuqing run` serves it too)."""
+    _serve_web(ctx, host, port)
+
+
+@click.command("web")
+@click.option("--host", help="default: ledger.host")
+@click.option("--port", type=int, help="default: ledger.port")
+@pass_ctx
+def web_command(ctx: Ctx, host: str | None, port: int | None) -> None:
+    """Serve the web app (workbench, ledger, alerts, briefings, /api/v1); same as `yuqing ledger serve`."""
+    _serve_web(ctx, host, port)
+
+
+def _serve_web(ctx: Ctx, host: str | None, port: int | None) -> None:
     from ledger.stage import alert_store, serve_in_thread
-    from ledger.web import create_app
+    from web import create_app
     from yuqing.cli import _on_signals
     from yuqing.runtime import Runtime
 
@@ -206,4 +219,4 @@ def remind(ctx: Ctx) -> None:
     click.echo(f"提醒 {len(report.reminded)} 条，超期督办 {len(report.escalated)} 条，发送失败 {len(report.failed)} 条")
 
 
-COMMANDS = [ledger, brief]
+COMMANDS = [ledger, brief, web_command]

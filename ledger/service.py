@@ -340,7 +340,7 @@ class LedgerService:
         sort: str = "new",
     ) -> Page:
         """``sort``: "new" (newest first) or "deadline" (the deadline running now, soonest first; cases
-        with no running deadline last) — the same rule as ``ledger.web.guide.deadline_of``."""
+        with no running deadline last) — the same rule as ``web.guide.deadline_of``."""
         if sort not in ("new", "deadline"):
             raise InvalidInput(f"未知排序 {sort!r}", field="sort")
         at = self.clock()

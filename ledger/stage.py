@@ -84,7 +84,7 @@ def serve_in_thread(
 def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threading.Thread]:
     from ledger.channels import open_outbox
     from ledger.reminders import deliver_pending, run_reminders
-    from ledger.web import create_app
+    from web import create_app
 
     settings = runtime.settings
     cfg = settings.ledger

@@ -35,6 +35,9 @@ class ScopedStore:
     def count_per_day(self, query: Query = Query()) -> dict[str, int]:
         return self.inner.count_per_day(self._q(query))
 
+    def count_per_hour(self, query: Query = Query()) -> dict[str, int]:
+        return self.inner.count_per_hour(self._q(query))
+
     def refresh(self) -> None:
         self.inner.refresh()
 

@@ -9,7 +9,7 @@ import uvicorn
 from ledger.config import LedgerConfig
 from ledger.db import Database
 from ledger.service import LedgerService
-from ledger.web import create_app
+from web import create_app
 
 
 def main() -> None:

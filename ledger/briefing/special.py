@@ -44,6 +44,9 @@ class EventStore:
     def count_per_day(self, query: Query = Query()) -> dict[str, int]:
         return self._store.count_per_day(self._q(query))
 
+    def count_per_hour(self, query: Query = Query()) -> dict[str, int]:
+        return self._store.count_per_hour(self._q(query))
+
     def __getattr__(self, name: str) -> Any:  # refresh, check, ... (never write: the view is read-only)
         if name == "write":
             raise AttributeError("EventStore is read-only")

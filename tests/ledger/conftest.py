@@ -31,7 +31,7 @@ from ledger.security import LoginLimiter
 from ledger.service import LedgerService
 from ledger.states import SYSTEM, Actor, Role
 from ledger.tables import ApiToken, Attachment, AuditEntry, Case, CaseCoUnit, Commitment, LoginFailure, Meta, OutboxMessage, Reminder
-from ledger.web import create_app
+from web import create_app
 from yuqing.timeutil import now
 
 PASSWORD = "correct-horse-42"

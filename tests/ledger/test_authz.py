@@ -270,6 +270,28 @@ def seed_special(env: Env) -> dict[str, Any]:
     return {"event": "ev-" + new_post(env)["post"].split(":", 1)[1]}
 
 
+WORKBENCH_PAGES = (
+    "/workbench",
+    "/workbench/data/volume.json",
+    "/workbench/search",
+    "/workbench/search.csv",
+    "/workbench/search.xlsx",
+    "/workbench/regions",
+    "/workbench/data/regions.json",
+)
+
+
+def saved_search(env: Env) -> dict[str, Any]:
+    """A saved search of the same name for every reader (each may delete only their own)."""
+    from web.saved_searches import SavedSearches
+
+    name = f"矩阵{next(_n)}"
+    table = SavedSearches(env.db.engine)
+    for role in READERS:
+        table.save(env.world.actors[role].user_id, name, {"q": "工资"})
+    return {"name": name}
+
+
 ENDPOINTS = [
     # pages anyone may open
     *(
@@ -289,11 +311,11 @@ ENDPOINTS = [
         {"monitor", "admin", "leader"},
         lambda env: {"event": "ev-" + new_post(env)["post"].split(":", 1)[1]},
     ),
-    # alerts: read by the office and leaders, by a unit only its own unit's (ledger.web.alert_pages):
+    # alerts: read by the office and leaders, by a unit only its own unit's (web.alert_pages):
     # the seeded alert is about 工资拖欠, which goes to 县人力资源和社会保障局 (other_unit)
     Ep("GET /alerts", "GET", "/alerts", 200, EVERYONE, seed_alert),
     Ep("GET /alerts/{alert}", "GET", "/alerts/{alert}", 200, READERS | {"other_unit"}, seed_alert, hidden={"unit"}),
-    # briefings: every run for the office and leaders, a unit the runs sent to it (ledger.web.briefing_pages)
+    # briefings: every run for the office and leaders, a unit the runs sent to it (web.briefing_pages)
     Ep("GET /briefings", "GET", "/briefings", 200, EVERYONE),
     Ep(
         "GET /briefings/{run}/files/{name}",
@@ -305,6 +327,14 @@ ENDPOINTS = [
         hidden={"unit"},
     ),
     Ep("GET /export.xlsx", "GET", "/export.xlsx", 200, EVERYONE),
+    # the 监测工作台 (web.workbench, web.alert_live): monitors, leaders and admins; the alert stream for
+    # everyone (a unit's own alerts only: tests/ledger/test_workbench.py)
+    *(Ep(f"GET {p}", "GET", p, 200, READERS) for p in WORKBENCH_PAGES),
+    Ep("GET /workbench/data/event/{event}.json", "GET", "/workbench/data/event/{event}.json", 200, READERS, lambda env: {"event": "ev-x"}),
+    Ep("GET /alerts/stream", "GET", "/alerts/stream{q}", 200, EVERYONE, lambda env: {"q": "?seconds=0"}),
+    Ep("POST /workbench/saved", "POST", "/workbench/saved", 303, READERS, body=lambda c: {"q": "工资", "name": f"矩阵{next(_n)}"}),
+    Ep("POST /workbench/saved/delete", "POST", "/workbench/saved/delete", 303, READERS, saved_search, lambda c: {"name": c["name"]}),
+    Ep("POST /alerts/bulk-ack", "POST", "/alerts/bulk-ack", 303, OFFICE, seed_alert, lambda c: {"alert_id": c["alert"]}),
     Ep("GET /admin", "GET", "/admin", 200, {"admin"}),
     Ep("GET /attachments/{att}", "GET", "/attachments/{att}", 200, EVERYONE, with_attachment, hidden={"other_unit"}),
     # forms
@@ -363,7 +393,8 @@ def test_every_endpoint_is_in_the_matrix(env: Env) -> None:
             .replace("{alert}", "{alert_id}")
             .replace("{run}", "{run_id}")
             .replace("{user}", "{user_id}")
-            .replace("{token}", "{token_id}"),
+            .replace("{token}", "{token_id}")
+            .replace("{q}", ""),
         )
         for e in ENDPOINTS
     }

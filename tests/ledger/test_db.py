@@ -111,7 +111,7 @@ def _posts(n: int) -> list[PostClassified]:
 def test_demo_step_seeds_cases_from_the_riskiest_events(tmp_path: Path) -> None:
     from ledger.demo import step
     from ledger.states import SYSTEM
-    from ledger.web import create_app
+    from web import create_app
 
     runtime = Runtime(_settings(tmp_path, 0))
     runtime.store.write(_posts(8))

@@ -18,11 +18,11 @@ from ledger.events import TOPIC
 from ledger.schemas import CaseAction, NewCase
 from ledger.service import LedgerService
 from ledger.tables import AuditEntry, OutboxMessage
-from ledger.web import create_app
 from tests.fixtures.postgres import create_database, drop_database
 from tests.fixtures.proxy import tcp_proxy
 from tests.fixtures.tansu import _free_port, bus_options, start_tansu
 from tests.ledger.conftest import Env, free_port, make_world
+from web import create_app
 from yuqing.bus import open_bus
 
 

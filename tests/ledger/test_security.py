@@ -23,8 +23,8 @@ from ledger import schemas
 from ledger.schemas import CaseAction, CommitmentAction, NewCase, NewCommitment
 from ledger.states import SYSTEM
 from ledger.urls import LinkMarker
-from ledger.web import SESSION_COOKIE, create_app
 from tests.ledger.conftest import BASE, PASSWORD, Client, Env
+from web import SESSION_COOKIE, create_app
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "ledger" / "web" / "templates"
 BAD_LINKS = [

@@ -15,9 +15,9 @@ import pytest
 from ledger.schemas import CaseAction, CommitmentAction, NewCommitment
 from ledger.states import CaseStatus
 from ledger.tables import Case
-from ledger.web import guide
 from tests.ledger.conftest import Env, at
 from tests.ledger.test_alert_link import Fired, fired  # noqa: F401  (fixture)
+from web import guide
 from yuqing.timeutil import now
 
 
@@ -276,7 +276,7 @@ def test_public_page_search_filters_paging_and_on_time(env: Env) -> None:
 
 
 def test_public_page_pages(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ledger.web import public
+    from web import public
 
     monkeypatch.setattr(public, "PUBLIC_PAGE", 2)
     made = [_disclosed(env, f"第{i}件", late=False) for i in range(5)]

@@ -71,6 +71,10 @@ class Store(Protocol):
     def count_per_day(self, query: Query = Query()) -> dict[str, int]:
         """Posts per local (Asia/Shanghai) day of ``published_at``, ``YYYY-MM-DD`` -> count."""
 
+    def count_per_hour(self, query: Query = Query()) -> dict[str, int]:
+        """Posts per local (Asia/Shanghai) hour of ``published_at``, ``YYYY-MM-DD HH`` -> count,
+        in time order (hours without posts are absent)."""
+
     def refresh(self) -> None:
         """Make every acknowledged write visible to search (a no-op where it already is)."""
 

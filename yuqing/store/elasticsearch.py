@@ -477,17 +477,23 @@ class ElasticsearchStore:
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def count_per_day(self, query: Query = Query()) -> dict[str, int]:
+        return self._histogram("day", "yyyy-MM-dd", query)
+
+    def count_per_hour(self, query: Query = Query()) -> dict[str, int]:
+        return self._histogram("hour", "yyyy-MM-dd HH", query)
+
+    def _histogram(self, interval: str, fmt: str, query: Query) -> dict[str, int]:
         clauses = self._filter(query)
         if clauses is None:
             return {}
         histogram = {
             "field": "published_at",
-            "calendar_interval": "day",
-            "time_zone": "Asia/Shanghai",  # local days, as the embedded store counts them
+            "calendar_interval": interval,
+            "time_zone": "Asia/Shanghai",  # local days and hours, as the embedded store counts them
             "min_doc_count": 1,
-            "format": "yyyy-MM-dd",
+            "format": fmt,
         }
-        buckets = self._aggregate("count per day", clauses, {"d": {"date_histogram": histogram}})["d"]["buckets"]
+        buckets = self._aggregate(f"count per {interval}", clauses, {"d": {"date_histogram": histogram}})["d"]["buckets"]
         return {b["key_as_string"]: int(b["doc_count"]) for b in sorted(buckets, key=lambda b: b["key"])}
 
     # -- operations -----------------------------------------------------------------------

@@ -207,6 +207,11 @@ class SqliteStore:
     def count_per_day(self, query: Query = Query()) -> dict[str, int]:
         return dict(sorted(self._group("day", query).items()))
 
+    def count_per_hour(self, query: Query = Query()) -> dict[str, int]:
+        # Asia/Shanghai has kept UTC+8 all year since 1992: the local hour is the UTC hour + 8. Whole
+        # seconds first: SQLite rounds fractions to the millisecond (23:59:59.9999 would be the next hour).
+        return dict(sorted(self._group("strftime('%Y-%m-%d %H', CAST(published_ts AS INTEGER) + 28800, 'unixepoch')", query).items()))
+
     def _group(self, column: str, query: Query) -> dict[str, int]:
         where = self._where(query)
         if where is None:

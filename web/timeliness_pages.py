@@ -19,8 +19,8 @@ from ledger.timeliness import report
 from ledger.timeliness.chart import months_svg, units_svg
 from ledger.timeliness.export import export_xlsx, num, pct
 from ledger.timeliness.figures import Report
-from ledger.web import require_actor
-from ledger.web.pages import render
+from web import require_actor
+from web.pages import render
 from yuqing.timeutil import TZ
 
 router = APIRouter(include_in_schema=False)

@@ -12,7 +12,7 @@ from fastapi.security import HTTPBearer
 from ledger.schemas import AuditOut, CaseAction, CaseList, CaseOut, CommitmentAction, CommitmentOut, NewCase, NewCommitment, UnitOut
 from ledger.service import LedgerService
 from ledger.states import Actor
-from ledger.web import require_actor
+from web import require_actor
 
 # Declared for the OpenAPI document; authentication itself is done by require_actor.
 bearer = HTTPBearer(auto_error=False, description="API token issued by an administrator (yuqing ledger token ...)")

@@ -20,8 +20,8 @@ from ledger.briefing.runs import Archive, Run
 from ledger.channels import channel_label
 from ledger.errors import InvalidInput, NotFound, PermissionDenied
 from ledger.states import Actor, Role
-from ledger.web import require_actor
-from ledger.web.pages import _str, redirect, render
+from web import require_actor
+from web.pages import _str, redirect, render
 
 router = APIRouter(include_in_schema=False)
 DELIVERY_STATUS = {"pending": "待发送/待重试", "sent": "已发送", "failed": "发送失败"}

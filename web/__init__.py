@@ -35,8 +35,6 @@ from ledger.states import CASE_LABELS, COMMITMENT_LABELS, ROLE_LABELS, Actor
 from ledger.validation import describe_errors
 from yuqing.store import Store
 
-log = logging.getLogger("ledger.web")
-
 if TYPE_CHECKING:
     from alerts.store import AlertStore
 
@@ -89,7 +87,7 @@ def templates() -> Jinja2Templates:
 
 
 def alert_title(title: str, rule: str, labels: dict[str, Any]) -> str:
-    from ledger.web.guide import alert_title as titled
+    from web.guide import alert_title as titled
 
     return titled(title, rule, labels)
 
@@ -174,7 +172,7 @@ def create_app(
     """The ASGI app. ``store`` (optional) lists events to open cases from; without it that page is
     empty. ``alerts`` (optional) is where the alert engine keeps its alerts (``alert_*`` tables);
     without it the alert pages say so."""
-    from ledger.web import alert_pages, api, briefing_pages, pages, public, timeliness_pages
+    from web import alert_pages, api, briefing_pages, pages, public, timeliness_pages
 
     cfg = service.config
     app = FastAPI(
@@ -289,13 +287,17 @@ def create_app(
     app.include_router(public.router)
     app.include_router(api.router)
     app.include_router(pages.router)
+    from web import alert_live, workbench
+
+    app.include_router(workbench.router)
+    app.include_router(alert_live.router)  # before alert_pages: /alerts/stream is no alert id
     app.include_router(alert_pages.router)
     app.include_router(briefing_pages.router)
     app.include_router(timeliness_pages.router)
-    from ledger.web import scheme_pages
+    from web import scheme_pages
 
     app.include_router(scheme_pages.router)
-    from ledger.web import policy_pages
+    from web import policy_pages
 
     app.include_router(policy_pages.router)
     return app

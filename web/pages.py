@@ -24,8 +24,8 @@ from ledger.states import Actor, CaseStatus, Role
 from ledger.uploads import CheckedUpload, check_upload
 from ledger.urls import is_http_url
 from ledger.validation import describe_errors
-from ledger.web import csrf_token, current_actor, guide, require_actor
-from ledger.web.effect_view import effect_view
+from web import csrf_token, current_actor, guide, require_actor
+from web.effect_view import effect_view
 from yuqing.store import Query
 from yuqing.timeutil import TZ
 
@@ -408,7 +408,7 @@ def events(request: Request) -> Response:
         raise PermissionDenied("只有舆情监测员和管理员可以从舆情事件立案")
     store = request.app.state.store
     posts = []
-    from ledger.web.scheme_pages import scheme_names
+    from web.scheme_pages import scheme_names
 
     schemes = scheme_names(request)
     scheme = request.query_params.get("scheme") or None
@@ -427,16 +427,14 @@ def events(request: Request) -> Response:
 
 @router.get("/events/{event_id}", response_class=HTMLResponse)
 def event_detail(request: Request, event_id: str) -> Response:
-    """An event's posts and its cases (alert pages and notifications link here: alerts.event_path)."""
+    """An event: its posts over time, sources, regions, keywords, alerts and cases (alert pages and
+    notifications link here: alerts.event_path). Charts: ``/workbench/data/event/<id>.json``."""
     actor = require_actor(request)
     if actor.role is Role.UNIT:
         raise PermissionDenied("承办单位无权查看舆情事件")
-    store = request.app.state.store
-    posts = store.search(Query(event_id=event_id, limit=50)).hits if store is not None else []
-    cases = [c for c in _svc(request).list_cases(actor, limit=100, text=None).items if c.event_id == event_id]
-    return render(
-        request, "event.html", event_id=event_id, posts=[_linked(p) for p in posts], cases=cases, can_open=actor.role in states.OFFICE
-    )
+    from web.event_view import event_view
+
+    return render(request, "event.html", **event_view(request, actor, event_id), can_open=actor.role in states.OFFICE)
 
 
 def _linked(post: Any) -> Any:

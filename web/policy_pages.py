@@ -6,7 +6,7 @@ Monitors and admins register and edit policies; leaders read the pages; unit use
 them (the page lists cases of every unit). Every change is recorded in ``yuqing_policies_audit``
 (who, when, before, after). Forms post with the session's CSRF token like every page; errors come
 back on the form and nothing is saved half-way (``PolicyStore`` saves in one transaction).
-Charts are server-rendered SVG (``ledger.web.policy_chart``); no script.
+Charts are server-rendered SVG (``web.policy_chart``); no script.
 
 JSON: ``GET/POST /api/v1/policies``, ``GET/PUT/DELETE /api/v1/policies/{id}`` (GET with the
 before/after figures).
@@ -26,12 +26,12 @@ from ledger import states
 from ledger.errors import NotFound, PermissionDenied
 from ledger.policy_links import LinkedCase, linked_cases
 from ledger.states import Actor
-from ledger.web import require_actor
-from ledger.web.pages import _str, redirect, render
-from ledger.web.policy_chart import share_svg, volume_svg
 from schemes.policies import FIELDS, Policy, PolicyError, PolicyStore
 from schemes.policy_report import PolicyReport, report
 from schemes.store import SchemeStore
+from web import require_actor
+from web.pages import _str, redirect, render
+from web.policy_chart import share_svg, volume_svg
 
 router = APIRouter(include_in_schema=False)
 WINDOWS = (7, 30, 90)

@@ -4,7 +4,8 @@ their posts, lifecycle and cases; one-click 立案, acknowledge and resolve.
 Who sees what: monitors, leaders and admins read every alert; monitors and admins open cases and
 acknowledge or resolve. A unit user reads, without acting on them, the alerts of its own unit: the
 rule's responsible unit (label ``unit``), else the unit the alert's topic goes to
-(``ledger.topic_units``) — the same unit a route with ``to_unit`` notifies.
+(``ledger.topic_units``) — the same unit a route with ``to_unit`` notifies — and the alerts whose
+case (opened for the alert or its event) is assigned to the unit.
 Acknowledging or resolving goes through ``AlertStore`` itself, so the engine stops repeats and
 escalation exactly as after ``yuqing alerts ack``.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -28,9 +30,9 @@ from ledger.service import LedgerService
 from ledger.states import Actor, CaseStatus, Role
 from ledger.tables import Case
 from ledger.urls import safe_url
-from ledger.web import require_actor
-from ledger.web.effect_view import effect_view
-from ledger.web.pages import _str, redirect, render
+from web import require_actor
+from web.effect_view import effect_view
+from web.pages import _str, redirect, render
 from yuqing.errors import BusError
 
 log = logging.getLogger("ledger")
@@ -49,6 +51,7 @@ RULE_TYPES = {
 }
 DELIVERY_KINDS = {"first": "首次", "repeat": "重复", "upgrade": "风险升级", "escalation": "升级", "test": "测试"}
 DELIVERY_STATUS = {"pending": "待发送", "sent": "已发送", "failed": "发送失败"}
+SEVERITIES = ("重大", "高", "中", "低")
 FILTERS = {"": "全部", "open": "未解除", "firing": "告警中", "acknowledged": "已确认", "resolved": "已解除", "pending": "等待中"}
 
 
@@ -74,10 +77,24 @@ def _own_unit(request: Request, actor: Actor) -> str | None:
     return unit.name if unit else ""
 
 
-def _visible(request: Request, alert: Alert, unit: str | None) -> bool:
+def _visible(request: Request, alert: Alert, unit: str | None, linked: frozenset[str] = frozenset()) -> bool:
+    """Everyone's for the office roles (``unit`` None); else the unit's own (rule unit or topic
+    unit), or one whose case — opened for the alert or its event — the unit handles (``linked``)."""
     from alerts.routing import alert_unit
 
-    return unit is None or (bool(unit) and alert_unit(alert.labels, _svc(request).config.topic_units) == unit)
+    return unit is None or alert.id in linked or (bool(unit) and alert_unit(alert.labels, _svc(request).config.topic_units) == unit)
+
+
+def _linked(request: Request, actor: Actor, alerts: list[Alert]) -> frozenset[str]:
+    """For a unit user: the alerts whose case (by alert or by event) is assigned to its unit, as
+    the ledger shows the unit its cases."""
+    if actor.role is not Role.UNIT or not alerts:
+        return frozenset()
+    events = [e for a in alerts if (e := a.labels.get("event_id"))]
+    cases = _svc(request).cases_for_alerts(actor, [a.id for a in alerts], events)
+    by_alert = {c.alert_id for c in cases if c.alert_id}
+    by_event = {c.event_id for c in cases if c.event_id}
+    return frozenset(a.id for a in alerts if a.id in by_alert or a.labels.get("event_id") in by_event)
 
 
 def _office(request: Request, what: str) -> Actor:
@@ -135,6 +152,9 @@ def alert_list(request: Request) -> Response:
     status = request.query_params.get("status", "open")
     if status not in FILTERS:
         status = "open"
+    severity = request.query_params.get("severity", "")
+    severity = severity if severity in SEVERITIES else ""
+    rule = request.query_params.get("rule", "")[:100]
     page = request.query_params.get("page", "1")
     page_no = max(1, int(page)) if page.isdigit() else 1
     rows: list[Row] = []
@@ -142,10 +162,16 @@ def alert_list(request: Request) -> Response:
     if store is not None:
         # The store pages by limit only: read up to this page (plus one, to know of a next page).
         unit = _own_unit(request, actor)
-        if unit is None:
+        if unit is None and not severity and not rule:
             found = store.find(status or None, limit=page_no * PAGE_SIZE + 1)
-        else:  # a unit's alerts are picked from the recent ones by their labels
-            found = [a for a in store.find(status or None, limit=5000) if _visible(request, a, unit)]
+        else:  # a unit's alerts (and filtered ones) are picked from the recent ones by their labels
+            recent = store.find(status or None, limit=5000)
+            linked = _linked(request, actor, recent)
+            found = [
+                a
+                for a in recent
+                if _visible(request, a, unit, linked) and (not severity or a.severity == severity) and (not rule or a.rule == rule)
+            ]
         more = len(found) > page_no * PAGE_SIZE
         shown = found[(page_no - 1) * PAGE_SIZE : page_no * PAGE_SIZE]
         cases = _svc(request).cases_for_alerts(actor, [a.id for a in shown])
@@ -161,6 +187,12 @@ def alert_list(request: Request) -> Response:
         more=more,
         status_zh=STATUS_ZH,
         rule_types=RULE_TYPES,
+        severity=severity,
+        severities=SEVERITIES,
+        rule=rule,
+        rules=sorted({r.alert.rule for r in rows} | ({rule} if rule else set())),
+        can_act=actor.role in states.OFFICE,
+        filter_query=urlencode({k: v for k, v in {"status": status, "severity": severity, "rule": rule}.items() if v}),
     )
 
 
@@ -168,7 +200,7 @@ def alert_list(request: Request) -> Response:
 def alert_detail(request: Request, alert_id: str) -> Response:
     actor = _reader(request)
     store, alert = _alert(request, alert_id)
-    if not _visible(request, alert, _own_unit(request, actor)):
+    if not _visible(request, alert, _own_unit(request, actor), _linked(request, actor, [alert])):
         raise NotFound(f"没有编号为 {alert_id} 的预警")
     event_id = alert.labels.get("event_id")
     cases = _svc(request).cases_for_alerts(actor, [alert.id], [event_id] if event_id else [])

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from ledger.feeds import PublicItem, json_feed, public_items, rss
 from ledger.service import LedgerService
-from ledger.web import csrf_token, current_actor, guide
+from web import csrf_token, current_actor, guide
 
 router = APIRouter(include_in_schema=False)
 PUBLIC_PAGE = 20

@@ -19,11 +19,11 @@ from starlette.concurrency import run_in_threadpool as bg
 from ledger import states
 from ledger.errors import NotFound, PermissionDenied
 from ledger.states import Actor
-from ledger.web import require_actor
-from ledger.web.pages import _str, redirect, render
 from schemes.model import TOPICS, Scheme, SchemeError, validate_all
 from schemes.preview import Preview, preview
 from schemes.store import SchemeStore
+from web import require_actor
+from web.pages import _str, redirect, render
 
 router = APIRouter(include_in_schema=False)
 DAYS = (7, 30, 90, 365)
