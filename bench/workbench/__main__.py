@@ -1,8 +1,8 @@
 """The web app on the demo's data: server time of the workbench pages, and how soon a new alert
 reaches an open alert inbox (server-sent events). Ends with one RESULT line.
 
-    python -m bench.web             # runs `yuqing demo` in a temporary directory and `yuqing web` on it
-    python -m bench.web --url http://127.0.0.1:8771 --database sqlite:////tmp/demo/yuqing-data/ledger.db
+    python -m bench.workbench             # runs `yuqing demo` in a temporary directory and `yuqing web` on it
+    python -m bench.workbench --url http://127.0.0.1:8771 --database sqlite:////tmp/demo/yuqing-data/ledger.db
 
 Writes a few alerts (rule ``bench``) into the alert store of that database.
 """
