@@ -233,6 +233,8 @@ async def run(ep: Endpoint, world: World, seconds: float, clients: int) -> tuple
                 latencies.append(time.perf_counter() - t0)
                 if r.status_code != 200:
                     errors += 1
+                    if errors <= 3:
+                        print(f"  {ep.name}: HTTP {r.status_code} {r.text[:160]!r}", flush=True)
 
         started = time.monotonic()
         await asyncio.gather(*(client(i) for i in range(clients)))
