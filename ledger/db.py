@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yuqing.errors import BackendError, ConfigError
@@ -58,13 +59,48 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     if parsed.get_backend_name() == "postgresql":
-        kwargs.setdefault("pool_size", 20)
-        kwargs.setdefault("max_overflow", 20)
-        kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(url, **kwargs)
+        # As many pooled connections as the web worker has threads (anyio's 40): with a smaller
+        # pool, every request past the 20th under load opened a new connection (a new PostgreSQL
+        # backend process) and closed it again on return.
+        kwargs.setdefault("pool_size", 40)
+        kwargs.setdefault("max_overflow", 0)
+        ping = kwargs.pop("pool_pre_ping", None)
+        engine = create_engine(url, pool_pre_ping=bool(ping), **kwargs)
+        if ping is None:
+            _ping_when_idle(engine)
+        return engine
     raise ConfigError(
         f"unsupported database {parsed.get_backend_name()!r} in {url!r}: use sqlite:///PATH or postgresql+psycopg://...", key="database.url"
     )
+
+
+PING_AFTER_IDLE = 5.0  # seconds
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """``pool_pre_ping`` for a connection that has been idle in the pool: one that was in use a
+    moment ago is not pinged (a round trip per checkout, two or three per request). A restart of
+    PostgreSQL or a dropped idle connection is still caught before use; a connection that breaks
+    while the server is busy fails that request (503, ``ledger.web``) and SQLAlchemy then replaces
+    every connection the pool held."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi_conn, None) or getattr(dbapi_conn, "closed", False):
+                raise DisconnectionError(str(exc)) from exc  # the pool retries with a new connection
+            raise
+        if not alive:
+            raise DisconnectionError("connection lost while idle")
 
 
 class Database:
@@ -74,7 +110,12 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
-        self._reader = sessionmaker(self.engine.execution_options(**{_READONLY: True}), expire_on_commit=False)
+        reading: dict[str, Any] = {_READONLY: True}
+        if self.engine.dialect.name == "postgresql":
+            # Reads run in autocommit: no BEGIN and COMMIT round trips. The same reads as a READ
+            # COMMITTED transaction (PostgreSQL's default), where each statement sees its own snapshot.
+            reading["isolation_level"] = "AUTOCOMMIT"
+        self._reader = sessionmaker(self.engine.execution_options(**reading), expire_on_commit=False)
 
     @property
     def dialect(self) -> str:

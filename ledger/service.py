@@ -226,12 +226,13 @@ class LedgerService:
 
     def actor_for_session(self, token: str) -> Actor | None:
         """The signed-in user of a live session; None when it ended, expired or the user was deactivated."""
+        # One query of the columns an Actor needs (it runs on every page view), not two ORM loads.
+        query = select(*_ACTOR_COLUMNS, SessionRow.expires_at).join(User, User.id == SessionRow.user_id)
         with self.db.read() as s:
-            row = s.get(SessionRow, token_hash(token))
-            if row is None or row.expires_at <= _now():
-                return None
-            user = s.get(User, row.user_id)
-            return _actor(user) if user is not None and user.active else None
+            row = s.execute(query.where(SessionRow.id == token_hash(token))).first()
+        if row is None or row.expires_at <= _now() or not row.active:
+            return None
+        return _actor_of_row(row)
 
     def end_session(self, token: str) -> None:
         with self.db.write() as s:
@@ -271,11 +272,13 @@ class LedgerService:
             tok.revoked_at = self.clock()
 
     def actor_for_token(self, token: str) -> Actor | None:
+        # One query of the columns an Actor needs (it runs on every API call), not ORM objects.
+        query = select(*_ACTOR_COLUMNS, ApiToken.revoked_at).join(User, User.id == ApiToken.user_id)
         with self.db.read() as s:
-            tok = s.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-            if tok is None or tok.revoked_at is not None or not tok.user.active:
-                return None
-            return _actor(tok.user)
+            row = s.execute(query.where(ApiToken.token_hash == token_hash(token))).first()
+        if row is None or row.revoked_at is not None or not row.active:
+            return None
+        return _actor_of_row(row)
 
     # -- secrets kept in the database ----------------------------------------------------------
     def meta(self, key: str, default: Callable[[], str]) -> str:
@@ -359,16 +362,21 @@ class LedgerService:
             like = f"%{escape_like(text.strip())}%"
             cond.append(or_(*(col.like(like, escape="\\") for col in (Case.title, Case.summary, Case.number))))
         with self.db.read() as s:
-            total = s.scalar(select(func.count()).select_from(Case).where(*cond)) or 0
-            rows = s.scalars(
-                select(Case)
+            # The total rides along with the page (a window count over the filtered rows): one
+            # query fewer. Only a page past the end, which has no row to carry it, counts apart.
+            rows = s.execute(
+                select(Case, func.count().over().label("total"))
                 .where(*cond)
                 .order_by(*((self.deadline_clause().asc().nulls_last(),) if sort == "deadline" else ()), Case.id.desc())
                 .limit(limit)
                 .offset(offset)
                 .options(selectinload(Case.commitments).selectinload(Commitment.attachments))
-            ).unique()
-            return Page(total=total, items=list(rows))
+            ).all()
+            if rows:
+                return Page(total=int(rows[0].total), items=[r[0] for r in rows])
+            if not offset:
+                return Page(total=0, items=[])
+            return Page(total=s.scalar(select(func.count()).select_from(Case).where(*cond)) or 0, items=[])
 
     def get_case(self, actor: Actor, case_id: int) -> Case:
         with self.db.read() as s:
@@ -493,6 +501,17 @@ class LedgerService:
             return []
         with self.db.read() as s:
             return list(s.scalars(select(Case).where(or_(*match), self._visible(actor)).order_by(Case.id)))
+
+    def case_numbers_for_alerts(self, actor: Actor, alert_ids: Sequence[str]) -> list[tuple[int, str | None, str]]:
+        """(id, number, alert id) of the cases opened for these alerts that ``actor`` may see, oldest
+        first: what the alert list shows, without loading each case's units and commitments."""
+        if not alert_ids:
+            return []
+        query = (
+            select(Case.id, Case.number, Case.alert_id).where(Case.alert_id.in_(list(alert_ids)), self._visible(actor)).order_by(Case.id)
+        )
+        with self.db.read() as s:
+            return [(r.id, r.number, r.alert_id) for r in s.execute(query)]
 
     def act(self, actor: Actor, case_id: int, req: CaseAction) -> Case:
         with self._conflicts(), self.db.write() as s:
@@ -902,6 +921,13 @@ def _need_note(rule: states.Rule, note: str) -> None:
 
 def _actor(user: User) -> Actor:
     return Actor(user_id=user.id, username=user.username, role=Role(user.role), unit_id=user.unit_id, display_name=user.display_name)
+
+
+_ACTOR_COLUMNS = (User.id, User.username, User.role, User.unit_id, User.display_name, User.active)
+
+
+def _actor_of_row(row: Any) -> Actor:
+    return Actor(user_id=row.id, username=row.username, role=Role(row.role), unit_id=row.unit_id, display_name=row.display_name)
 
 
 def _insert(s: Session) -> Any:

@@ -28,7 +28,6 @@ from ledger.errors import NotFound, PermissionDenied, TransitionError
 from ledger.intake import case_from_alert
 from ledger.service import LedgerService
 from ledger.states import Actor, CaseStatus, Role
-from ledger.tables import Case
 from ledger.urls import safe_url
 from web import require_actor
 from web.effect_view import effect_view
@@ -56,9 +55,15 @@ FILTERS = {"": "全部", "open": "未解除", "firing": "告警中", "acknowledg
 
 
 @dataclass(frozen=True)
+class CaseLink:
+    id: int
+    number: str | None
+
+
+@dataclass(frozen=True)
 class Row:
     alert: Alert
-    cases: list[Case]
+    cases: list[CaseLink]
 
 
 def _svc(request: Request) -> LedgerService:
@@ -174,8 +179,8 @@ def alert_list(request: Request) -> Response:
             ]
         more = len(found) > page_no * PAGE_SIZE
         shown = found[(page_no - 1) * PAGE_SIZE : page_no * PAGE_SIZE]
-        cases = _svc(request).cases_for_alerts(actor, [a.id for a in shown])
-        rows = [Row(a, [c for c in cases if c.alert_id == a.id]) for a in shown]
+        cases = _svc(request).case_numbers_for_alerts(actor, [a.id for a in shown])
+        rows = [Row(a, [CaseLink(i, number) for i, number, alert_id in cases if alert_id == a.id]) for a in shown]
     return render(
         request,
         "alerts.html",
