@@ -21,7 +21,7 @@ def app() -> FastAPI:
     from ledger.config import LedgerConfig
     from ledger.db import Database
     from ledger.service import LedgerService
-    from ledger.web import create_app
+    from web import create_app
 
     url = os.environ["YUQING_BENCH_WEB_DB"]
     svc = LedgerService(Database(url), LedgerConfig())
