@@ -59,11 +59,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     if parsed.get_backend_name() == "postgresql":
-        # As many pooled connections as the web worker has threads (anyio's 40): with a smaller
-        # pool, every request past the 20th under load opened a new connection (a new PostgreSQL
-        # backend process) and closed it again on return.
-        kwargs.setdefault("pool_size", 40)
-        kwargs.setdefault("max_overflow", 0)
+        # Past the 20th concurrent request a worker opens a connection (a new PostgreSQL backend)
+        # and closes it on return. Keeping 40 open per worker instead was tried (bench.web): two
+        # workers and the tests' databases then ran the shared server out of max_connections.
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 20)
         ping = kwargs.pop("pool_pre_ping", None)
         engine = create_engine(url, pool_pre_ping=bool(ping), **kwargs)
         if ping is None:

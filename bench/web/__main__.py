@@ -1,7 +1,7 @@
 """The web app under load on PostgreSQL: requests/s and latency of the pages and API calls staff use
 most, with 50 concurrent clients, against ``/healthz`` measured in the same run.
 
-    python -m bench.web [--workers 2] [--seconds 6] [--rounds 2] [--clients 50] [--cases 300] [--only a,b]
+    python -m bench.web [--workers 2] [--threads 40] [--seconds 6] [--rounds 2] [--clients 50] [--cases 300] [--only a,b]
 
 A real uvicorn server with ``--workers`` processes (default 2: one per core of the 2-core machine
 the figures in docs/scaling.md come from; more processes than cores only adds switching, fewer
@@ -190,9 +190,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(url: str, workers: int, threads: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "bench.web.serve", url, str(port), str(workers)], cwd=ROOT)
+    cmd = [sys.executable, "-m", "bench.web.serve", url, str(port), str(workers), *([str(threads)] if threads else [])]
+    proc = subprocess.Popen(cmd, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -296,6 +297,7 @@ def summary(latencies: list[float], elapsed: float, errors: int) -> dict[str, fl
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2: one per core)")
+    ap.add_argument("--threads", type=int, default=None, help="threads per worker for sync endpoints (default: anyio's 40)")
     ap.add_argument("--seconds", type=float, default=6.0, help="per endpoint per round")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--clients", type=int, default=50)
@@ -311,7 +313,7 @@ def main() -> None:
     from tests.fixtures.postgres import create_database, drop_database
 
     print(
-        f"web app on PostgreSQL: uvicorn, {args.workers} worker(s); {args.clients} concurrent clients; "
+        f"web app on PostgreSQL: uvicorn, {args.workers} worker(s), {args.threads or 40} threads each; {args.clients} concurrent clients; "
         f"{args.seconds:.0f} s per endpoint x {args.rounds} round(s); {args.cases} cases, 120 alerts",
         flush=True,
     )
@@ -319,7 +321,7 @@ def main() -> None:
     proc = None
     try:
         seeded = seed(url, args.cases, args.clients)
-        proc, base = start_server(url, args.workers)
+        proc, base = start_server(url, args.workers, args.threads)
         world = World(base, seeded["monitor"], seeded["unit"], seeded["unit_id"], sign_in(base, "jiance", "bench-password"), seeded["own"])
         got: dict[str, tuple[list[float], int, float]] = {e.name: ([], 0, 0.0) for e in chosen}
         cpu: dict[str, list[float]] = {e.name: [0.0, 0.0] for e in chosen}  # web, PostgreSQL: CPU seconds
@@ -371,6 +373,7 @@ def main() -> None:
     values["healthz_rps"] = round(base_rps, 1)
     values["healthz_p99_ms"] = round(res["healthz"]["p99_ms"], 1)
     values["workers"] = args.workers
+    values["threads"] = args.threads or 40
     values["errors"] = int(sum(r["errors"] for r in res.values()))
     print()
     print(result_line(**values))
