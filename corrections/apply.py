@@ -22,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from corrections.model import FIELDS, CorrectionError, apply_values, validate, values_of
 from corrections.table import CorrectionStoreError, CorrectionTable, model_values, pinned
 from yuqing.events import PostClassified
@@ -50,20 +52,35 @@ class Corrector:
         return res.hits
 
     def correct(
-        self, who: Who, posts: Sequence[PostClassified], values: Mapping[str, Any], *, via: str = "post"
+        self,
+        who: Who,
+        post: PostClassified,
+        values: Mapping[str, Any],
+        *,
+        event_posts: Sequence[PostClassified] | None = None,
+        via: str = "post",
     ) -> list[dict[str, Any]]:
-        """Set ``values`` (some of FIELDS) on every post of ``posts``; one row per post, also when
-        nothing changed (a confirmation counts for the quality figures). Returns the rows."""
-        if not posts:
-            raise CorrectionError("没有要纠错的帖子", field="post_id")
+        """Set ``values`` (some of FIELDS) on ``post``: one row, also when nothing changed (a
+        confirmation counts in the quality figures). With ``event_posts`` (the post's event), the
+        fields this changes on ``post`` are set on every other post of the event too (rows with
+        ``via`` "event"), all in one transaction. Returns the rows."""
         if not values:
             raise CorrectionError("没有要纠正的字段", field="fields")
         checked = validate(values, list(values))
-        history = self.table.of_posts(p.id for p in posts)
-        batch = secrets.token_hex(8) if len(posts) > 1 else ""
+        changed = {f: v for f, v in checked.items() if values_of(post)[f] != v}
+        items: list[tuple[PostClassified, dict[str, str | None], str]] = [(post, checked, via)]
+        if event_posts is not None:
+            if not changed:
+                raise CorrectionError("没有修改任何字段，无需应用到整个事件", field="scope")
+            items += [(p, changed, "event") for p in event_posts if p.id != post.id]
+        return self._save(who, items)
+
+    def _save(self, who: Who, items: Sequence[tuple[PostClassified, dict[str, str | None], str]]) -> list[dict[str, Any]]:
+        history = self.table.of_posts(p.id for p, _, _ in items)
+        batch = secrets.token_hex(8) if len(items) > 1 else ""
         rows: list[dict[str, Any]] = []
         updated: list[PostClassified] = []
-        for p in posts:
+        for p, checked, via in items:
             old = values_of(p)
             new = {**old, **checked}
             changed = [f for f in FIELDS if f in checked and old[f] != new[f]]
@@ -93,17 +110,9 @@ class Corrector:
                 if updated:  # inside the transaction: a failed store write rolls the rows back
                     self.store.write(updated)
                     self.store.refresh()
-        except CorrectionError:
-            raise
-        except Exception as exc:
-            if isinstance(exc, CorrectionStoreError):
-                raise
-            from sqlalchemy.exc import SQLAlchemyError
-
-            if isinstance(exc, SQLAlchemyError):
-                raise CorrectionStoreError(f"saving corrections failed, nothing was saved: {str(exc).splitlines()[0][:300]}") from exc
-            raise
-        log.info("corrections: %s (%s) corrected %d post(s), %d changed, via %s", who.name, who.role, len(rows), len(updated), via)
+        except SQLAlchemyError as exc:
+            raise CorrectionStoreError(f"saving corrections failed, nothing was saved: {str(exc).splitlines()[0][:300]}") from exc
+        log.info("corrections: %s (%s) reviewed %d post(s), changed %d", who.name, who.role, len(rows), len(updated))
         return rows
 
 

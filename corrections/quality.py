@@ -8,8 +8,8 @@ model put there too (recall), ``model_n`` posts the model put there (precision =
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal

@@ -94,7 +94,7 @@ class CorrectionTable:
         try:
             self.engine = _engine(url)
             metadata.create_all(self.engine)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, OSError) as exc:
             raise CorrectionStoreError(f"cannot open the corrections table in {_where(url)}: {exc}") from exc
 
     def close(self) -> None:

@@ -295,6 +295,11 @@ def create_app(
     from ledger.web import scheme_pages
 
     app.include_router(scheme_pages.router)
+    from ledger.web import post_pages, quality_pages
+
+    app.include_router(post_pages.api_router)
+    app.include_router(post_pages.router)
+    app.include_router(quality_pages.router)
     return app
 
 

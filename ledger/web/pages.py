@@ -434,8 +434,17 @@ def event_detail(request: Request, event_id: str) -> Response:
     store = request.app.state.store
     posts = store.search(Query(event_id=event_id, limit=50)).hits if store is not None else []
     cases = [c for c in _svc(request).list_cases(actor, limit=100, text=None).items if c.event_id == event_id]
+    from ledger.web.post_pages import corrected_posts
+
+    corrected = corrected_posts(request, [p.id for p in posts])  # 已纠错 badges
     return render(
-        request, "event.html", event_id=event_id, posts=[_linked(p) for p in posts], cases=cases, can_open=actor.role in states.OFFICE
+        request,
+        "event.html",
+        event_id=event_id,
+        posts=[_linked(p) for p in posts],
+        cases=cases,
+        can_open=actor.role in states.OFFICE,
+        corrected=corrected,
     )
 
 
