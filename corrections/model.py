@@ -50,18 +50,18 @@ def validate(values: Mapping[str, Any], fields: Iterable[str] = FIELDS) -> dict[
     out: dict[str, str | None] = {}
     for f in fields:
         if f not in FIELDS:
-            raise CorrectionError(f"不能纠正字段 {f!r}（可纠正：{'、'.join(FIELDS)}）", field=f)
+            raise CorrectionError(f"不能纠正字段「{f}」（可纠正：{'、'.join(FIELDS)}）", field=f)
         v = values.get(f)
         if f == "region":
             if v is None or (isinstance(v, str) and not v.strip()):
                 out[f] = None
                 continue
             if not isinstance(v, str) or v.strip() not in region_paths():
-                raise CorrectionError(f"地区 {str(v)[:60]!r} 不在彭泽县地名表中（如 彭泽县/龙城镇）", field=f)
+                raise CorrectionError(f"地区「{str(v)[:60]}」不在彭泽县地名表中（应如 彭泽县/龙城镇）", field=f)
             out[f] = v.strip()
             continue
         if not isinstance(v, str) or v not in allowed[f]:
-            raise CorrectionError(f"{FIELD_LABELS[f]} {str(v)[:60]!r} 无效，可选：{'、'.join(allowed[f])}", field=f)
+            raise CorrectionError(f"{FIELD_LABELS[f]}「{str(v)[:60]}」无效，可选：{'、'.join(allowed[f])}", field=f)
         out[f] = v
     return out
 
