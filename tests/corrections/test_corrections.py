@@ -106,7 +106,9 @@ def test_a_correction_changes_the_stored_post_and_its_facets(store: Store, class
     table.close()
 
 
-def test_the_table_keeps_who_when_old_new_on_sqlite_and_postgres(table: CorrectionTable, classified: list[PostClassified], tmp_path: Path) -> None:
+def test_the_table_keeps_who_when_old_new_on_sqlite_and_postgres(
+    table: CorrectionTable, classified: list[PostClassified], tmp_path: Path
+) -> None:
     store = open_store(f"sqlite:///{tmp_path}/store.db")
     store.write(classified)
     post = classified[1]
@@ -129,7 +131,12 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_is_saved(classified: 
     store = open_store(f"sqlite:///{tmp_path}/store.db")
     store.write(classified)
     c = Corrector(table, store)
-    for values, field in (({"topic": "交通"}, "topic"), ({"sentiment": "angry"}, "sentiment"), ({"region": "九江市"}, "region"), ({}, "fields")):
+    for values, field in (
+        ({"topic": "交通"}, "topic"),
+        ({"sentiment": "angry"}, "sentiment"),
+        ({"region": "九江市"}, "region"),
+        ({}, "fields"),
+    ):
         with pytest.raises(CorrectionError) as exc:
             c.correct(MONITOR, classified[0], values)
         assert exc.value.field == field
@@ -228,11 +235,14 @@ def test_export_is_the_labelled_format_train_reads(classified: list[PostClassifi
     assert exported[1]["corrected"] == ["risk_level"] and exported[2]["corrected"] == []
     fixed = training_rows(path)
     assert [x["id"] for x in fixed] == [a.id, r.id]
-    labelled = [{"id": a.id, "title": a.title, "content": a.content, "topic": a.topic, "sentiment": "negative"}, {"id": "x", "title": "t", "content": "c", "topic": "其他", "sentiment": "neutral"}]
+    labelled = [
+        {"id": a.id, "title": a.title, "content": a.content, "topic": a.topic, "sentiment": "negative"},
+        {"id": "x", "title": "t", "content": "c", "topic": "其他", "sentiment": "neutral"},
+    ]
     merged = add_corrections(labelled, fixed)
     assert [m["id"] for m in merged] == ["x", a.id, r.id] and merged[1]["topic"] == _other_topic(a)
     (tmp_path / "bad.jsonl").write_text('{"id": "1", "title": "t"}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="bad.jsonl:1: missing content, topic, sentiment"):
+    with pytest.raises(ValueError, match=r"bad\.jsonl:1: missing content, topic, sentiment"):
         training_rows(tmp_path / "bad.jsonl")
     table.close()
     store.close()

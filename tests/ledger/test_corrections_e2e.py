@@ -56,7 +56,7 @@ def test_correct_in_the_ui_export_train_and_the_model_changes(
     posts: list[PostClassified],  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    env, store = cenv
+    env, _ = cenv
     post = posts[10]
     shipped = predict(MODELS, post)
     assert shipped == post.topic  # the store holds what the shipped model said

@@ -52,7 +52,12 @@ def other(topic: str) -> str:
 
 def form_of(post: PostClassified, **changes: str) -> dict[str, str]:
     v = values_of(post)
-    return {"topic": v["topic"] or "", "sentiment": v["sentiment"] or "", "risk_level": v["risk_level"] or "", "region": v["region"] or ""} | changes
+    return {
+        "topic": v["topic"] or "",
+        "sentiment": v["sentiment"] or "",
+        "risk_level": v["risk_level"] or "",
+        "region": v["region"] or "",
+    } | changes
 
 
 def test_a_monitor_corrects_a_post_and_sees_it_marked(cenv: tuple[Env, Store], posts: list[PostClassified]) -> None:
@@ -67,7 +72,11 @@ def test_a_monitor_corrects_a_post_and_sees_it_marked(cenv: tuple[Env, Store], p
     r = mon.form(url(post) + "/corrections", form_of(post, topic=new, region=region))
     assert r.status_code == 303 and r.headers["location"] == url(post).replace("%3A", ":")
     page = mon.get(r.headers["location"])
-    assert "已纠错：主题" in page.text and f"主题 {post.topic} → {new}" in page.text and f"地区 {label('region', post.region)} → {region}" in page.text
+    assert (
+        "已纠错：主题" in page.text
+        and f"主题 {post.topic} → {new}" in page.text
+        and f"地区 {label('region', post.region)} → {region}" in page.text
+    )
     assert "jiance" in page.text
     stored = store.get(post.id)
     assert stored is not None and (stored.topic, stored.region) == (new, region)
@@ -134,7 +143,7 @@ def test_a_correction_applied_to_the_whole_event_after_confirmation(cenv: tuple[
 
 
 def test_the_api_corrects_and_lists(cenv: tuple[Env, Store], posts: list[PostClassified]) -> None:
-    env, store = cenv
+    env, _ = cenv
     post = posts[7]
     api = env.client("monitor", token=True)
     r = api.post(f"/api/v1{url(post)}/corrections", json={"sentiment": "positive", "region": "彭泽县/马垱镇"})
