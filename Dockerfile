@@ -11,6 +11,7 @@ COPY processors ./processors
 COPY alerts ./alerts
 COPY ledger ./ledger
 COPY schemes ./schemes
+COPY corrections ./corrections
 RUN pip install .
 RUN useradd --system --home /var/lib/yuqing yuqing && mkdir -p /var/lib/yuqing && chown yuqing /var/lib/yuqing
 USER yuqing

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool as bg
@@ -26,11 +26,12 @@ from ledger import states
 from ledger.errors import InvalidInput, NotFound, PermissionDenied
 from ledger.states import Actor, Role
 from ledger.web import require_actor
+from ledger.web.api import bearer
 from ledger.web.pages import _linked, _str, redirect, render
 from yuqing.events import RISK_LEVELS, TOPICS, PostClassified
 
 router = APIRouter(include_in_schema=False)
-api_router = APIRouter(prefix="/api/v1", tags=["corrections"])
+api_router = APIRouter(prefix="/api/v1", tags=["corrections"], dependencies=[Depends(bearer)])
 
 
 def corrections_table(request: Request) -> CorrectionTable:
