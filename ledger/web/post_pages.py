@@ -11,6 +11,7 @@ API: ``GET``/``POST /api/v1/posts/{id}/corrections`` (JSON; bearer token or sess
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -28,8 +29,11 @@ from ledger.states import Actor, Role
 from ledger.web import require_actor
 from ledger.web.api import bearer
 from ledger.web.pages import _linked, _str, redirect, render
+from yuqing.errors import BackendError
 from yuqing.events import RISK_LEVELS, TOPICS, PostClassified
 
+log = logging.getLogger("ledger.web.corrections")
+UNSAVED = "纠错未保存（检索库或数据库暂时无法写入），没有任何改动，请稍后重试"
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["corrections"], dependencies=[Depends(bearer)])
 
@@ -150,6 +154,9 @@ async def post_correct(request: Request, post_id: str) -> Response:
         return redirect(_url(post.id), f"已将纠错应用到事件的 {len(rows)} 条帖子（{n} 条有改动）", request)
     except CorrectionError as exc:
         return await bg(_page, request, actor, post, 422, str(exc))
+    except BackendError as exc:  # the store or the table refused: the transaction rolled back
+        log.warning("corrections: saving a correction of %s failed: %s", post.id, str(exc)[:300])
+        return await bg(_page, request, actor, post, 503, UNSAVED)
 
 
 @router.get("/posts/{post_id:path}", response_class=HTMLResponse)
@@ -208,5 +215,8 @@ def api_correct(request: Request, post_id: str, body: CorrectionIn) -> Response:
         corrector.correct(_who(actor), post, values, event_posts=events, via="api")
     except CorrectionError as exc:
         raise InvalidInput(str(exc), field=exc.field) from exc
+    except BackendError as exc:
+        log.warning("corrections: saving a correction of %s failed: %s", post.id, str(exc)[:300])
+        return JSONResponse({"detail": UNSAVED, "error": "Unavailable"}, 503, headers={"Retry-After": "10"})
     history = corrections_table(request).history(post.id)
     return JSONResponse({"post_id": post.id, "values": values_of(_post(request, post.id)), "corrections": [_json(c) for c in history]}, 201)

@@ -5,6 +5,7 @@ leaders cannot correct (403); forms need the CSRF token. On SQLite and PostgreSQ
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -94,6 +95,14 @@ def test_bad_values_come_back_on_the_page_and_nothing_is_saved(cenv: tuple[Env, 
     assert r.status_code == 422 and "主题「交通」无效" in r.text and 'id="correct-form"' in r.text
     assert store.get(post.id) == post and env.app.state.corrections.all() == []
     assert mon.get("/posts/no-such-post").status_code == 404
+    # The store refuses the write (its full-text table is gone): the page says nothing was saved.
+    with sqlite3.connect(Path(store.path)) as other_conn:  # type: ignore[attr-defined]
+        other_conn.execute("DROP TABLE posts_fts")
+    r = mon.form(url(post) + "/corrections", form_of(post, topic=other(post.topic)))
+    assert r.status_code == 503 and "纠错未保存" in r.text
+    api = env.client("monitor", token=True).post(f"/api/v1{url(post)}/corrections", json={"topic": other(post.topic)})
+    assert api.status_code == 503 and api.headers["retry-after"] == "10"
+    assert env.app.state.corrections.all() == []
 
 
 def test_units_and_leaders_cannot_correct_and_forms_need_the_csrf_token(cenv: tuple[Env, Store], posts: list[PostClassified]) -> None:
