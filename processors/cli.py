@@ -182,7 +182,12 @@ def train(
     else:
         from corrections.export import corrections_for_training
 
-        fixed = [] if no_corrections else corrections_for_training(ctx.settings.database.url, corrections_path)
+        if no_corrections and corrections_path is not None:
+            raise click.UsageError("--no-corrections and --corrections exclude each other")
+        try:
+            fixed = [] if no_corrections else corrections_for_training(ctx.settings.database.url, corrections_path)
+        except ValueError as exc:  # a bad export: named by file and line, before any training
+            raise click.BadParameter(str(exc), param_hint="--corrections") from exc
         train_main(ship=ship, echo=echo, resamples=resamples, corrections=fixed)
 
 

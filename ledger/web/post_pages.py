@@ -49,7 +49,11 @@ def corrected_posts(request: Request, post_ids: list[str]) -> dict[str, dict[str
     """post id -> the fields people corrected (with their values), for the badges of list pages."""
     if not post_ids:
         return {}
-    history = corrections_table(request).of_posts(post_ids)
+    try:
+        history = corrections_table(request).of_posts(post_ids)
+    except BackendError as exc:  # the page still shows the posts, without the badges
+        log.warning("corrections: cannot read the corrections table: %s", str(exc)[:300])
+        return {}
     return {pid: p for pid, h in history.items() if (p := pinned(h))}
 
 

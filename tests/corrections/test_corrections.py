@@ -275,3 +275,16 @@ def test_quality_counts_agreement_per_period_and_class(classified: list[PostClas
     assert rows(table.all())[2]["topic"] == d.topic
     table.close()
     store.close()
+
+
+def test_train_refuses_a_bad_corrections_file_before_training(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from yuqing.cli import main as cli
+
+    bad = tmp_path / "corrections.jsonl"
+    bad.write_text('{"id": "a", "title": "t", "content": "c", "topic": "其他", "sentiment": "neutral"}\nnot json\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["train", "--corrections", str(bad)])
+    assert result.exit_code == 2 and f"{bad}:2: not JSON" in result.output
+    both = CliRunner().invoke(cli, ["train", "--corrections", str(bad), "--no-corrections"])
+    assert both.exit_code == 2 and "exclude each other" in both.output
