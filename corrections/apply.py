@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from corrections.model import FIELDS, CorrectionError, apply_values, validate, values_of
-from corrections.table import CorrectionStoreError, CorrectionTable, model_values, pinned
+from corrections.table import CorrectionStoreError, CorrectionTable, model_values
 from yuqing.events import PostClassified
 from yuqing.store import Query, Store
 
@@ -132,10 +132,10 @@ class Reapplier:
 
     def tag(self, posts: Sequence[PostClassified]) -> list[PostClassified]:
         out = self.inner.tag(posts) if self.inner is not None else list(posts)
-        history = self._open().of_posts(p.id for p in out)  # CorrectionStoreError: retryable, the batch waits
-        if not history:
+        fixed = self._open().pinned_of(p.id for p in out)  # CorrectionStoreError: retryable, the batch waits
+        if not fixed:
             return out
-        return [apply_values(p, pinned(history[p.id])) if p.id in history else p for p in out]
+        return [apply_values(p, fixed[p.id]) if p.id in fixed else p for p in out]
 
     def close(self) -> None:
         if self.inner is not None and hasattr(self.inner, "close"):

@@ -127,6 +127,22 @@ class CorrectionTable:
                 out.setdefault(r.post_id, []).append(r)
         return out
 
+    def pinned_of(self, post_ids: Iterable[str]) -> dict[str, dict[str, str | None]]:
+        """``pinned`` values of these posts (those with any), reading only the columns it needs:
+        the processing stage asks this for every batch."""
+        ids = sorted(set(post_ids))
+        t = corrections_table
+        rows: dict[str, list[Any]] = {}
+        try:
+            with self.engine.connect() as c:
+                for i in range(0, len(ids), 500):
+                    q = select(t.c.post_id, t.c.new, t.c.changed, t.c.reviewed).where(t.c.post_id.in_(ids[i : i + 500])).order_by(t.c.id)
+                    for r in c.execute(q).mappings():
+                        rows.setdefault(r["post_id"], []).append(r)
+        except SQLAlchemyError as exc:
+            raise CorrectionStoreError(f"reading corrections from {_where(self.url)} failed: {str(exc).splitlines()[0][:300]}") from exc
+        return {pid: p for pid, h in rows.items() if (p := pinned(h))}
+
     def all(self, since: datetime | None = None, until: datetime | None = None) -> list[Correction]:
         t = corrections_table
         q = select(t).order_by(t.c.id)
@@ -137,14 +153,16 @@ class CorrectionTable:
         return self._select(q)
 
 
-def pinned(history: Sequence[Correction]) -> dict[str, str | None]:
+def pinned(history: Sequence[Any]) -> dict[str, str | None]:
     """The values people set on a post that re-processing must keep: every field some correction
-    changed, at the value the latest correction judging that field gave it."""
+    changed, at the value the latest correction judging that field gave it. ``history``: oldest
+    first, Corrections or rows with ``new``, ``changed`` and ``reviewed``."""
     out: dict[str, str | None] = {}
     for c in history:
+        new, changed, reviewed = (c.new, c.changed, c.reviewed) if isinstance(c, Correction) else (c["new"], c["changed"], c["reviewed"])
         for f in FIELDS:
-            if f in c.changed or (f in out and f in c.reviewed):
-                out[f] = c.new.get(f)
+            if f in changed or (f in out and f in reviewed):
+                out[f] = new.get(f)
     return out
 
 
