@@ -17,6 +17,7 @@ from corrections.table import CorrectionTable, corrections_table
 from processors.classify import Classifier
 from tests.corrections.test_corrections import _collected
 from tests.ledger.conftest import Env
+from tests.ledger.test_alert_link import Fired, fired  # noqa: F401  (fixture)
 from yuqing.events import PostClassified
 from yuqing.store import Query, Store, open_store
 
@@ -190,3 +191,12 @@ def test_quality_page_and_export(cenv: tuple[Env, Store], posts: list[PostClassi
     assert export.status_code == 200 and "attachment" in export.headers["content-disposition"]
     rows = [json.loads(line) for line in export.text.splitlines()]
     assert [(r["id"], r["topic"], r["corrected"]) for r in rows] == [(a.id, other(a.topic), ["topic"]), (b.id, b.topic, [])]
+
+
+def test_the_alert_page_links_its_posts_to_their_pages(env: Env, fired: Fired) -> None:  # noqa: F811
+    a = fired.alert
+    mon = env.client("monitor").get(f"/alerts/{a.id}").text
+    for p in fired.posts:
+        assert f'<a href="/posts/{quote(p.id, safe="/")}" class="post-link">纠错</a>' in mon
+    leader = env.client("leader").get(f"/alerts/{a.id}").text
+    assert 'class="post-link">查看</a>' in leader
