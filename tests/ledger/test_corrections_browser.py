@@ -54,10 +54,11 @@ def test_monitor_corrects_a_post_in_the_browser(
     page.click("button:has-text('保存纠错')")
     page.wait_for_selector("#confirm-form")
     assert page.locator("#plan tbody tr").count() == 3
+    out = shots(tmp_path)
+    page.screenshot(path=str(out / "post_confirm.png"), full_page=False)
     page.click("#confirm-form button")
     page.wait_for_selector("text=已将纠错应用到事件的 3 条帖子")
     assert all(store.get(p.id).risk.level == "重大" for p in posts[:3])  # type: ignore[union-attr]
-    out = shots(tmp_path)
     page.screenshot(path=str(out / "post.png"), full_page=False)
 
     page.click('header >> a[href="/quality"]')
