@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool as bg
 
 from corrections.apply import Corrector, Who
-from corrections.model import FIELD_LABELS, FIELDS, SENTIMENT_LABELS, CorrectionError, label, region_paths, values_of
+from corrections.model import FIELD_LABELS, FIELDS, SENTIMENT_LABELS, CorrectionError, label, region_paths, validate, values_of
 from corrections.table import Correction, CorrectionTable, pinned
 from ledger import states
 from ledger.errors import InvalidInput, NotFound, PermissionDenied
@@ -31,6 +31,7 @@ from ledger.web.api import bearer
 from ledger.web.pages import _linked, _str, redirect, render
 from yuqing.errors import BackendError
 from yuqing.events import RISK_LEVELS, TOPICS, PostClassified
+from yuqing.store import Query
 
 log = logging.getLogger("ledger.web.corrections")
 UNSAVED = "纠错未保存（检索库或数据库暂时无法写入），没有任何改动，请稍后重试"
@@ -96,9 +97,13 @@ def _changes(c: Correction) -> str:
 
 
 def _page(request: Request, actor: Actor, post: PostClassified, status_code: int = 200, error: str | None = None, **ctx: Any) -> Response:
-    history = corrections_table(request).history(post.id)
+    try:
+        history = corrections_table(request).history(post.id)
+    except BackendError as exc:  # the post is still shown; the form still works once the table is back
+        log.warning("corrections: cannot read the corrections of %s: %s", post.id, str(exc)[:300])
+        history, error = [], error or "纠错记录暂时无法读取（数据库无法连接）"
     store = request.app.state.store
-    event_size = store.search(_event_query(post.event_id)).total if store is not None else 0
+    event_size = store.search(Query(event_id=post.event_id, limit=1)).total if store is not None else 0
     return render(
         request,
         "post.html",
@@ -121,12 +126,6 @@ def _page(request: Request, actor: Actor, post: PostClassified, status_code: int
     )
 
 
-def _event_query(event_id: str) -> Any:
-    from yuqing.store import Query
-
-    return Query(event_id=event_id, limit=1)
-
-
 @router.post("/posts/{post_id:path}/corrections")
 async def post_correct(request: Request, post_id: str) -> Response:
     actor = await bg(_corrector, request)
@@ -144,8 +143,6 @@ async def post_correct(request: Request, post_id: str) -> Response:
         event_posts = await bg(corrector.event_posts, post.event_id)
         changed_values = {f: v for f, v in values.items() if f in FIELDS and values_of(post).get(f) != (v or None)}
         if form.get("confirm") != "yes":  # the confirmation step: what will change, on which posts
-            from corrections.model import validate
-
             checked = validate(changed_values, list(changed_values))
             if not checked:
                 raise CorrectionError("没有修改任何字段，无需应用到整个事件", field="scope")
