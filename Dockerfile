@@ -12,6 +12,7 @@ COPY alerts ./alerts
 COPY ledger ./ledger
 COPY schemes ./schemes
 COPY web ./web
+COPY corrections ./corrections
 RUN pip install .
 RUN useradd --system --home /var/lib/yuqing yuqing && mkdir -p /var/lib/yuqing && chown yuqing /var/lib/yuqing
 USER yuqing

@@ -13,9 +13,10 @@ from yuqing.runtime import Runtime
 def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threading.Thread]:
     cfg = runtime.settings.processors
     classifier = Classifier(cfg)
+    from corrections.apply import with_corrections
     from schemes.tagger import Tagger
 
-    tagger = Tagger(runtime.settings.database.url)
+    tagger = with_corrections(Tagger(runtime.settings.database.url), runtime.settings.database.url)
     stage = make_stage(runtime.bus, runtime.store, classifier, batch_size=cfg.batch_size, linger=cfg.linger_ms / 1000, tagger=tagger)
     thread = threading.Thread(target=stage.run_forever, args=(stop,), name="process", daemon=True)
     thread.start()

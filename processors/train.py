@@ -54,6 +54,13 @@ def load_rows(path: Path = LABELS) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def add_corrections(rows: list[dict[str, Any]], corrections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with the corrections' rows (``corrections.export``) appended, one row per post id:
+    a correction replaces the labelled row of the same post."""
+    fixed = {r["id"]: r for r in corrections}
+    return [r for r in rows if r.get("id") not in fixed] + list(fixed.values())
+
+
 def _split_tokens(row: dict[str, Any]) -> tuple[list[str], list[str]]:
     return tokenize(row["title"]), tokenize(row["content"])
 
@@ -340,10 +347,20 @@ def cv_only(echo: Callable[[str], None] = print, resamples: int = 1000, labels: 
     return {"in_fold": b, "nested": nb}
 
 
-def main(ship: str = "all", out: Path = MODELS, echo: Callable[[str], None] = print, resamples: int = 1000) -> dict[str, Any]:
+def main(
+    ship: str = "all",
+    out: Path = MODELS,
+    echo: Callable[[str], None] = print,
+    resamples: int = 1000,
+    labels: Path = LABELS,
+    corrections: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     t0 = time.monotonic()
-    rows = load_rows()
-    echo(f"labelled posts: {len(rows)} ({LABELS.relative_to(ROOT)})")
+    rows = load_rows(labels)
+    echo(f"labelled posts: {len(rows)} ({labels})")
+    if corrections:
+        rows = add_corrections(rows, corrections)
+        echo(f"with {len(corrections)} corrected posts (纠错): {len(rows)} posts")
     feats, tokens = featurise(rows)
     dev = np.array([is_dev(r) for r in rows])
     board = np.array([is_board(r) for r in rows])
@@ -394,6 +411,7 @@ def main(ship: str = "all", out: Path = MODELS, echo: Callable[[str], None] = pr
         (out / "sentiment_bayes.marshal.gz").unlink(missing_ok=True)
     metrics: dict[str, Any] = {
         "labelled": len(rows),
+        "corrections": len(corrections or []),
         "labelled_other_corpora": int((~board).sum()),
         "train": len(tr),
         "dev": len(dv),

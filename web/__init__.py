@@ -300,6 +300,11 @@ def create_app(
     from web import policy_pages
 
     app.include_router(policy_pages.router)
+    from web import post_pages, quality_pages
+
+    app.include_router(post_pages.api_router)
+    app.include_router(post_pages.router)
+    app.include_router(quality_pages.router)
     return app
 
 

@@ -433,8 +433,11 @@ def event_detail(request: Request, event_id: str) -> Response:
     if actor.role is Role.UNIT:
         raise PermissionDenied("承办单位无权查看舆情事件")
     from web.event_view import event_view
+    from web.post_pages import corrected_posts
 
-    return render(request, "event.html", **event_view(request, actor, event_id), can_open=actor.role in states.OFFICE)
+    view = event_view(request, actor, event_id)
+    corrected = corrected_posts(request, [p.id for p in view["posts"]])  # 已纠错 badges
+    return render(request, "event.html", **view, can_open=actor.role in states.OFFICE, corrected=corrected)
 
 
 def _linked(post: Any) -> Any:

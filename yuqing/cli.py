@@ -122,9 +122,10 @@ def process(ctx: Ctx, once: bool) -> None:
     runtime = Runtime(settings)
     cfg = settings.processors
     classifier = Classifier(cfg)
+    from corrections.apply import with_corrections
     from schemes.tagger import Tagger  # the shared schemes package (监测方案), not a stage
 
-    tagger = Tagger(settings.database.url)
+    tagger = with_corrections(Tagger(settings.database.url), settings.database.url)  # corrections survive re-processing
     stage = make_stage(runtime.bus, runtime.store, classifier, batch_size=cfg.batch_size, linger=cfg.linger_ms / 1000, tagger=tagger)
     try:
         if once:
@@ -249,7 +250,7 @@ def _register_plugins() -> None:
     """Commands owned by the stage packages."""
     import importlib
 
-    for module in ("collectors.cli", "processors.cli", "alerts.cli", "ledger.cli", "schemes.cli", "schemes.policy_cli"):
+    for module in ("collectors.cli", "processors.cli", "alerts.cli", "ledger.cli", "schemes.cli", "schemes.policy_cli", "corrections.cli"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -265,6 +265,7 @@ def test_openapi_documents_the_api(env: Env) -> None:
         "/api/v1/cases/{case_id}/audit",
         "/api/v1/cases/{case_id}/commitments",
         "/api/v1/commitments/{commitment_id}/actions",
+        "/api/v1/posts/{post_id}/corrections",  # 纠错 (web.post_pages)
     }
     assert doc["components"]["securitySchemes"]["HTTPBearer"] == {
         "type": "http",
