@@ -38,7 +38,11 @@ def test_the_total_comes_with_the_page_and_past_the_end(env: Env) -> None:
 
 
 def test_actors_from_one_query_still_lose_access_at_once(env: Env) -> None:
-    unit = env.world.actors["unit"]
+    # a user of its own: pausing a user ends their sessions, and the shared clients' must live on
+    shared = env.world.actors["unit"]
+    user = env.svc.create_user(SYSTEM, "lean-unit", "harbour-lamp-73", "unit", unit_id=shared.unit_id, display_name="lean-unit")
+    unit = env.svc.actor_for_session(env.svc.start_session(user.id))
+    assert unit is not None and unit.unit_id == shared.unit_id and unit.username == "lean-unit"
     token = env.svc.issue_token(SYSTEM, unit.user_id, "lean")
     session = env.svc.start_session(unit.user_id)
     assert env.svc.actor_for_token(token) == unit
