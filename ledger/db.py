@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -115,7 +115,8 @@ class Database:
             # Reads run in autocommit: no BEGIN and COMMIT round trips. The same reads as a READ
             # COMMITTED transaction (PostgreSQL's default), where each statement sees its own snapshot.
             reading["isolation_level"] = "AUTOCOMMIT"
-        self._reader = sessionmaker(self.engine.execution_options(**reading), expire_on_commit=False)
+        self._read_engine = self.engine.execution_options(**reading)
+        self._reader = sessionmaker(self._read_engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -130,6 +131,13 @@ class Database:
     def read(self) -> Iterator[Session]:
         with self._reader() as session, session.begin():
             yield session
+
+    @contextlib.contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A connection for Core reads, the same transaction as ``read()`` without an ORM session
+        (a third less CPU per query: ``ledger.reads``)."""
+        with self._read_engine.connect() as conn:
+            yield conn
 
     def migrate(self) -> str:
         return migrate(self.engine)

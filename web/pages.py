@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool as bg
 from starlette.datastructures import FormData, UploadFile
 
-from ledger import states
+from ledger import reads, states
 from ledger.errors import InvalidInput, PermissionDenied
 from ledger.export import export_xlsx
 from ledger.schemas import SATISFACTION, SOURCES, CaseAction, CommitmentAction, NewCase, NewCommitment
@@ -151,10 +151,10 @@ def case_list(request: Request) -> Response:
     sort = request.query_params.get("sort") or ("deadline" if actor.role is Role.UNIT else "new")
     if sort not in SORTS:
         raise InvalidInput(f"未知排序「{sort}」", field="sort")
-    page = svc.list_cases(actor, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE, sort=sort, **filters)
     at = svc.clock()
+    page = reads.case_page(svc, actor, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE, sort=sort, at=at, narrow=True, **filters)
     rows = [
-        CaseRow(c, svc.is_overdue(c, at), d, guide.days_left(d, at), guide.days_left_text(d, at))
+        CaseRow(c, reads.is_overdue(c, at), d, guide.days_left(d, at), guide.days_left_text(d, at))
         for c, d in ((c, guide.deadline_of(c)) for c in page.items)
     ]
     query = "&".join(f"{k}={quote(v)}" for k, v in request.query_params.items() if k not in ("page", "sort"))

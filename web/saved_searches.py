@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, UniqueConstraint, delete, func, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from ledger.errors import InvalidInput
 
@@ -38,7 +38,13 @@ class SavedSearch:
 class SavedSearches:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        try:
+            metadata.create_all(engine)
+        except (IntegrityError, ProgrammingError):
+            # Another worker (or thread) created the table at the same moment: the first searches
+            # after a start come in together. PostgreSQL then refuses the second CREATE TABLE
+            # (duplicate pg_type row or table); checking again finds the table there.
+            metadata.create_all(engine)
 
     def list(self, user_id: int) -> list[SavedSearch]:
         with self.engine.connect() as c:

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool as bg
 
 from ledger.errors import InvalidInput, PermissionDenied
 from ledger.states import Actor, Role
-from web import require_actor
+from web import overview_cache, require_actor
 from web.pages import _linked, _str, redirect, render
 from web.saved_searches import SavedSearches
 from web.workbench_data import (
@@ -82,12 +82,12 @@ def overview(request: Request) -> Response:
     at = _now()
     ctx: dict[str, Any] = {"has_store": store is not None, "schemes": schemes, "scheme": scheme, "sentiments": SENTIMENTS}
     if store is not None:
-        ctx["windows"] = [
-            window(store, "近 24 小时", "24h", at, scheme),
-            window(store, "近 7 天", "7d", at, scheme),
-        ]
-        ctx["rising"] = rising_events(store, at, scheme)
-        ctx["flat"] = flatlined_sources(store, at)
+
+        def figures() -> tuple[list[Any], list[Any], list[Any]]:
+            windows = [window(store, "近 24 小时", "24h", at, scheme), window(store, "近 7 天", "7d", at, scheme)]
+            return windows, rising_events(store, at, scheme), flatlined_sources(store, at)
+
+        ctx["windows"], ctx["rising"], ctx["flat"] = overview_cache.cached(store, ("overview", scheme), figures)
     ctx["firing"] = _firing(request)
     ctx["query"] = urlencode({"scheme": scheme}) if scheme else ""
     return render(request, "workbench.html", **ctx)
@@ -110,7 +110,10 @@ def volume(request: Request) -> Response:
         return JSONResponse({"labels": [], "posts": [], "negative": [], "share": []})
     at = _now()
     since = at - (timedelta(hours=23) if hourly else timedelta(days=29))
-    return JSONResponse(series(store, hourly=hourly, since=since, until=at, scheme=scheme))
+    data = overview_cache.cached(
+        store, ("volume", hourly, scheme), lambda: series(store, hourly=hourly, since=since, until=at, scheme=scheme)
+    )
+    return JSONResponse(data)
 
 
 # -- 检索 -------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The web app under load on PostgreSQL: requests/s and latency of the pages and API calls staff use
 most, with 50 concurrent clients, against ``/healthz`` measured in the same run.
 
-    python -m bench.web [--workers 2] [--threads 40] [--seconds 6] [--rounds 2] [--clients 50] [--cases 300] [--only a,b]
+    python -m bench.web [--quick] [--workers 2] [--threads 40] [--seconds 6] [--rounds 2] [--clients 50] [--cases 300]
+                        [--posts 2000] [--only a,b]
 
 A real uvicorn server with ``--workers`` processes (default 2: one per core of the 2-core machine
 the figures in docs/scaling.md come from; more processes than cores only adds switching, fewer
@@ -13,24 +14,32 @@ Each endpoint of ``ENDPOINTS`` (one table; add a row to measure another page) ru
 so a busy spell on a shared machine falls on every endpoint alike; an endpoint's figures are
 over all its rounds. Requests go to 127.0.0.1 only.
 
+The workbench reads a post store: ``--posts`` real posts (the labelled set through the real
+classifier, published over the last 7 days) in an embedded SQLite store made here.
+
 The last line is ``RESULT pg_list_p99_ms=... ... healthz_rps=...``: the case list is
-``/api/v1/cases``, the status update a case action (assign / return, versioned and audited),
-home ``/`` followed to where it leads (the case list page, until the workbench home lands), search
-``/api/v1/cases?q=``.
+``/api/v1/cases``, the status update a case action (assign / return, versioned and audited), home
+the workbench's 总览 ``/workbench``, search its 检索 ``/workbench/search?q=工资`` (the case search
+``/api/v1/cases?q=`` is ``case_search``). ``*_cpu_ms`` is the CPU one request cost the web workers
+and PostgreSQL together; ``load1`` the machine's load average when the run ended (other work on a
+shared machine shows there, and in the latencies). ``--quick``: one round of 3 s, 1000 posts.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -99,9 +108,10 @@ ENDPOINTS = [
     Endpoint("list", "GET /api/v1/cases?limit=20", _get("/api/v1/cases?limit=20", "token")),
     Endpoint("list_page", "GET /cases (page)", _get("/cases", "cookie")),
     Endpoint("update", "POST /api/v1/cases/{id}/actions", _update),
-    Endpoint("home", "GET / → /cases (page)", _get("/", "cookie", follow=True)),
+    Endpoint("home", "GET /workbench (总览 page)", _get("/workbench", "cookie")),
+    Endpoint("search", "GET /workbench/search?q=工资 (检索)", _get("/workbench/search?q=%E5%B7%A5%E8%B5%84", "cookie")),
     Endpoint("alerts", "GET /alerts (page)", _get("/alerts", "cookie")),
-    Endpoint("search", "GET /api/v1/cases?q=河水&limit=20", _get("/api/v1/cases?q=%E6%B2%B3%E6%B0%B4&limit=20", "token")),
+    Endpoint("case_search", "GET /api/v1/cases?q=河水&limit=20", _get("/api/v1/cases?q=%E6%B2%B3%E6%B0%B4&limit=20", "token")),
 ]
 
 
@@ -172,6 +182,9 @@ def seed(url: str, cases: int, clients: int) -> dict[str, Any]:
                     unit_actor, c.id, NewCommitment(version=c.version, content=f"第{k + 1}项整改：清理河道淤泥", due_workdays=5 + k)
                 )
                 c = svc.get_case(SYSTEM, c.id)
+    from web.saved_searches import SavedSearches
+
+    SavedSearches(db.engine)  # the table the first 检索 makes: made here, the run measures the steady state
     out = {
         "monitor": svc.issue_token(SYSTEM, mon.id),
         "unit": svc.issue_token(SYSTEM, unit_user.id),
@@ -182,6 +195,41 @@ def seed(url: str, cases: int, clients: int) -> dict[str, Any]:
     return out
 
 
+TOWNS = ("彭泽县/龙城镇", "彭泽县/马垱镇", "彭泽县/芙蓉墩镇", "彭泽县/太泊湖开发区", None)
+SOURCES = ("fz12345", "board-jiujiang", "weibo-pengze")
+
+
+def seed_store(directory: str, n: int) -> str:
+    """The post store the workbench reads: ``n`` real posts (the labelled set, cycled) through the
+    real classifier, published over the last 7 days from several sources and towns. An embedded
+    SQLite store in ``directory``; returns its URL."""
+    from bench._common import real_posts
+    from processors.classify import Classifier
+    from yuqing.events import PostCollected, Source
+    from yuqing.store import open_store
+    from yuqing.timeutil import now
+
+    rows = real_posts(min_chars=0, limit=min(n, 3000))
+    ref = now()
+    raw = [
+        PostCollected(
+            id=f"bench:{i}",
+            title=rows[i % len(rows)]["title"],
+            content=rows[i % len(rows)]["content"],
+            published_at=ref - timedelta(minutes=(i * 7 * 24 * 60) // max(1, n)),
+            source=Source(id=SOURCES[i % len(SOURCES)], kind="board", name=SOURCES[i % len(SOURCES)]),
+        )
+        for i in range(n)
+    ]
+    posts = [p.model_copy(update={"region": TOWNS[i % len(TOWNS)]}) for i, p in enumerate(Classifier().classify_many(raw))]
+    url = f"sqlite:///{directory}/posts.db"
+    store = open_store(url)
+    for k in range(0, len(posts), 500):
+        store.write(posts[k : k + 500])
+    store.close()
+    return url
+
+
 def free_port() -> int:
     import socket
 
@@ -190,10 +238,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, workers: int, threads: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    url: str, store: str, workers: int, threads: int | None = None, source: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """uvicorn on a free port, serving this tree's app, or with ``source`` the app of that source
+    tree (another version of yuqing, e.g. ``git archive main``) through this tree's ``serve``."""
     port = free_port()
-    cmd = [sys.executable, "-m", "bench.web.serve", url, str(port), str(workers), *([str(threads)] if threads else [])]
-    proc = subprocess.Popen(cmd, cwd=ROOT)
+    args = [url, store, str(port), str(workers), *([str(threads)] if threads else [])]
+    if source is None:
+        proc = subprocess.Popen([sys.executable, "-m", "bench.web.serve", *args], cwd=ROOT)
+    else:
+        # uvicorn's workers import the app by name: this serve module under a name of its own,
+        # first on the path, then the other tree (whose bench.web.serve may take other arguments).
+        shim = Path(tempfile.mkdtemp(prefix="bench-web-serve-"))
+        (shim / "bench_web_serve.py").write_text((Path(__file__).with_name("serve.py")).read_text(encoding="utf-8"), encoding="utf-8")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(shim), str(source), *os.environ.get("PYTHONPATH", "").split(os.pathsep)])}
+        env["YUQING_BENCH_WEB_MODULE"] = "bench_web_serve"
+        proc = subprocess.Popen([sys.executable, "-m", "bench_web_serve", *args], cwd=source, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -205,6 +266,11 @@ def start_server(url: str, workers: int, threads: int | None = None) -> tuple[su
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError("the web server did not start")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(timeout=30)
 
 
 def sign_in(base: str, username: str, password: str) -> dict[str, str]:
@@ -230,7 +296,10 @@ async def run(ep: Endpoint, world: World, seconds: float, clients: int) -> tuple
             http = sessions[i]
             while time.monotonic() < stop_at and len(latencies) < MAX_REQUESTS:
                 t0 = time.perf_counter()
-                r = await ep.call(http, world, i)
+                try:
+                    r = await ep.call(http, world, i)
+                except httpx.TransportError as exc:  # the server dropped the connection: an error, not the end of the run
+                    r = httpx.Response(599, text=f"{type(exc).__name__}: {exc}")
                 latencies.append(time.perf_counter() - t0)
                 if r.status_code != 200:
                     errors += 1
@@ -302,8 +371,18 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--cases", type=int, default=300)
+    ap.add_argument("--posts", type=int, default=2000, help="posts in the store the workbench reads")
     ap.add_argument("--only", default="", help="comma-separated endpoint names (healthz always runs)")
+    ap.add_argument("--quick", action="store_true", help="one round of 3 s per endpoint, 1000 posts")
+    ap.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        help="a source tree of another version (e.g. `git archive main | tar -x -C DIR`): measured in the same run, interleaved",
+    )
     args = ap.parse_args()
+    if args.quick:
+        args.seconds, args.rounds, args.posts = 3.0, 1, 1000
     only = {n for n in args.only.split(",") if n}
     unknown = only - {e.name for e in ENDPOINTS}
     if unknown:
@@ -314,38 +393,86 @@ def main() -> None:
 
     print(
         f"web app on PostgreSQL: uvicorn, {args.workers} worker(s), {args.threads or 40} threads each; {args.clients} concurrent clients; "
-        f"{args.seconds:.0f} s per endpoint x {args.rounds} round(s); {args.cases} cases, 120 alerts",
+        f"{args.seconds:.0f} s per endpoint x {args.rounds} round(s); {args.cases} cases, 120 alerts, {args.posts} posts; "
+        f"event loop {'uvloop' if importlib.util.find_spec('uvloop') else 'asyncio'}, HTTP parser "
+        f"{'httptools' if importlib.util.find_spec('httptools') else 'h11'}; load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     url = create_database(prefix="yuqing_bench_web")
-    proc = None
+    tmp = tempfile.TemporaryDirectory(prefix="bench-web-")
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    versions = ["this", *(["base"] if args.against else [])]
+    got: dict[tuple[str, str], tuple[list[float], int, float]] = {(v, e.name): ([], 0, 0.0) for v in versions for e in chosen}
+    cpu: dict[tuple[str, str], list[float]] = {(v, e.name): [0.0, 0.0] for v in versions for e in chosen}  # web, PostgreSQL: CPU s
     try:
         seeded = seed(url, args.cases, args.clients)
-        proc, base = start_server(url, args.workers, args.threads)
-        world = World(base, seeded["monitor"], seeded["unit"], seeded["unit_id"], sign_in(base, "jiance", "bench-password"), seeded["own"])
-        got: dict[str, tuple[list[float], int, float]] = {e.name: ([], 0, 0.0) for e in chosen}
-        cpu: dict[str, list[float]] = {e.name: [0.0, 0.0] for e in chosen}  # web, PostgreSQL: CPU seconds
-        for _ in range(args.rounds):
-            for ep in chosen:
-                asyncio.run(run(ep, world, 1.0, args.clients))  # warm-up: connections, caches
-                web0, pg0 = cpu_of(server_pids(proc.pid)), cpu_of(backend_pids(url))
-                lat, err, took = asyncio.run(run(ep, world, args.seconds, args.clients))
-                cpu[ep.name][0] += cpu_since(web0)
-                cpu[ep.name][1] += cpu_since(pg0)  # backends opened (or closed) during the run are not counted
-                a, e, t = got[ep.name]
-                got[ep.name] = (a + lat, e + err, t + took)
+        store = seed_store(tmp.name, args.posts)
+        cookies: dict[str, dict[str, str]] = {}
+        for rnd in range(args.rounds):
+            # One server at a time (two would hold twice the connections: PostgreSQL's 100 are shared
+            # with the tests), each round in the other order, so a busy spell falls on both alike.
+            for v in versions if rnd % 2 == 0 else versions[::-1]:
+                procs[v], base = start_server(url, store, args.workers, args.threads, args.against if v == "base" else None)
+                cookies[v] = cookies.get(v) or sign_in(base, "jiance", "bench-password")
+                # one list of (case, version) for both: the update flips the same cases whichever serves it
+                world = World(base, seeded["monitor"], seeded["unit"], seeded["unit_id"], cookies[v], seeded["own"])
+                for ep in chosen:
+                    asyncio.run(run(ep, world, 1.0, args.clients))  # warm-up: connections, caches
+                    web0, pg0 = cpu_of(server_pids(procs[v].pid)), cpu_of(backend_pids(url))
+                    lat, err, took = asyncio.run(run(ep, world, args.seconds, args.clients))
+                    cpu[v, ep.name][0] += cpu_since(web0)
+                    cpu[v, ep.name][1] += cpu_since(pg0)  # backends opened (or closed) during the run are not counted
+                    a, e, t = got[v, ep.name]
+                    got[v, ep.name] = (a + lat, e + err, t + took)
+                stop(procs.pop(v))
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=30)
+        for proc in procs.values():
+            stop(proc)
         drop_database(url)
-    res = {name: summary(lat, took, err) for name, (lat, err, took) in got.items()}
-    for name, r in res.items():
-        n = max(1, int(r["requests"]))
-        r["web_cpu_ms"], r["pg_cpu_ms"] = cpu[name][0] * 1000 / n, cpu[name][1] * 1000 / n
-    base_rps = res["healthz"]["rps"]
+        tmp.cleanup()
+    values: dict[str, float | int] = {}
+    for v in versions:
+        res = {name: summary(lat, took, err) for (version, name), (lat, err, took) in got.items() if version == v}
+        for name, r in res.items():
+            n = max(1, int(r["requests"]))
+            r["web_cpu_ms"], r["pg_cpu_ms"] = cpu[v, name][0] * 1000 / n, cpu[v, name][1] * 1000 / n
+        print(f"\n{'this tree' if v == 'this' else f'the tree at {args.against}'}:")
+        table(chosen, res)
+        prefix = "" if v == "this" else "base_"
+        if v == "this":
+            for name, key in (("list", "pg_list"), ("update", "pg_update"), ("home", "home"), ("search", "search")):
+                if name in res:
+                    values[f"{key}_p99_ms"] = round(res[name]["p99_ms"], 1)
+                    values[f"{key}_rps"] = round(res[name]["rps"], 1)
+            for name in ("list_page", "alerts", "case_search"):
+                if name in res:
+                    values[f"{name}_p99_ms"] = round(res[name]["p99_ms"], 1)
+                    values[f"{name}_rps"] = round(res[name]["rps"], 1)
+        for name, key in (("list", "pg_list"), ("update", "pg_update"), ("home", "home"), ("search", "search"), ("healthz", "healthz")):
+            if name in res:
+                values[f"{prefix}{key}_cpu_ms"] = round(res[name]["web_cpu_ms"] + res[name]["pg_cpu_ms"], 2)
+                if v != "this":
+                    values[f"{prefix}{key}_p99_ms"] = round(res[name]["p99_ms"], 1)
+                    values[f"{prefix}{key}_rps"] = round(res[name]["rps"], 1)
+        if v == "this":
+            values["healthz_rps"] = round(res["healthz"]["rps"], 1)
+            values["healthz_p99_ms"] = round(res["healthz"]["p99_ms"], 1)
     print(
-        f"\n{'endpoint':<38} {'req/s':>8} {'of healthz':>10} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'errors':>7}"
+        "(CPU per request: what the uvicorn processes and this database's PostgreSQL backends used, from /proc;"
+        " unlike latency it hardly depends on what else the machine runs)"
+    )
+    values["load1"] = round(os.getloadavg()[0], 1)
+    values["workers"] = args.workers
+    values["threads"] = args.threads or 40
+    values["errors"] = sum(e for _, e, _ in got.values())
+    print()
+    print(result_line(**values))
+
+
+def table(chosen: list[Endpoint], res: dict[str, dict[str, float]]) -> None:
+    base_rps = res["healthz"]["rps"] or 1.0
+    print(
+        f"{'endpoint':<38} {'req/s':>8} {'of healthz':>10} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'errors':>7}"
         f" {'web CPU ms/req':>15} {'PG CPU ms/req':>14}"
     )
     for ep in chosen:
@@ -354,29 +481,6 @@ def main() -> None:
             f"{ep.label:<38} {r['rps']:8.1f} {r['rps'] / base_rps:10.0%} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f}"
             f" {int(r['requests']):9d} {int(r['errors']):7d} {r['web_cpu_ms']:15.2f} {r['pg_cpu_ms']:14.2f}"
         )
-    print(
-        "(CPU per request: what the uvicorn processes and this database's PostgreSQL backends used, from /proc;"
-        " unlike latency it hardly depends on what else the machine runs)"
-    )
-    values: dict[str, float | int] = {}
-    for name, key in (("list", "pg_list"), ("update", "pg_update"), ("home", "home"), ("search", "search")):
-        if name in res:
-            values[f"{key}_p99_ms"] = round(res[name]["p99_ms"], 1)
-            values[f"{key}_rps"] = round(res[name]["rps"], 1)
-    for name in ("list_page", "alerts"):
-        if name in res:
-            values[f"{name}_p99_ms"] = round(res[name]["p99_ms"], 1)
-            values[f"{name}_rps"] = round(res[name]["rps"], 1)
-    for name, key in (("list", "pg_list"), ("update", "pg_update"), ("home", "home"), ("search", "search"), ("healthz", "healthz")):
-        if name in res:
-            values[f"{key}_cpu_ms"] = round(res[name]["web_cpu_ms"] + res[name]["pg_cpu_ms"], 2)
-    values["healthz_rps"] = round(base_rps, 1)
-    values["healthz_p99_ms"] = round(res["healthz"]["p99_ms"], 1)
-    values["workers"] = args.workers
-    values["threads"] = args.threads or 40
-    values["errors"] = int(sum(r["errors"] for r in res.values()))
-    print()
-    print(result_line(**values))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The ledger web app for ``bench.web``: real uvicorn with N worker processes on one port.
 
-    python -m bench.web.serve DATABASE_URL PORT WORKERS [THREADS]
+    python -m bench.web.serve DATABASE_URL STORE_URL PORT WORKERS [THREADS]
 
 uvicorn's ``workers`` needs an import string, so each worker builds its app with ``app()`` below
 from the environment (the database is also where the alert pages read the alerts, as when
@@ -38,21 +38,23 @@ def app() -> Any:
     from ledger.db import Database
     from ledger.service import LedgerService
     from web import create_app
+    from yuqing.store import open_store
 
     url = os.environ["YUQING_BENCH_WEB_DB"]
     svc = LedgerService(Database(url), LedgerConfig())
-    web = create_app(svc, alerts=AlertStore(url), secret_key="bench-web")
+    web = create_app(svc, store=open_store(os.environ["YUQING_BENCH_WEB_STORE"]), alerts=AlertStore(url), secret_key="bench-web")
     threads = os.environ.get("YUQING_BENCH_WEB_THREADS")
     return _Threads(web, int(threads)) if threads else web
 
 
 def main() -> None:
-    url, port, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    url, store, port, workers = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     os.environ["YUQING_BENCH_WEB_DB"] = url
-    if len(sys.argv) > 4:
-        os.environ["YUQING_BENCH_WEB_THREADS"] = sys.argv[4]
+    os.environ["YUQING_BENCH_WEB_STORE"] = store
+    if len(sys.argv) > 5:
+        os.environ["YUQING_BENCH_WEB_THREADS"] = sys.argv[5]
     uvicorn.run(
-        "bench.web.serve:app",
+        os.environ.get("YUQING_BENCH_WEB_MODULE", "bench.web.serve") + ":app",
         factory=True,
         host="127.0.0.1",
         port=port,
