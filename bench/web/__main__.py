@@ -1,7 +1,7 @@
 """The web app under load on PostgreSQL: requests/s and latency of the pages and API calls staff use
 most, with 50 concurrent clients, against ``/healthz`` measured in the same run.
 
-    python -m bench.web [--quick] [--workers 2] [--threads 40] [--seconds 6] [--rounds 2] [--clients 50] [--cases 300]
+    python -m bench.web [--quick] [--workers 2] [--threads 10] [--seconds 6] [--rounds 2] [--clients 50] [--cases 300]
                         [--posts 2000] [--only a,b]
 
 A real uvicorn server with ``--workers`` processes (default 2: one per core of the 2-core machine
@@ -366,7 +366,12 @@ def summary(latencies: list[float], elapsed: float, errors: int) -> dict[str, fl
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2: one per core)")
-    ap.add_argument("--threads", type=int, default=None, help="threads per worker for sync endpoints (default: anyio's 40)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=10,
+        help="threads per worker for sync endpoints (default 10; anyio's own 40 ran the shared PostgreSQL out of connections)",
+    )
     ap.add_argument("--seconds", type=float, default=6.0, help="per endpoint per round")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--clients", type=int, default=50)
@@ -392,7 +397,7 @@ def main() -> None:
     from tests.fixtures.postgres import create_database, drop_database
 
     print(
-        f"web app on PostgreSQL: uvicorn, {args.workers} worker(s), {args.threads or 40} threads each; {args.clients} concurrent clients; "
+        f"web app on PostgreSQL: uvicorn, {args.workers} worker(s), {args.threads} threads each; {args.clients} concurrent clients; "
         f"{args.seconds:.0f} s per endpoint x {args.rounds} round(s); {args.cases} cases, 120 alerts, {args.posts} posts; "
         f"event loop {'uvloop' if importlib.util.find_spec('uvloop') else 'asyncio'}, HTTP parser "
         f"{'httptools' if importlib.util.find_spec('httptools') else 'h11'}; load average {os.getloadavg()[0]:.1f}",
@@ -463,7 +468,7 @@ def main() -> None:
     )
     values["load1"] = round(os.getloadavg()[0], 1)
     values["workers"] = args.workers
-    values["threads"] = args.threads or 40
+    values["threads"] = args.threads
     values["errors"] = sum(e for _, e, _ in got.values())
     print()
     print(result_line(**values))
