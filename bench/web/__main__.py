@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import importlib.util
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -251,6 +253,7 @@ def start_server(
         # uvicorn's workers import the app by name: this serve module under a name of its own,
         # first on the path, then the other tree (whose bench.web.serve may take other arguments).
         shim = Path(tempfile.mkdtemp(prefix="bench-web-serve-"))
+        atexit.register(shutil.rmtree, shim, True)
         (shim / "bench_web_serve.py").write_text((Path(__file__).with_name("serve.py")).read_text(encoding="utf-8"), encoding="utf-8")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(shim), str(source), *os.environ.get("PYTHONPATH", "").split(os.pathsep)])}
         env["YUQING_BENCH_WEB_MODULE"] = "bench_web_serve"
