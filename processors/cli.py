@@ -61,8 +61,28 @@ def _classify_stream(
 
     src = Source(id="classify", kind="cli", name="yuqing classify")
     fd = lines.fileno() if interactive else -1
+    pending: list[tuple[dict[str, Any], PostCollected, Callable[[Any], bytes]]] = []
     block: list[bytes] = []
     n = 0
+
+    def flush() -> None:
+        # one classify_many per block: the models score the block at once, events are looked
+        # up once per block (the same answers as post by post, oldest first within a block)
+        for (item, _, dumps), c in zip(pending, classifier.classify_many([p for _, p, _ in pending]), strict=True):
+            item.update(
+                topic=c.topic,
+                sentiment=c.sentiment,
+                risk=c.risk.model_dump(),
+                keywords=c.keywords,
+                event_id=c.event_id,
+                region=c.region,
+            )
+            block.append(dumps(item))
+        pending.clear()
+        out.write(b"".join(block))
+        out.flush()
+        block.clear()
+
     for lineno, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -79,25 +99,13 @@ def _classify_stream(
             published_at=parse_datetime(item.get("published_at") or item.get("published")) or now(),
             source=src,
         )
-        c = classifier.classify(post)
-        item.update(
-            topic=c.topic,
-            sentiment=c.sentiment,
-            risk=c.risk.model_dump(),
-            keywords=c.keywords,
-            event_id=c.event_id,
-            region=c.region,
-        )
-        block.append(dumps(item))
+        pending.append((item, post, dumps))
         n += 1
-        if (interactive and not _input_waiting(fd)) or len(block) >= FLUSH_EVERY:
-            out.write(b"".join(block))
-            out.flush()
-            block.clear()
+        if (interactive and not _input_waiting(fd)) or len(pending) >= FLUSH_EVERY:
+            flush()
         if progress and n % 1000 == 0:
             click.echo(f"classified {n} posts", err=True)
-    out.write(b"".join(block))
-    out.flush()
+    flush()
     if progress and (n == 0 or n % 1000):
         click.echo(f"classified {n} posts", err=True)
     return n

@@ -138,6 +138,50 @@ def test_hashed_features_give_the_dict_lookups_answer() -> None:
     assert hashed == len(cases)
 
 
+def test_batched_features_give_each_posts_own_answer() -> None:
+    """``transform_posts`` over a batch (hashed together, split per post) returns, for every
+    post, exactly the vector of the dict lookups, whatever its neighbours in the batch: empty and
+    one-character titles, title-less posts and empty posts among real ones."""
+    from processors.features import LEAD_TOKENS, topic_features
+    from yuqing.text import tokenize
+
+    vz = Models.load().bundle.vectorizer  # type: ignore[union-attr]
+    cases = [(r["title"], r.get("content", "")) for r in ROWS[:40]]
+    cases[3:3] = [("", "只有正文"), ("工", ""), ("", ""), ("A-3栋 3.5米", "wifi 5g 12345热线"), ("", "")]
+    cases.append(("工", "资"))
+    posts = [(t, tokenize(t), tokenize(c)) for t, c in cases]
+    got = vz.transform_posts(posts, LEAD_TOKENS)
+    assert len(got) == len(posts)
+    for (title, tt, bt), (idx, w) in zip(posts, got, strict=True):
+        want = vz.transform(topic_features(title, tt, bt))
+        assert np.array_equal(idx, want[0]) and np.array_equal(w, want[1]), title
+    assert vz.transform_posts([], LEAD_TOKENS) == []
+
+
+def test_batch_with_a_token_the_hashes_cannot_take_is_still_answered() -> None:
+    from processors.features import LEAD_TOKENS, topic_features
+
+    vz = Models.load().bundle.vectorizer  # type: ignore[union-attr]
+    long = "长" * 5000  # beyond the table of powers: this batch goes post by post
+    posts = [("工资", ["工资"], ["拖欠", long]), ("环境", ["环境"], ["污染"])]
+    got = vz.transform_posts(posts, LEAD_TOKENS)
+    for (title, tt, bt), (idx, w) in zip(posts, got, strict=True):
+        want = vz.transform(topic_features(title, tt, bt))
+        assert np.array_equal(idx, want[0]) and np.allclose(w, want[1]), title
+
+
+def test_vocabulary_lookup_table_finds_every_entry_and_nothing_else() -> None:
+    from processors.model import feature_hashes
+
+    words = [f"词{i}" for i in range(5000)]
+    vz = Vectorizer(words, np.ones(len(words)))
+    h = feature_hashes(words)
+    assert h is not None
+    assert list(vz._lookup(h)) == list(range(len(words)))
+    other = feature_hashes([f"外{i}" for i in range(5000)])
+    assert other is not None and (vz._lookup(other) == -1).all()
+
+
 def test_vocabulary_with_unhashable_entries_falls_back_to_the_dict() -> None:
     vz = Vectorizer(["a", "", "b"], np.ones(3))  # an empty feature cannot be hashed here
     assert vz.transform_post("t", ["a"], ["b"], 60) is None
