@@ -14,7 +14,7 @@ from typing import Any
 
 from ledger.briefing.model import BriefingError, Period
 from yuqing.settings import Settings
-from yuqing.store import Query, SearchResult, Store
+from yuqing.store import BriefResult, Query, SearchResult, Store
 from yuqing.timeutil import TZ
 
 MAX_TITLE = 40
@@ -37,6 +37,9 @@ class EventStore:
 
     def search(self, query: Query) -> SearchResult:
         return self._store.search(self._q(query))
+
+    def brief(self, query: Query) -> BriefResult:
+        return self._store.brief(self._q(query))
 
     def count_by(self, field: Any, query: Query = Query()) -> dict[str, int]:
         return self._store.count_by(field, self._q(query))

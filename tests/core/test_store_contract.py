@@ -364,6 +364,28 @@ def test_any_of_event_ids_and_event_keys(loaded: Store, corpus: list[PostClassif
     assert loaded.search(Query(event_keys=("m0:000000000000",))).total == 0
 
 
+def test_brief_is_search_reading_only_the_clusterers_fields(loaded: Store, corpus: list[PostClassified]) -> None:
+    """``brief``: the same posts in the same order and the same total as ``search``, each with
+    exactly the id, event, time (to the microsecond, Shanghai time), source id, title and content
+    of the stored post."""
+    events = sorted({p.event_id for p in corpus})
+    name_keys = sorted({k for p in corpus for k in p.event_keys if k.startswith("e:")})
+    for q in [
+        Query(limit=500),
+        Query(event_ids=tuple(events[:30]), until=at("2019-07-01T00:00:00"), limit=200),
+        Query(event_keys=tuple(name_keys[:40]), since=at("2019-01-01T00:00:00"), limit=200),
+        Query(text="工资", offset=2, limit=7),
+        Query(event_keys=()),
+    ]:
+        full, brief = loaded.search(q), loaded.brief(q)
+        assert brief.total == full.total, q
+        assert [(b.id, b.event_id, b.published_at, b.source, b.title, b.content) for b in brief.hits] == [
+            (p.id, p.event_id, p.published_at, p.source.id, p.title, p.content) for p in full.hits
+        ], q
+        assert all(b.published_at.utcoffset() == timedelta(hours=8) for b in brief.hits)
+    assert loaded.brief(Query(limit=500)).total == len(corpus)
+
+
 def test_unknown_filter_values_find_nothing(loaded: Store) -> None:
     assert loaded.search(Query(topic="不存在的话题")).total == 0
     assert loaded.search(Query(region="彭泽县/不存在镇")).total == 0
@@ -642,6 +664,17 @@ def test_es_pages_past_the_result_window_match_from_size(es: Backend, corpus: li
         assert ids(result) == want[offset : offset + limit], (offset, limit)
     q = Query(text="工资", offset=3, limit=20)
     assert ids(deep.search(q)) == ids(store.search(q))
+
+
+def test_es_brief_pages_past_the_result_window_like_search(es: Backend, corpus: list[PostClassified]) -> None:
+    store = es.open()
+    store.write(corpus)
+    deep = es.open()
+    deep.result_window = 7  # type: ignore[attr-defined]
+    for offset, limit in [(0, 30), (20, 13), (300, 5)]:
+        q = Query(offset=offset, limit=limit)
+        assert [b.id for b in deep.brief(q).hits] == ids(store.search(q)), (offset, limit)
+        assert deep.brief(q).total == len(corpus)
 
 
 # A recording pass-through proxy: the real requests, seen on the wire.
