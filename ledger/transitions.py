@@ -10,8 +10,10 @@ Events are published to the bus from the outbox after the commit (``ledger.outbo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, get_args
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ledger import states, workdays
 from ledger.audit import AuditLog
 from ledger.cases import CaseQueries, view_of
+from ledger.config import LedgerConfig
 from ledger.context import LedgerContext
 from ledger.errors import InvalidInput, LedgerError, NotFound, PermissionDenied, StaleVersion
 from ledger.meta import next_case_number
@@ -208,45 +211,11 @@ class Transitions:
             after = states.apply(view_of(case), req.action, actor, commitment_id=commitment_id)
             rule = states.COMMITMENT_RULES[req.action]
             _need_note(rule, req.note)
-            data: dict[str, Any] = {}
-            if req.action == "fulfil":
-                if not req.fulfilment:
-                    raise InvalidInput("请填写落实情况", field="fulfilment")
-                com.fulfilment = req.fulfilment
-                com.fulfilled_at = at
-                com.evidence_links = [*com.evidence_links, *req.evidence_links]
-                for f in files:
-                    com.attachments.append(
-                        Attachment(
-                            filename=f.filename,
-                            content_type=f.content_type,
-                            size=len(f.data),
-                            sha256=f.sha256,
-                            data=f.data,
-                            uploaded_by_id=actor.user_id or None,
-                        )
-                    )
-                data = {"evidence_links": req.evidence_links, "attachments": [f.filename for f in files]}
-            elif files:
+            if files and not rule.uploads:
                 raise InvalidInput("只有登记落实情况时可以上传佐证材料", field="files")
-            if req.action == "reject":
-                com.fulfilled_at = None
-            elif req.action == "disclose":
-                if not req.disclosure_channel:
-                    raise InvalidInput("请填写公开渠道", field="disclosure_channel")
-                com.disclosure_channel = req.disclosure_channel
-                com.disclosure_url = req.disclosure_url
-                com.disclosed_at = at
-                data = {"channel": req.disclosure_channel, "url": req.disclosure_url}
-            elif req.action == "revisit":
-                if not req.satisfaction:
-                    raise InvalidInput("请选择满意度", field="satisfaction")
-                com.revisit_result = req.revisit_result or ""
-                com.satisfaction = req.satisfaction
-                com.revisited_at = at
-                data = {"satisfaction": req.satisfaction}
-            elif req.action == "supervise":
-                com.supervise_count += 1
+            _need_fields(rule, req)
+            effect = COMMITMENT_EFFECTS[rule.effect] if rule.effect else None
+            data = effect(CommitmentChange(s, case, com, actor, req, files, at)) if effect else {}
             com.status = after.commitment(commitment_id).status.value  # type: ignore[union-attr]
             com.updated_at = at
             case.status = after.status.value
@@ -268,87 +237,18 @@ class Transitions:
         return self.cases.commitment(commitment_id)
 
     def _case_action(self, s: Session, case: Case, actor: Actor, req: CaseAction) -> None:
+        """The dispatcher: the rule table (``states.CASE_RULES``) says who may do ``req.action`` in
+        which state, what it needs and which side effect (``CASE_EFFECTS``) it has."""
         at = self.ctx.clock()
         rule = states.CASE_RULES[req.action]
-        if req.action == "add_commitment":
-            raise InvalidInput("登记承诺请用 commitments 接口", field="action")
+        if rule.route != "act":
+            raise InvalidInput(f"{rule.label}请用 {rule.route} 接口", field="action")
         before = case.status
-        after = states.apply(view_of(case), req.action, actor, unit_id=req.unit_id or 0)  # 0: no such unit, checked below
+        after = states.apply(view_of(case), req.action, actor, unit_id=req.unit_id or 0)  # 0: no such unit, checked by the effect
         _need_note(rule, req.note)
-        data: dict[str, Any] = {}
-        if req.action == "assign":
-            unit = s.get(Unit, req.unit_id)
-            if unit is None or not unit.active:
-                raise InvalidInput("没有这个单位，或单位已停用", field="unit_id")
-            co = [u for u in (s.get(Unit, i) for i in dict.fromkeys(req.co_unit_ids)) if u is not None and u.id != unit.id]
-            if len(co) != len({i for i in req.co_unit_ids if i != unit.id}):
-                raise InvalidInput("协办单位中有不存在的单位", field="co_unit_ids")
-            case.unit_id = unit.id
-            case.unit = unit
-            case.co_units = co
-            if req.time_limit_days:
-                case.time_limit_days = req.time_limit_days
-            case.assigned_at = at
-            case.due_at = workdays.due_at(at, case.time_limit_days)
-            case.extended_days = 0
-            data = {"unit": unit.name, "co_units": [u.name for u in co], "due_at": case.due_at.isoformat()}
-        elif req.action == "return":
-            data = {"unit": case.unit.name if case.unit else None}
-            case.unit_id = None
-            case.unit = None
-            case.co_units = []
-            case.assigned_at = None
-            case.due_at = None
-            case.extension_pending = False
-            case.extension_days = 0
-            case.returned_count += 1
-        elif req.action == "respond":
-            if not req.response:
-                raise InvalidInput("请填写回应内容", field="response")
-            case.response = req.response
-            case.responded_at = at
-            case.extension_pending = False
-            case.extension_days = 0
-        elif req.action == "request_extension":
-            if not req.extension_days:
-                raise InvalidInput("请填写申请延期的工作日数", field="extension_days")
-            case.extension_pending = True
-            case.extension_days = req.extension_days
-            data = {"days": req.extension_days}
-        elif req.action == "approve_extension":
-            assert case.due_at is not None
-            case.due_at = workdays.extend(case.due_at, case.extension_days)
-            case.extended_days += case.extension_days
-            data = {"days": case.extension_days, "due_at": case.due_at.isoformat()}
-            case.extension_pending = False
-            case.extension_days = 0
-        elif req.action == "reject_extension":
-            case.extension_pending = False
-            case.extension_days = 0
-        elif req.action == "supervise":
-            case.supervise_count += 1
-        elif req.action == "close":
-            case.closed_at = at
-        elif req.action == "edit":
-            changed = {}
-            for key, value in req.fields.items():
-                if key not in EDITABLE:
-                    raise InvalidInput(f"字段 {key[:40]} 不可修改", field=key[:40])
-                if not isinstance(value, str):
-                    raise InvalidInput(f"{EDITABLE[key]}须为文字", field=key)
-                limit = getattr(Case.__table__.c[key].type, "length", None)
-                if limit is not None and len(value) > limit:
-                    raise InvalidInput(f"{EDITABLE[key]}最多 {limit} 个字符", field=key)
-                if key == "case_type" and value not in self.ctx.config.deadlines:
-                    raise InvalidInput(f"未知类型「{value}」", field="case_type")
-                if key == "risk_level" and value not in ("低", "中", "高", "重大"):
-                    raise InvalidInput(f"未知风险等级「{value}」", field="risk_level")
-                if getattr(case, key) != value:
-                    changed[key] = [getattr(case, key), value]
-                    setattr(case, key, value)
-            if not changed:
-                raise InvalidInput("没有要修改的内容", field="fields")
-            data = {"changed": changed}
+        _need_fields(rule, req)
+        effect = CASE_EFFECTS[rule.effect] if rule.effect else None
+        data = effect(CaseChange(s, case, req, at, self.ctx.config)) if effect else {}
         case.status = after.status.value
         case.updated_at = at
         s.flush()
@@ -371,3 +271,229 @@ class _StaleGuard:
 def _need_note(rule: states.Rule, note: str) -> None:
     if rule.note_required and not note.strip():
         raise InvalidInput(f"「{rule.label}」须填写说明", field="note")
+
+
+# -- side effects on the stored records, named by the rule table ------------------------------------
+@dataclass(frozen=True)
+class CaseChange:
+    """What a case action's side effect may touch; it returns the data its audit row records."""
+
+    s: Session
+    case: Case
+    req: CaseAction
+    at: datetime
+    config: LedgerConfig
+
+
+def _assign(ch: CaseChange) -> dict[str, Any]:
+    s, case, req, at = ch.s, ch.case, ch.req, ch.at
+    unit = s.get(Unit, req.unit_id)
+    if unit is None or not unit.active:
+        raise InvalidInput("没有这个单位，或单位已停用", field="unit_id")
+    co = [u for u in (s.get(Unit, i) for i in dict.fromkeys(req.co_unit_ids)) if u is not None and u.id != unit.id]
+    if len(co) != len({i for i in req.co_unit_ids if i != unit.id}):
+        raise InvalidInput("协办单位中有不存在的单位", field="co_unit_ids")
+    case.unit_id = unit.id
+    case.unit = unit
+    case.co_units = co
+    if req.time_limit_days:
+        case.time_limit_days = req.time_limit_days
+    case.assigned_at = at
+    case.due_at = workdays.due_at(at, case.time_limit_days)
+    case.extended_days = 0
+    return {"unit": unit.name, "co_units": [u.name for u in co], "due_at": case.due_at.isoformat()}
+
+
+def _unassign(ch: CaseChange) -> dict[str, Any]:
+    case = ch.case
+    data = {"unit": case.unit.name if case.unit else None}
+    case.unit_id = None
+    case.unit = None
+    case.co_units = []
+    case.assigned_at = None
+    case.due_at = None
+    case.extension_pending = False
+    case.extension_days = 0
+    case.returned_count += 1
+    return data
+
+
+def _respond(ch: CaseChange) -> dict[str, Any]:
+    case = ch.case
+    case.response = ch.req.response or ""  # never empty here: the rule needs it
+    case.responded_at = ch.at
+    case.extension_pending = False
+    case.extension_days = 0
+    return {}
+
+
+def _request_extension(ch: CaseChange) -> dict[str, Any]:
+    ch.case.extension_pending = True
+    ch.case.extension_days = ch.req.extension_days or 0
+    return {"days": ch.req.extension_days}
+
+
+def _extend(ch: CaseChange) -> dict[str, Any]:
+    case = ch.case
+    assert case.due_at is not None
+    case.due_at = workdays.extend(case.due_at, case.extension_days)
+    case.extended_days += case.extension_days
+    data = {"days": case.extension_days, "due_at": case.due_at.isoformat()}
+    case.extension_pending = False
+    case.extension_days = 0
+    return data
+
+
+def _drop_extension(ch: CaseChange) -> dict[str, Any]:
+    ch.case.extension_pending = False
+    ch.case.extension_days = 0
+    return {}
+
+
+def _supervise(ch: CaseChange) -> dict[str, Any]:
+    ch.case.supervise_count += 1
+    return {}
+
+
+def _close(ch: CaseChange) -> dict[str, Any]:
+    ch.case.closed_at = ch.at
+    return {}
+
+
+def _edit(ch: CaseChange) -> dict[str, Any]:
+    case = ch.case
+    changed = {}
+    for key, value in ch.req.fields.items():
+        if key not in EDITABLE:
+            raise InvalidInput(f"字段 {key[:40]} 不可修改", field=key[:40])
+        if not isinstance(value, str):
+            raise InvalidInput(f"{EDITABLE[key]}须为文字", field=key)
+        limit = getattr(Case.__table__.c[key].type, "length", None)
+        if limit is not None and len(value) > limit:
+            raise InvalidInput(f"{EDITABLE[key]}最多 {limit} 个字符", field=key)
+        if key == "case_type" and value not in ch.config.deadlines:
+            raise InvalidInput(f"未知类型「{value}」", field="case_type")
+        if key == "risk_level" and value not in ("低", "中", "高", "重大"):
+            raise InvalidInput(f"未知风险等级「{value}」", field="risk_level")
+        if getattr(case, key) != value:
+            changed[key] = [getattr(case, key), value]
+            setattr(case, key, value)
+    if not changed:
+        raise InvalidInput("没有要修改的内容", field="fields")
+    return {"changed": changed}
+
+
+CASE_EFFECTS: dict[str, Callable[[CaseChange], dict[str, Any]]] = {
+    "assign": _assign,
+    "unassign": _unassign,
+    "respond": _respond,
+    "request_extension": _request_extension,
+    "extend": _extend,
+    "drop_extension": _drop_extension,
+    "supervise": _supervise,
+    "close": _close,
+    "edit": _edit,
+}
+
+
+@dataclass(frozen=True)
+class CommitmentChange:
+    """What a commitment action's side effect may touch; it returns the data its audit row records."""
+
+    s: Session
+    case: Case
+    com: Commitment
+    actor: Actor
+    req: CommitmentAction
+    files: Sequence[CheckedUpload]
+    at: datetime
+
+
+def _fulfil(ch: CommitmentChange) -> dict[str, Any]:
+    com, req = ch.com, ch.req
+    com.fulfilment = req.fulfilment or ""  # never empty here: the rule needs it
+    com.fulfilled_at = ch.at
+    com.evidence_links = [*com.evidence_links, *req.evidence_links]
+    for f in ch.files:
+        com.attachments.append(
+            Attachment(
+                filename=f.filename,
+                content_type=f.content_type,
+                size=len(f.data),
+                sha256=f.sha256,
+                data=f.data,
+                uploaded_by_id=ch.actor.user_id or None,
+            )
+        )
+    return {"evidence_links": req.evidence_links, "attachments": [f.filename for f in ch.files]}
+
+
+def _reopen(ch: CommitmentChange) -> dict[str, Any]:
+    ch.com.fulfilled_at = None
+    return {}
+
+
+def _disclose(ch: CommitmentChange) -> dict[str, Any]:
+    com, req = ch.com, ch.req
+    com.disclosure_channel = req.disclosure_channel or ""  # never empty here: the rule needs it
+    com.disclosure_url = req.disclosure_url
+    com.disclosed_at = ch.at
+    return {"channel": req.disclosure_channel, "url": req.disclosure_url}
+
+
+def _revisit(ch: CommitmentChange) -> dict[str, Any]:
+    com, req = ch.com, ch.req
+    com.revisit_result = req.revisit_result or ""
+    com.satisfaction = req.satisfaction or ""  # never empty here: the rule needs it
+    com.revisited_at = ch.at
+    return {"satisfaction": req.satisfaction}
+
+
+def _supervise_commitment(ch: CommitmentChange) -> dict[str, Any]:
+    ch.com.supervise_count += 1
+    return {}
+
+
+COMMITMENT_EFFECTS: dict[str, Callable[[CommitmentChange], dict[str, Any]]] = {
+    "fulfil": _fulfil,
+    "reopen": _reopen,
+    "disclose": _disclose,
+    "revisit": _revisit,
+    "supervise": _supervise_commitment,
+}
+
+
+def _need_fields(rule: states.Rule, req: CaseAction | CommitmentAction) -> None:
+    for name, message in rule.needs:
+        if not getattr(req, name):
+            raise InvalidInput(message, field=name)
+
+
+def check_rule_table() -> None:
+    """The rule table and this module agree: every effect a rule names exists and is used, every
+    field a rule needs is a field of its request, and the requests accept exactly the actions
+    routed to "act". Run when the module loads, so a mismatch stops the program at start."""
+    problems: list[str] = []
+    tables: tuple[tuple[str, dict[str, states.Rule], dict[str, Any], type[CaseAction] | type[CommitmentAction]], ...] = (
+        ("ledger.states.CASE_RULES", states.CASE_RULES, CASE_EFFECTS, CaseAction),
+        ("ledger.states.COMMITMENT_RULES", states.COMMITMENT_RULES, COMMITMENT_EFFECTS, CommitmentAction),
+    )
+    for where, rules, effects, request in tables:
+        named = {r.effect for r in rules.values() if r.effect}
+        problems += [f"{where}[{a!r}]: no side effect {r.effect!r}" for a, r in rules.items() if r.effect and r.effect not in effects]
+        problems += [f"{where}: side effect {e!r} is used by no rule" for e in effects if e not in named]
+        problems += [
+            f"{where}[{a!r}]: needs {name!r}, which {request.__name__} does not have"
+            for a, r in rules.items()
+            for name, _ in r.needs
+            if name not in request.model_fields
+        ]
+        accepted = set(get_args(request.model_fields["action"].annotation))
+        routed = {a for a, r in rules.items() if r.route == "act"}
+        if accepted != routed:
+            problems.append(f"{where}: {request.__name__}.action accepts {sorted(accepted)}, the table routes {sorted(routed)}")
+    if problems:
+        raise RuntimeError("the ledger's rule table and its side effects disagree: " + "; ".join(problems))
+
+
+check_rule_table()
