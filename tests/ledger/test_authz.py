@@ -6,10 +6,14 @@ Expected answer per cell: the endpoint's success status for the roles it allows;
 role may not even see (another unit's), 404; for any other signed-in role, 403; anonymous: 303 to
 the sign-in page (pages) or 401 (API). Public pages answer 200 to everyone.
 
-The matrix covers actions, not only routes: every case and commitment action of the state machine
-has a row through the form and a row through the API (``test_every_action_is_in_the_matrix``), and
-the decisions of docs/ledger.md ("Decisions") have rows of their own: a unit commits only for
-itself and records only its own commitments' fulfilment; only the office discloses; leaders may 督办.
+The matrix covers actions, not only routes: the rows of every case and commitment action of the
+state machine, through the form and through the API, are generated from the rule table
+(``ledger.states.CASE_RULES``, ``COMMITMENT_RULES``): who is allowed comes from ``Rule.roles``, what
+the request carries from ``note_required`` and ``needs``; an action without a setup here fails
+``test_every_action_is_in_the_matrix``, and ``test_the_rule_table_grants_what_was_decided`` pins
+the table's roles by hand. The decisions of docs/ledger.md ("Decisions") have rows of their own: a
+unit commits only for itself and records only its own commitments' fulfilment; only the office
+discloses; leaders may 督办.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 import pytest
 
 from ledger.schemas import CaseAction
-from ledger.states import SYSTEM
+from ledger.states import CASE_RULES, COMMITMENT_RULES, SYSTEM, CaseStatus, CommitmentStatus, Role, Rule
 from tests.ledger.conftest import Env
 from tests.ledger.test_alert_link import seed_alert
 from tests.ledger.test_web import PDF, seed_post, store_for
@@ -134,23 +138,19 @@ def act(
     setup: Callable[[Env], dict[str, Any]],
     extra: dict[str, Any] | None = None,
     *,
-    name: str | None = None,
     hidden: set[str] | frozenset[str] = frozenset({"other_unit"}),
-    files: bool = False,
-    form: bool = True,
 ) -> Ep:
     """A case action (``/cases/{case}/act``) with the fields it needs besides action and version."""
     extra = extra or {}
     return Ep(
-        name or action,
+        action,
         "POST",
-        "/cases/{case}/act" if form else "/api/v1/cases/{case}/actions",
-        303 if form else 200,
+        "/cases/{case}/act",
+        303,
         allowed,
         setup,
         lambda c: {"action": action, "version": c["version"], **extra},
         hidden=set(hidden),
-        files=files,
         action=action,
     )
 
@@ -183,25 +183,104 @@ def add_commitment(name: str, allowed: set[str], unit: str | None = None, **kw: 
     return Ep(name, "POST", "/cases/{case}/commitments", 303, allowed, setup, body, hidden={"other_unit"}, action="add_commitment", **kw)
 
 
-# Every action of the state machine, as the forms send it; the API twin of each is derived below.
-ACTIONS = [
-    act("assign", OFFICE, case_in("pending"), {"unit_id": 1}, hidden={"unit", "other_unit"}),
-    act("accept", {"unit"}, case_in("assigned")),
-    act("return", {"unit"}, case_in("assigned"), {"note": "不属于本单位职责"}),
-    act("respond", {"unit"}, case_in("in_progress"), {"response": "已回复"}),
-    act("track", {"unit", "monitor", "admin"}, case_in("responded")),
-    # Decision: leaders may 督办 (docs/ledger.md "Decisions").
-    act("supervise", SUPERVISORS, case_in("in_progress"), {"note": "请加快办理"}),
-    act("request_extension", {"unit"}, case_in("in_progress"), {"extension_days": "3", "note": "需协调"}),
-    act("approve_extension", OFFICE, with_extension),
-    act("reject_extension", OFFICE, with_extension, {"note": "理由不充分"}),
-    act("close", OFFICE, case_in("responded", commitments=False)),
-    add_commitment("add commitment", {"unit", "monitor", "admin"}),
-    add_commitment("add commitment for own unit", {"unit", "monitor", "admin"}, unit="own"),
-    # Decision: a unit commits only for itself; the office records another unit's commitment.
-    add_commitment("add commitment for another unit", OFFICE, unit="other"),
-    com_act("fulfil", {"unit"}, case_in("fulfilling"), {"fulfilment": "已整改"}, files=True),
-    # Decision: each unit records its own fulfilment; the host unit cannot record another unit's.
+# -- the actions, generated from the state machine's rule table ------------------------------------
+# Who may do an action comes from the table (``Rule.roles``): "unit" is the unit of the case (or of
+# the commitment), "other_unit" a unit of another case, which cannot even see this one (404). What
+# the request carries comes from the table too: the note when ``note_required``, and every field in
+# ``needs``. What the table cannot say is the object to act on: SETUPS gives, per action, a case or
+# commitment in a state the rule allows (checked when the row runs), and any other field it takes.
+# An action added to the table without a setup here fails ``test_every_action_is_in_the_matrix``.
+ROLE_OF = {"unit": Role.UNIT, "monitor": Role.MONITOR, "leader": Role.LEADER, "admin": Role.ADMIN}
+SAMPLE = {
+    "note": "请说明情况",
+    "response": "已回复",
+    "extension_days": "3",
+    "fields": {"region": "芙蓉墩镇"},
+    "fulfilment": "已整改",
+    "disclosure_channel": "县政府网站",
+    "satisfaction": "满意",
+}
+FORM_CANNOT_SEND = {"fields"}  # a mapping: only the API takes it
+
+Setup = Callable[[Env], dict[str, Any]]
+CASE_SETUPS: dict[str, tuple[Setup, dict[str, Any]]] = {
+    "assign": (case_in("pending"), {"unit_id": 1}),
+    "accept": (case_in("assigned"), {}),
+    "return": (case_in("assigned"), {}),
+    "respond": (case_in("in_progress"), {}),
+    "track": (case_in("responded"), {}),
+    "close": (case_in("responded", commitments=False), {}),
+    "request_extension": (case_in("in_progress"), {}),
+    "approve_extension": (with_extension, {}),
+    "reject_extension": (with_extension, {}),
+    "supervise": (case_in("in_progress"), {}),
+    "edit": (case_in("in_progress"), {}),
+}
+COMMITMENT_SETUPS: dict[str, tuple[Setup, dict[str, Any]]] = {
+    "fulfil": (case_in("fulfilling"), {}),
+    "reject": (case_in("fulfilled"), {}),
+    "disclose": (case_in("fulfilled"), {"disclosure_url": "https://www.pengze.gov.cn/x"}),
+    "revisit": (case_in("fulfilled"), {}),
+    "supervise": (case_in("fulfilling"), {}),
+}
+
+
+def allowed_by(rule: Rule) -> set[str]:
+    return {name for name, role in ROLE_OF.items() if role in rule.roles}
+
+
+def fields_for(rule: Rule) -> dict[str, Any]:
+    return {**({"note": SAMPLE["note"]} if rule.note_required else {}), **{name: SAMPLE[name] for name, _ in rule.needs}}
+
+
+def checked(rule: Rule, setup: Setup, commitment: bool) -> Setup:
+    """``setup``, and a check that the object it made is in a state the rule allows, so that a refusal
+    in the matrix is about the role and never about the state."""
+
+    def run(env: Env) -> dict[str, Any]:
+        ctx = setup(env)
+        case = env.svc.get_case(SYSTEM, ctx["case"])
+        assert CaseStatus(case.status) in rule.sources, (rule.action, case.status)
+        if commitment:
+            com = next(c for c in case.commitments if c.id == ctx["com"])
+            assert CommitmentStatus(com.status) in rule.commitment_sources, (rule.action, com.status)
+        return ctx
+
+    return run
+
+
+def rule_rows(form: bool) -> list[Ep]:
+    rows = []
+    for action, rule in CASE_RULES.items():
+        if rule.route != "act":
+            continue  # 登记承诺 has its own route: add_commitment rows below
+        if form and any(name in FORM_CANNOT_SEND for name, _ in rule.needs):
+            continue
+        setup, extra = CASE_SETUPS[action]
+        # A case waiting for assignment belongs to no unit: every unit is refused as if it did not exist.
+        hidden = {"unit", "other_unit"} if rule.sources == {CaseStatus.PENDING} else {"other_unit"}
+        ep = act(action, allowed_by(rule), checked(rule, setup, False), {**fields_for(rule), **extra}, hidden=hidden)
+        rows.append(ep if form else api_twin(ep))
+    for action, rule in COMMITMENT_RULES.items():
+        setup, extra = COMMITMENT_SETUPS[action]
+        ep = com_act(action, allowed_by(rule), checked(rule, setup, True), {**fields_for(rule), **extra}, files=form and rule.uploads)
+        rows.append(ep if form else api_twin(ep))
+    return rows
+
+
+def add_commitment_rows() -> list[Ep]:
+    rule = CASE_RULES["add_commitment"]
+    return [
+        add_commitment("add commitment", allowed_by(rule)),
+        add_commitment("add commitment for own unit", allowed_by(rule), unit="own"),
+        # Decision: a unit commits only for itself; the office records another unit's commitment.
+        add_commitment("add commitment for another unit", allowed_by(rule) - {"unit"}, unit="other"),
+    ]
+
+
+# The decisions of docs/ledger.md ("Decisions") that the table alone does not show.
+DECISIONS = [
+    # Each unit records its own fulfilment; the host unit cannot record another unit's.
     com_act(
         "fulfil",
         {"other_unit"},
@@ -210,16 +289,7 @@ ACTIONS = [
         name="fulfil another unit's commitment",
         hidden=set(),
     ),
-    # Decision: only the office publishes; a unit's fulfilment is reviewed first.
-    com_act(
-        "disclose", OFFICE, case_in("fulfilled"), {"disclosure_channel": "县政府网站", "disclosure_url": "https://www.pengze.gov.cn/x"}
-    ),
-    com_act("reject", OFFICE, case_in("fulfilled"), {"note": "佐证不足"}),
-    com_act("revisit", OFFICE, case_in("fulfilled"), {"satisfaction": "满意"}),
-    com_act("supervise", SUPERVISORS, case_in("fulfilling"), {"note": "请按期落实"}),
 ]
-# 修改 (edit) carries a mapping of fields, which only the API takes.
-API_ONLY = [act("edit", OFFICE, case_in("in_progress"), {"fields": {"region": "芙蓉墩镇"}}, form=False, name="API edit")]
 
 
 def api_twin(ep: Ep) -> Ep:
@@ -237,6 +307,10 @@ def api_twin(ep: Ep) -> Ep:
 
     ok = 201 if ep.path.endswith("/commitments") else 200
     return Ep(f"API {ep.name}", "POST", path, ok, ep.allowed, ep.setup, body, hidden=ep.hidden, action=ep.action)
+
+
+FORM_ROWS = rule_rows(form=True)
+API_ROWS = rule_rows(form=False)
 
 
 def seed_briefing(env: Env) -> dict[str, Any]:
@@ -339,7 +413,9 @@ ENDPOINTS = [
     Ep("GET /attachments/{att}", "GET", "/attachments/{att}", 200, EVERYONE, with_attachment, hidden={"other_unit"}),
     # forms
     Ep("POST /cases/new", "POST", "/cases/new", 303, OFFICE, body=lambda c: case_form()),
-    *ACTIONS,
+    *FORM_ROWS,
+    *add_commitment_rows(),
+    *DECISIONS,
     Ep("POST /events/case", "POST", "/events/case", 303, OFFICE, new_post, lambda c: {"post_id": c["post"]}),
     Ep("POST /alerts/{alert}/case", "POST", "/alerts/{alert}/case", 303, OFFICE, seed_alert),
     Ep("POST /alerts/{alert}/ack", "POST", "/alerts/{alert}/ack", 303, OFFICE, seed_alert, lambda c: {"note": "已知悉"}),
@@ -365,8 +441,8 @@ ENDPOINTS = [
     Ep("API case", "GET", "/api/v1/cases/{case}", 200, EVERYONE, case_in("assigned"), hidden={"other_unit"}),
     Ep("API audit", "GET", "/api/v1/cases/{case}/audit", 200, EVERYONE, case_in("assigned"), hidden={"other_unit"}),
     Ep("API create", "POST", "/api/v1/cases", 201, OFFICE, body=lambda c: case_form()),
-    *API_ONLY,
-    *(api_twin(e) for e in ACTIONS),
+    *API_ROWS,
+    *(api_twin(e) for e in (*add_commitment_rows(), *DECISIONS)),
 ]
 
 
@@ -404,22 +480,61 @@ def test_every_endpoint_is_in_the_matrix(env: Env) -> None:
 
 
 def test_every_action_is_in_the_matrix() -> None:
-    """A new action of the state machine must get rows here, through the forms and through the API."""
-    from ledger.states import CASE_RULES, COMMITMENT_RULES
+    """A new action of the state machine must get a setup here; its rows, through the forms and
+    through the API, and who is allowed in them, then come from the rule table."""
+    act_actions = {a for a, r in CASE_RULES.items() if r.route == "act"}
+    assert set(CASE_SETUPS) == act_actions, "an action of ledger.states.CASE_RULES has no setup in CASE_SETUPS"
+    assert set(COMMITMENT_SETUPS) == set(COMMITMENT_RULES), "an action of COMMITMENT_RULES has no setup in COMMITMENT_SETUPS"
 
-    def covered(prefix: str) -> set[str]:
-        return {e.action for e in ENDPOINTS if e.action and (e.path.startswith("/api/v1") == (prefix == "api"))}
+    generated = {id(e) for e in (*FORM_ROWS, *API_ROWS)}
 
-    case_actions = set(CASE_RULES)
-    commitment_actions = {f"{a}" for a in COMMITMENT_RULES}
-    assert case_actions - {"edit"} <= covered("form")  # edit takes a mapping of fields: API only
-    assert case_actions <= covered("api")
-    for kind in ("form", "api"):
-        com_rows = {e.action for e in ENDPOINTS if e.path.endswith(("/commitments/{com}/act", "/commitments/{com}/actions"))}
-        assert commitment_actions <= com_rows, kind
-        assert {e.name for e in ENDPOINTS if e.action} >= {
-            f"API {n}" for n in ("fulfil another unit's commitment", "add commitment for another unit")
-        }
+    def rows(api: bool, path_end: tuple[str, ...]) -> dict[str, Ep]:
+        return {e.action: e for e in ENDPOINTS if e.action and e.api == api and e.path.endswith(path_end) and id(e) in generated}
+
+    form_sends = {a for a in act_actions if not any(n in FORM_CANNOT_SEND for n, _ in CASE_RULES[a].needs)}
+    assert set(rows(False, ("/cases/{case}/act",))) == form_sends
+    assert set(rows(True, ("/cases/{case}/actions",))) == act_actions
+    for api, end in ((False, "/commitments/{com}/act"), (True, "/commitments/{com}/actions")):
+        assert set(rows(api, (end,))) == set(COMMITMENT_RULES)
+    for api in (False, True):
+        for action, ep in rows(api, ("/act", "/actions")).items():
+            rule = CASE_RULES[action] if "/cases/" in ep.path else COMMITMENT_RULES[action]
+            assert ep.allowed == allowed_by(rule) and "other_unit" in ep.hidden, ep.name
+    assert {e.name for e in ENDPOINTS if e.action} >= {
+        f"API {n}" for n in ("fulfil another unit's commitment", "add commitment for another unit")
+    }
+    assert {e.action for e in ENDPOINTS if e.path.endswith("/commitments")} == {"add_commitment"}
+    assert not {a for a, r in CASE_RULES.items() if r.route != "act"} - {"add_commitment"}
+
+
+# Who may do what, as docs/ledger.md decides it, written out by hand: the action rows take their
+# expectations from the rule table, so this pins the table itself.
+DECIDED = {
+    "assign": OFFICE,
+    "accept": {"unit"},
+    "return": {"unit"},
+    "respond": {"unit"},
+    "track": {"unit", "monitor", "admin"},
+    "close": OFFICE,
+    "request_extension": {"unit"},
+    "approve_extension": OFFICE,
+    "reject_extension": OFFICE,
+    "supervise": SUPERVISORS,  # leaders may 督办
+    "edit": OFFICE,
+    "add_commitment": {"unit", "monitor", "admin"},
+}
+DECIDED_COMMITMENTS = {
+    "fulfil": {"unit"},
+    "reject": OFFICE,
+    "disclose": OFFICE,  # only the office publishes
+    "revisit": OFFICE,
+    "supervise": SUPERVISORS,
+}
+
+
+def test_the_rule_table_grants_what_was_decided() -> None:
+    assert {a: allowed_by(r) for a, r in CASE_RULES.items()} == DECIDED
+    assert {a: allowed_by(r) for a, r in COMMITMENT_RULES.items()} == DECIDED_COMMITMENTS
 
 
 @pytest.mark.parametrize("ep", ENDPOINTS, ids=[e.name for e in ENDPOINTS])
