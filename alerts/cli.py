@@ -49,11 +49,11 @@ def _publish(store: AlertStore) -> None:
     """Send lifecycle events now; if the bus is down the running engine sends them later."""
     from yuqing.bus import open_bus
     from yuqing.errors import BusError
-    from yuqing.runtime import _bus_options
+    from yuqing.runtime import bus_options
 
     s = _ctx_settings()
     try:
-        bus = open_bus(s.bus.url, partitions=s.bus.partitions, **_bus_options(s))
+        bus = open_bus(s.bus.url, partitions=s.bus.partitions, **bus_options(s))
         try:
             store.publish_outbox(bus)
         finally:
@@ -79,7 +79,7 @@ def check(file: str, since: str, until: str | None, only: tuple[str, ...], as_js
     from alerts.dryrun import dry_run, recent_posts
     from alerts.rules.registry import load_rules
     from alerts.service import make_renderer, web_base_url
-    from yuqing.runtime import _store_options
+    from yuqing.runtime import store_options
     from yuqing.store import open_store
 
     loaded = load_rules(file)
@@ -91,7 +91,7 @@ def check(file: str, since: str, until: str | None, only: tuple[str, ...], as_js
     s = _ctx_settings()
     start, end = _when(since), _when(until)
     assert start is not None
-    store = open_store(s.store.url, refresh=s.store.refresh, **_store_options(s))
+    store = open_store(s.store.url, refresh=s.store.refresh, **store_options(s))
     try:
         posts = recent_posts(store, start, end)
     finally:
@@ -371,6 +371,3 @@ def test_notifier(notifier: str) -> None:
             c.close()
     click.echo(f"{'成功' if result.ok else '失败'}：{result.status}")
     sys.exit(0 if result.ok else 1)
-
-
-COMMANDS = [rules, alerts_group]

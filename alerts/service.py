@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alerts.config import AlertsConfig
 from alerts.delivery import Deliverer
@@ -17,8 +18,10 @@ from alerts.rules.registry import load_rules
 from alerts.store import AlertStore
 from yuqing.bus import Bus
 from yuqing.errors import ConfigError
-from yuqing.settings import Settings
 from yuqing.timeutil import now as wall_now
+
+if TYPE_CHECKING:
+    from app.settings import Settings  # a type only: stages do not import the application
 
 
 def database_url(settings: Settings) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from yuqing.cli import Ctx, pass_ctx
+from yuqing.clikit import Ctx, pass_ctx
 
 
 @click.command()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ledger.briefing.charts import charts
 from ledger.briefing.effect import effect_figures
@@ -17,9 +18,11 @@ from ledger.briefing.pdf import to_pdf
 from ledger.briefing.policy_section import policy_figures
 from ledger.briefing.timeliness_section import timeliness_figures
 from ledger.briefing.word import render
-from yuqing.settings import Settings
 from yuqing.store import Store
 from yuqing.timeutil import TZ, now, parse_datetime, parse_since
+
+if TYPE_CHECKING:
+    from app.settings import Settings  # a type only: stages do not import the application
 
 Progress = Callable[[str], None]
 _SPAN = re.compile(r"\s*\d+\s*[mhdw]\s*", re.I)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Column, Float, Integer, MetaData, String, Table, Text, insert, select, update
 from sqlalchemy.engine import Engine
@@ -28,9 +28,11 @@ from ledger.briefing.build import midnight
 from ledger.briefing.config import KINDS
 from ledger.briefing.model import Period
 from ledger.channels import Outbox, channel_label, describe
-from yuqing.settings import Settings
 from yuqing.store import Store
 from yuqing.timeutil import TZ, now
+
+if TYPE_CHECKING:
+    from app.settings import Settings  # a type only: stages do not import the application
 
 log = logging.getLogger("ledger.briefing")
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from yuqing.settings import Settings
 from yuqing.store import Store
 from yuqing.timeutil import TZ, now
+
+if TYPE_CHECKING:
+    from app.settings import Settings  # a type only: stages do not import the application
 
 log = logging.getLogger("ledger.briefing")
 JOB_ID = "ledger:briefing"

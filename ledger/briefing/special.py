@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.briefing.model import BriefingError, Period
-from yuqing.settings import Settings
 from yuqing.store import Query, SearchResult, Store
 from yuqing.timeutil import TZ
+
+if TYPE_CHECKING:
+    from app.settings import Settings  # a type only: stages do not import the application
 
 MAX_TITLE = 40
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from app.settings import Settings, load_settings
 from yuqing.errors import ConfigError
-from yuqing.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config" / "yuqing.example.yaml"

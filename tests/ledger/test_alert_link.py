@@ -83,7 +83,7 @@ def fired(env: Env, tmp_path: Path) -> Iterator[Fired]:
     wage-arrears event: one firing alert, notified once. Its clock is the wall clock minus 10
     minutes, so acknowledgements (stamped with the wall clock) land where the engine expects them."""
     from alerts.config import AlertsConfig
-    from yuqing.settings import BusConfig, DatabaseConfig, Settings
+    from app.settings import BusConfig, DatabaseConfig, Settings
 
     clear_alerts(env.url)
     bus = SqliteBus(f"sqlite:///{tmp_path}/bus.db")

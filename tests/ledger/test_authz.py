@@ -259,10 +259,10 @@ def seed_special(env: Env) -> dict[str, Any]:
     """An event with one post in the store, and an archive that may make a 专报 of it (Word only)."""
     import tempfile
 
+    from app.settings import DatabaseConfig, Settings
     from ledger.briefing.config import BriefingConfig
     from ledger.briefing.runs import Archive
     from ledger.config import LedgerConfig
-    from yuqing.settings import DatabaseConfig, Settings
 
     out = tempfile.mkdtemp(prefix="yuqing-briefings-")
     settings = Settings(database=DatabaseConfig(url=env.url), ledger=LedgerConfig(briefing=BriefingConfig(out_dir=out, pdf=False)))

@@ -20,6 +20,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from alerts.config import AlertsConfig
+from app.settings import DatabaseConfig, Settings, StoreConfig, load_settings
 from ledger.briefing.build import Output, make_briefing, parse_period, produce, write_pdf, write_word
 from ledger.briefing.charts import charts, resolve_font
 from ledger.briefing.config import BriefingConfig
@@ -33,7 +34,6 @@ from ledger.service import LedgerService
 from ledger.states import SYSTEM, Role
 from yuqing.errors import ConfigError
 from yuqing.events import PostClassified, Risk, Source
-from yuqing.settings import DatabaseConfig, Settings, StoreConfig, load_settings
 from yuqing.store.sqlite import SqliteStore
 from yuqing.timeutil import TZ
 
@@ -503,7 +503,7 @@ def test_bad_settings_name_the_key(tmp_path: Path) -> None:
 
 
 def test_cli_writes_the_word_file_and_prints_its_path(world: World, tmp_path: Path) -> None:
-    from yuqing.cli import main
+    from app.cli import main
 
     config = tmp_path / "yuqing.yaml"
     config.write_text(
@@ -543,8 +543,8 @@ def test_scheduled_job_covers_the_whole_days_before_it_runs(world: World, tmp_pa
 # -- the demo ------------------------------------------------------------------------------------
 def test_briefing_right_after_the_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from alerts.store import AlertStore
-    from yuqing.cli import main
-    from yuqing.demo import run_demo
+    from app.cli import main
+    from app.demo import run_demo
 
     summary = run_demo(tmp_path / "demo", echo=lambda _: None)
     monkeypatch.chdir(tmp_path / "demo")

@@ -13,13 +13,13 @@ from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import inspect
 
+from app.cli import main
+from app.settings import BusConfig, DatabaseConfig, Settings, StoreConfig
 from ledger.db import VERSION_TABLE, Database, DatabaseError, check_database, current_revision, downgrade, head_revision, migrate
 from ledger.tables import Base
 from tests.ledger.conftest import Env, free_port
-from yuqing.cli import main
 from yuqing.events import PostClassified
 from yuqing.runtime import Runtime
-from yuqing.settings import BusConfig, DatabaseConfig, Settings, StoreConfig
 
 
 def test_migrations_match_the_models(env: Env) -> None:
@@ -65,13 +65,13 @@ def _settings(tmp_path: Path, port: int) -> Settings:
 def test_yuqing_run_serves_the_ledger_and_schedules_its_jobs(tmp_path: Path) -> None:
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from ledger.stage import start
+    from app.run import start_all
 
     port = free_port()
     runtime = Runtime(_settings(tmp_path, port))
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
     stop = threading.Event()
-    threads = start(runtime, scheduler, stop)
+    threads = start_all(runtime, scheduler, stop, stages=["ledger.stage:start", "web.stage:start"])
     try:
         deadline = time.monotonic() + 10
         while True:

@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 
 from alerts import db as alerts_db
 from alerts.config import RetryConfig
+from app.settings import DatabaseConfig, Settings, StoreConfig
 from ledger.briefing.config import BriefingConfig
 from ledger.briefing.model import Period
 from ledger.briefing.runs import Archive, period_for, run_briefing
@@ -29,7 +30,6 @@ from tests.alerts import conftest as alerts_conftest
 from tests.alerts.conftest import Receiver, free_port
 from tests.ledger.conftest import BASE, Env
 from tests.ledger.test_briefing import post
-from yuqing.settings import DatabaseConfig, Settings, StoreConfig
 from yuqing.store.sqlite import SqliteStore
 from yuqing.timeutil import TZ
 
@@ -428,7 +428,7 @@ def test_special_report_for_one_event(tmp_path: Path, smtp: tuple[Smtp, int]) ->
 def test_brief_cli_records_and_delivers(tmp_path: Path, smtp: tuple[Smtp, int], monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    from yuqing.cli import main
+    from app.cli import main
 
     rec, port = smtp
     _store(tmp_path).close()
@@ -477,10 +477,10 @@ def test_special_report_from_the_web_page(env: Env, tmp_path: Path, smtp: tuple[
 def test_the_engine_sends_an_alert_to_its_topics_unit(tmp_path: Path, receiver: Receiver) -> None:
     from alerts.config import AlertsConfig
     from alerts.rules.registry import load_rules
+    from app.settings import BusConfig
     from tests.alerts.conftest import T0, make_harness_from, make_post
     from tests.alerts.conftest import Clock as AlertClock
     from yuqing.bus.sqlite import SqliteBus
-    from yuqing.settings import BusConfig
 
     rules = tmp_path / "rules.yaml"
     rules.write_text(
@@ -520,10 +520,10 @@ def test_yuqing_run_schedules_the_briefings_and_the_retry_job(tmp_path: Path, mo
 
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    from app.settings import load_settings
     from ledger.briefing.runs import Archive as ArchiveType
     from ledger.stage import start
     from yuqing.runtime import Runtime
-    from yuqing.settings import load_settings
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "yuqing.yaml").write_text(

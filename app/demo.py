@@ -20,15 +20,19 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+import yuqing
+from app.settings import BusConfig, DatabaseConfig, Settings, StoreConfig
 from collectors.config import SourceConfig
+from collectors.state import runtime_state
 from yuqing.runtime import Runtime
-from yuqing.settings import BusConfig, DatabaseConfig, Settings, StoreConfig
 from yuqing.store import Query
 from yuqing.timeutil import now
 
-BUNDLED = Path(__file__).with_name("demo")
+BUNDLED = Path(yuqing.__file__).with_name("demo")  # the demo's data: yuqing/demo/
 
-# Later stages contribute a step: fn(runtime, echo) -> list of summary lines.
+# Later stages contribute a step: fn(runtime, echo, **extra) -> list of summary lines; ``extra``
+# is what the application hands a step from other stages (the ledger's 回应效果 stories need the
+# classifier).
 STEPS: list[str] = ["alerts.demo:step", "ledger.demo:step"]
 
 Echo = Callable[[str], None]
@@ -227,7 +231,7 @@ def run_demo(workdir: Path, echo: Echo = print) -> dict[str, Any]:
         echo(f"[1/3] 采集：{len(settings.sources)} 个演示来源 → 消息总线 {settings.bus.url}")
         published = 0
         for src in settings.sources:
-            r = run_source(make_collector(src), runtime.bus, runtime.state)
+            r = run_source(make_collector(src), runtime.bus, runtime_state(runtime))
             published += r.published
             echo(
                 f"      {src.display_name:<12} 获取 {r.fetched:>4} 条，发布 {r.published:>4} 条，重复 {r.duplicates} 条"
@@ -236,7 +240,8 @@ def run_demo(workdir: Path, echo: Echo = print) -> dict[str, Any]:
         echo(f"[2/3] 分类：主题 / 情感 / 风险 / 事件 / 地区 / 监测方案 → 检索库 {settings.store.url}")
         tagger = _demo_schemes(settings, echo)
         t0 = time.monotonic()
-        stage = make_stage(runtime.bus, runtime.store, Classifier(settings.processors), batch_size=200, linger=0.05, tagger=tagger)
+        classifier = Classifier(settings.processors)
+        stage = make_stage(runtime.bus, runtime.store, classifier, batch_size=200, linger=0.05, tagger=tagger)
         processed = 0
         while True:
             n = stage.run_once(timeout=0.2)
@@ -250,7 +255,8 @@ def run_demo(workdir: Path, echo: Echo = print) -> dict[str, Any]:
         echo("[3/3] 后续环节")
         for target in STEPS:
             module, _, name = target.partition(":")
-            extra += getattr(importlib.import_module(module), name)(runtime, echo)
+            kwargs = {"classify": classifier.classify} if module == "ledger.demo" else {}
+            extra += getattr(importlib.import_module(module), name)(runtime, echo, **kwargs)
         elapsed = time.monotonic() - started
         topics = runtime.store.count_by("topic")
         sentiments = runtime.store.count_by("sentiment")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from yuqing.settings import Settings
+from app.settings import Settings
 
 
 def _redact(url: str) -> str:
@@ -33,7 +33,7 @@ def calendar_lines(today: date) -> list[str]:
 
 def run_checks(settings: Settings, echo: Callable[[str], None] = print) -> bool:
     from yuqing.bus import open_bus
-    from yuqing.runtime import _bus_options, _store_options
+    from yuqing.runtime import bus_options, store_options
     from yuqing.store import open_store
 
     ok = True
@@ -49,14 +49,14 @@ def run_checks(settings: Settings, echo: Callable[[str], None] = print) -> bool:
             echo(f"        → {hint}")
 
     def bus() -> str:
-        b = open_bus(settings.bus.url, partitions=settings.bus.partitions, **_bus_options(settings))
+        b = open_bus(settings.bus.url, partitions=settings.bus.partitions, **bus_options(settings))
         try:
             return b.check()
         finally:
             b.close()
 
     def store() -> str:
-        s = open_store(settings.store.url, refresh=settings.store.refresh, **_store_options(settings))
+        s = open_store(settings.store.url, refresh=settings.store.refresh, **store_options(settings))
         try:
             return s.check()
         finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -13,42 +12,51 @@ from typing import Any
 import click
 
 from yuqing import __version__
+from yuqing.clikit import Ctx, on_signals, pass_ctx, setup_logging
+from yuqing.clikit import since_option as _since
 from yuqing.errors import ConfigError, YuqingError
-from yuqing.settings import Settings, load_settings
-from yuqing.timeutil import parse_since
 
 log = logging.getLogger("yuqing")
 
-
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    # kafka-python and elastic_transport log every connection at INFO.
-    for noisy in ("kafka", "elastic_transport", "apscheduler", "httpx", "jieba", "alembic", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    # kafka-python logs ERROR on every reconnect attempt while a broker is down (several a
-    # second); the bus adapter turns failures into BusError and the worker logs each outage once.
-    if level != "DEBUG":
-        logging.getLogger("kafka").setLevel(logging.CRITICAL)
-
-
-class Ctx:
-    def __init__(self, config: str | None) -> None:
-        self.config_path = config
-        self._settings: Settings | None = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = load_settings(self.config_path)
-            setup_logging(self._settings.log_level)
-        return self._settings
+# The stages' commands, loaded only when one of them runs (or for --help): ``yuqing classify``
+# does not import SQLAlchemy, FastAPI or the alert engine. name -> "module:attribute".
+LAZY_COMMANDS: dict[str, str] = {
+    "collect": "collectors.cli:collect",
+    "sources": "collectors.cli:sources",
+    "classify": "processors.cli:classify",
+    "train": "corrections.cli:train",
+    "rules": "alerts.cli:rules",
+    "alerts": "alerts.cli:alerts_group",
+    "ledger": "app.cli:ledger_group",
+    "brief": "ledger.briefing_cli:brief",
+    "web": "web.cli:web_command",
+    "schemes": "schemes.cli:schemes",
+    "policies": "schemes.policy_cli:policies",
+    "corrections": "corrections.cli:corrections",
+}
 
 
-pass_ctx = click.make_pass_decorator(Ctx)
+def _load_settings(path: str | None) -> Any:
+    from app.settings import load_settings
+
+    return load_settings(path)
 
 
 class YuqingGroup(click.Group):
-    """Turns yuqing's own errors into one clear line and exit code 2 instead of a traceback."""
+    """Turns yuqing's own errors into one clear line and exit code 2 instead of a traceback, and
+    loads the stages' commands lazily (the LazyGroup pattern of the click documentation)."""
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            self.add_command(_load(self.lazy_commands[cmd_name], cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -61,13 +69,33 @@ class YuqingGroup(click.Group):
             sys.exit(2)
 
 
-@click.group(cls=YuqingGroup)
+def _load(target: str, name: str) -> click.Command:
+    import importlib
+
+    module, _, attr = target.partition(":")
+    obj = getattr(importlib.import_module(module), attr)
+    cmd = obj if isinstance(obj, click.Command) else obj()
+    if not isinstance(cmd, click.Command):
+        raise TypeError(f"{target} (command {name!r}) is not a click command")
+    return cmd
+
+
+def ledger_group() -> click.Group:
+    """``yuqing ledger``, with ``serve`` from the web package (the ledger knows no web)."""
+    from ledger.cli import ledger
+    from web.cli import serve
+
+    ledger.add_command(serve, "serve")
+    return ledger
+
+
+@click.group(cls=YuqingGroup, lazy_commands=LAZY_COMMANDS)
 @click.option("-c", "--config", type=click.Path(dir_okay=False), envvar="YUQING_CONFIG", help="settings YAML (default ./yuqing.yaml)")
 @click.version_option(__version__, prog_name="yuqing")
 @click.pass_context
 def main(ctx: click.Context, config: str | None) -> None:
     """yuqing 舆情: collect, classify, alert and track responses to public opinion."""
-    ctx.obj = Ctx(config)
+    ctx.obj = Ctx(config, _load_settings)
 
 
 # -- run ----------------------------------------------------------------------------------
@@ -77,13 +105,13 @@ def run(ctx: Ctx) -> None:
     """The long-running service: every stage in one process, scheduled with APScheduler."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    from app.run import start_all
     from yuqing.runtime import Runtime
-    from yuqing.services import start_all
 
     settings = ctx.settings
     runtime = Runtime(settings)
     stop = threading.Event()
-    _on_signals(stop)
+    on_signals(stop)
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
     threads = start_all(runtime, scheduler, stop)
     scheduler.start()
@@ -99,21 +127,13 @@ def run(ctx: Ctx) -> None:
         log.info("yuqing stopped")
 
 
-def _on_signals(stop: threading.Event) -> None:
-    def handler(signum: int, frame: Any) -> None:
-        log.info("signal %d: stopping", signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-
-
 # -- process ------------------------------------------------------------------------------
 @main.command()
 @click.option("--once", is_flag=True, help="process what is on the bus, then exit")
 @pass_ctx
 def process(ctx: Ctx, once: bool) -> None:
     """Worker: consume posts.raw, classify, write to the store, publish posts.classified."""
+    from app.run import processing_tagger
     from processors.classify import Classifier
     from processors.worker import make_stage
     from yuqing.runtime import Runtime
@@ -122,10 +142,7 @@ def process(ctx: Ctx, once: bool) -> None:
     runtime = Runtime(settings)
     cfg = settings.processors
     classifier = Classifier(cfg)
-    from corrections.apply import with_corrections
-    from schemes.tagger import Tagger  # the shared schemes package (监测方案), not a stage
-
-    tagger = with_corrections(Tagger(settings.database.url), settings.database.url)  # corrections survive re-processing
+    tagger = processing_tagger(settings)
     stage = make_stage(runtime.bus, runtime.store, classifier, batch_size=cfg.batch_size, linger=cfg.linger_ms / 1000, tagger=tagger)
     try:
         if once:
@@ -133,7 +150,7 @@ def process(ctx: Ctx, once: bool) -> None:
             click.echo(f"processed {n} messages ({stage.stats.dead_lettered} dead-lettered)", err=True)
         else:
             stop = threading.Event()
-            _on_signals(stop)
+            on_signals(stop)
             stage.run_forever(stop)
     finally:
         stage.close()
@@ -141,15 +158,6 @@ def process(ctx: Ctx, once: bool) -> None:
 
 
 # -- search -------------------------------------------------------------------------------
-def _since(value: str | None) -> Any:
-    if not value:
-        return None
-    dt = parse_since(value)
-    if dt is None:
-        raise click.BadParameter(f"{value!r}: use 24h, 7d, 2026-11-01 or an ISO time")
-    return dt
-
-
 @main.command()
 @click.argument("query", required=False, default="")
 @click.option("--topic")
@@ -178,11 +186,11 @@ def search(
     as_json: bool,
 ) -> None:
     """Search classified posts (all words must match)."""
-    from yuqing.runtime import _store_options
+    from yuqing.runtime import store_options
     from yuqing.store import Query, open_store
 
     s = ctx.settings
-    store = open_store(s.store.url, refresh=s.store.refresh, **_store_options(s))
+    store = open_store(s.store.url, refresh=s.store.refresh, **store_options(s))
     try:
         q = Query(
             text=query or None,
@@ -229,7 +237,7 @@ def search(
 @pass_ctx
 def doctor(ctx: Ctx) -> None:
     """Check every configured backend and say exactly what is wrong."""
-    from yuqing.doctor import run_checks
+    from app.doctor import run_checks
 
     ok = run_checks(ctx.settings, echo=click.echo)
     sys.exit(0 if ok else 1)
@@ -240,25 +248,7 @@ def doctor(ctx: Ctx) -> None:
 @click.option("--workdir", type=click.Path(file_okay=False), default=".", show_default=True, help="where the demo keeps its data")
 def demo(workdir: str) -> None:
     """Replay the bundled demo sources through every stage on the embedded defaults, then summarise."""
-    from yuqing.demo import run_demo
+    from app.demo import run_demo
 
     setup_logging("WARNING")
     run_demo(Path(workdir), echo=click.echo)
-
-
-def _register_plugins() -> None:
-    """Commands owned by the stage packages."""
-    import importlib
-
-    for module in ("collectors.cli", "processors.cli", "alerts.cli", "ledger.cli", "schemes.cli", "schemes.policy_cli", "corrections.cli"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name == module:
-                continue
-            raise
-        for cmd in getattr(mod, "COMMANDS", []):
-            main.add_command(cmd)
-
-
-_register_plugins()
