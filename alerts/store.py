@@ -15,9 +15,9 @@ import time
 import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Integer, bindparam, cast, delete, func, insert, select, update
+from sqlalchemy import Connection, Integer, bindparam, cast, delete, func, insert, inspect, select, update
 
 from alerts import db
 from alerts.events import ALERTS_TOPIC, AlertAcknowledged, AlertResolved, _AlertEvent
@@ -148,10 +148,30 @@ def new_alert_id() -> str:
     return "al-" + uuid.uuid4().hex[:12]
 
 
+class FiredAlert(NamedTuple):
+    rule: str
+    severity: str
+    status: str
+
+
 class AlertStore:
     def __init__(self, database_url: str, *, engine: Any = None) -> None:
         self.url = database_url
         self.engine = engine if engine is not None else db.get_engine(database_url)
+
+    def fired_between(self, since: datetime, until: datetime) -> list[FiredAlert] | None:
+        """Alerts opened in [since, until) that fired (left the group wait), for the briefings. An
+        alert's time is when its first post hit the rule (``created_at``): that is when the
+        situation arose, whereas ``fired_at`` lies a group wait later and may fall after a period
+        that has just ended. None when this database has no alert tables (the engine never ran
+        there); the store reads them without creating them when given a read-only ``engine``."""
+        table = db.alerts
+        if not inspect(self.engine).has_table(table.name):
+            return None
+        cond = (table.c.created_at >= since.timestamp()) & (table.c.created_at < until.timestamp()) & table.c.fired_at.is_not(None)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(table.c.rule, table.c.severity, table.c.status).where(cond)).all()
+        return [FiredAlert(*r) for r in rows]
 
     def begin(self) -> Any:
         return db.begin(self.engine)

@@ -28,7 +28,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "rules": "alerts.cli:rules",
     "alerts": "alerts.cli:alerts_group",
     "ledger": "app.cli:ledger_group",
-    "brief": "ledger.briefing_cli:brief",
+    "brief": "briefings.cli:brief",
     "web": "web.cli:web_command",
     "schemes": "schemes.cli:schemes",
     "policies": "schemes.policy_cli:policies",

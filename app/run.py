@@ -24,6 +24,7 @@ STAGES: list[str] = [
     "app.run:start_processing",
     "alerts.stage:start",
     "ledger.stage:start",
+    "briefings.stage:start",
     "web.stage:start",
     "yuqing.maintenance:start",
 ]

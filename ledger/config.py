@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from ledger.briefing.config import BriefingConfig
+from ledger.briefing_config import BriefingConfig
 from ledger.effect import EffectConfig
 from ledger.timeliness.config import TimelinessConfig
 

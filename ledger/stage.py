@@ -1,5 +1,6 @@
-"""The ledger inside ``yuqing run``: scheduled jobs for reminders, the outbox, deliveries and
-briefings. The web app that serves it is the ``web`` package's (``web.stage``)."""
+"""The ledger inside ``yuqing run``: scheduled jobs for reminders, the outbox and deliveries.
+The web app that serves it is the ``web`` package's (``web.stage``), the scheduled briefings the
+``briefings`` package's (``briefings.stage``)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,4 @@ def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threa
         max_instances=1,
         coalesce=True,
     )
-    from ledger.briefing.schedule import schedule
-
-    schedule(scheduler, settings, runtime.store, outbox=outbox)
     return []

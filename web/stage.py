@@ -13,7 +13,7 @@ log = logging.getLogger("web")
 
 
 def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threading.Thread]:
-    from ledger.briefing.schedule import open_archive
+    from briefings.schedule import open_archive
     from ledger.channels import open_outbox
     from web import create_app
 

@@ -243,7 +243,7 @@ def seed_briefing(env: Env) -> dict[str, Any]:
     """A recorded briefing run sent to 县人力资源和社会保障局 (other_unit), with one archived file."""
     import tempfile
 
-    from ledger.briefing.runs import Archive, period_for
+    from briefings.runs import Archive, period_for
     from yuqing.timeutil import now
 
     archive = env.app.state.briefings = Archive(env.url, tempfile.mkdtemp(prefix="yuqing-briefings-"), None, "http://ledger.test")
@@ -260,8 +260,8 @@ def seed_special(env: Env) -> dict[str, Any]:
     import tempfile
 
     from app.settings import DatabaseConfig, Settings
-    from ledger.briefing.config import BriefingConfig
-    from ledger.briefing.runs import Archive
+    from briefings.runs import Archive
+    from ledger.briefing_config import BriefingConfig
     from ledger.config import LedgerConfig
 
     out = tempfile.mkdtemp(prefix="yuqing-briefings-")

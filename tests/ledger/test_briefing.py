@@ -21,12 +21,12 @@ from docx.text.paragraph import Paragraph
 
 from alerts.config import AlertsConfig
 from app.settings import DatabaseConfig, Settings, StoreConfig, load_settings
-from ledger.briefing.build import Output, make_briefing, parse_period, produce, write_pdf, write_word
-from ledger.briefing.charts import charts, resolve_font
-from ledger.briefing.config import BriefingConfig
-from ledger.briefing.model import Briefing, BriefingError, Change, Period
-from ledger.briefing.pdf import to_pdf
-from ledger.briefing.schedule import JOB_ID, run_scheduled, schedule
+from briefings.build import Output, make_briefing, parse_period, produce, write_pdf, write_word
+from briefings.charts import charts, resolve_font
+from briefings.model import Briefing, BriefingError, Change, Period
+from briefings.pdf import to_pdf
+from briefings.schedule import JOB_ID, run_scheduled, schedule
+from ledger.briefing_config import BriefingConfig
 from ledger.config import LedgerConfig
 from ledger.db import Database
 from ledger.schemas import CaseAction, CommitmentAction, NewCase, NewCommitment
@@ -485,7 +485,7 @@ def test_period_from_the_command_line() -> None:
     ],
 )
 def test_cron_days_are_crontab_days(expr: str, next_run: datetime) -> None:
-    from ledger.briefing.config import cron_trigger
+    from ledger.briefing_config import cron_trigger
 
     wednesday = datetime(2026, 11, 25, 12, 0, tzinfo=TZ)
     assert cron_trigger(expr, timezone=TZ).get_next_fire_time(None, wednesday) == next_run.replace(tzinfo=TZ)

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from app.settings import DatabaseConfig, Settings, StoreConfig
-from ledger.briefing.build import make_briefing, write_word
-from ledger.briefing.model import Period
+from briefings.build import make_briefing, write_word
+from briefings.model import Period
 from ledger.config import LedgerConfig
 from ledger.db import Database
 from ledger.schemas import CaseAction, NewCase

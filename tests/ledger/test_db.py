@@ -111,11 +111,12 @@ def _posts(n: int) -> list[PostClassified]:
 def test_demo_step_seeds_cases_from_the_riskiest_events(tmp_path: Path) -> None:
     from ledger.demo import step
     from ledger.states import SYSTEM
+    from processors.classify import Classifier
     from web import create_app
 
     runtime = Runtime(_settings(tmp_path, 0))
     runtime.store.write(_posts(8))
-    lines = step(runtime, lambda s: None)
+    lines = step(runtime, lambda s: None, classify=Classifier(runtime.settings.processors).classify)
     assert lines[0].startswith("台账：新立案 6 件（") and "超期督办 1 条" in lines[0]
     assert "yuqing ledger serve" in lines[1] and "http://127.0.0.1:8600/" in lines[1]
     assert (

@@ -19,9 +19,9 @@ from aiosmtpd.controller import Controller
 from alerts import db as alerts_db
 from alerts.config import RetryConfig
 from app.settings import DatabaseConfig, Settings, StoreConfig
-from ledger.briefing.config import BriefingConfig
-from ledger.briefing.model import Period
-from ledger.briefing.runs import Archive, period_for, run_briefing
+from briefings.model import Period
+from briefings.runs import Archive, period_for, run_briefing
+from ledger.briefing_config import BriefingConfig
 from ledger.channels import Outbox
 from ledger.config import LedgerConfig
 from ledger.reminders import deliver_pending, run_reminders, sent_reminders
@@ -268,7 +268,7 @@ def weekly(
     """One scheduled 周报 with PDF, run by the job APScheduler holds, emailed to aiosmtpd (made once: LibreOffice is slow)."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from ledger.briefing.schedule import schedule
+    from briefings.schedule import schedule
 
     tmp = tmp_path_factory.mktemp("weekly")
     rec, port = smtp
@@ -404,8 +404,8 @@ def test_the_archive_page_and_downloads_follow_authorisation(env: Env, tmp_path:
 
 # -- 专报 ----------------------------------------------------------------------------------------
 def test_special_report_for_one_event(tmp_path: Path, smtp: tuple[Smtp, int]) -> None:
-    from ledger.briefing.model import BriefingError
-    from ledger.briefing.runs import run_special
+    from briefings.model import BriefingError
+    from briefings.runs import run_special
 
     rec, port = smtp
     settings = _briefing_settings(tmp_path, port, pdf=False)
@@ -520,9 +520,9 @@ def test_yuqing_run_schedules_the_briefings_and_the_retry_job(tmp_path: Path, mo
 
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    from app.run import start_all
     from app.settings import load_settings
-    from ledger.briefing.runs import Archive as ArchiveType
-    from ledger.stage import start
+    from briefings.runs import Archive as ArchiveType
     from yuqing.runtime import Runtime
 
     monkeypatch.chdir(tmp_path)
@@ -535,7 +535,7 @@ def test_yuqing_run_schedules_the_briefings_and_the_retry_job(tmp_path: Path, mo
     runtime = Runtime(load_settings(tmp_path / "yuqing.yaml", environ={}))
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
     stop = threading.Event()
-    threads = start(runtime, scheduler, stop)
+    threads = start_all(runtime, scheduler, stop, stages=["ledger.stage:start", "briefings.stage:start"])
     try:
         jobs = {j.id: j for j in scheduler.get_jobs()}
         assert {"ledger:reminders", "ledger:deliveries", "ledger:briefing:weekly", "ledger:briefing:monthly"} <= set(jobs)

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from app.settings import DatabaseConfig, Settings, StoreConfig
-from ledger.briefing.build import write_word
-from ledger.briefing.model import Period
+from briefings.build import write_word
+from briefings.model import Period
 from ledger.config import LedgerConfig
 from ledger.db import Database
 from ledger.schemas import NewCase

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from ledger.briefing.model import Briefing, Recommendation
+from briefings.model import Briefing, Recommendation
 
 OFFICE = "县政府办"  # coordinates the response work (彭府办字〔2023〕68号); 其他 goes there too
 MAX_EVENTS = 3  # events named one by one; the table lists the rest

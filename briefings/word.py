@@ -18,10 +18,10 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-from ledger.briefing import policy_section, timeliness_section
-from ledger.briefing.charts import Chart
-from ledger.briefing.effect import write_section as write_effect
-from ledger.briefing.model import SEVERITY_ORDER, Briefing, Change, pct, share, zh_date
+from briefings import policy_section, timeliness_section
+from briefings.charts import Chart
+from briefings.effect import write_section as write_effect
+from briefings.model import SEVERITY_ORDER, Briefing, Change, pct, share, zh_date
 
 RED = RGBColor(0xC0, 0x00, 0x00)
 BLACK = RGBColor(0, 0, 0)

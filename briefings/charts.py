@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ledger.briefing.model import Briefing, BriefingError
+from briefings.model import Briefing, BriefingError
 
 # rcParams are global: two threads drawing with different settings must take turns.
 _LOCK = threading.Lock()

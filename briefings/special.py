@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ledger.briefing.model import BriefingError, Period
+from briefings.model import BriefingError, Period
 from yuqing.store import Query, SearchResult, Store
 from yuqing.timeutil import TZ
 

@@ -17,9 +17,8 @@ from sqlalchemy import Engine, and_, create_engine, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from ledger.briefing.advice import recommend
-from ledger.briefing.config import BriefingConfig
-from ledger.briefing.model import (
+from briefings.advice import recommend
+from briefings.model import (
     SEVERITY_ORDER,
     AlertFigures,
     Briefing,
@@ -35,6 +34,7 @@ from ledger.briefing.model import (
     TopicFigure,
     issue_of,
 )
+from ledger.briefing_config import BriefingConfig
 from yuqing.events import TOPICS, PostClassified
 from yuqing.store import Query, Store
 from yuqing.timeutil import TZ, now
@@ -209,25 +209,14 @@ def open_readonly(url: str) -> Engine | None:
     return create_engine(url, pool_pre_ping=True)
 
 
-def _ts(dt: datetime) -> float:
-    return dt.timestamp()
-
-
 def alert_figures(engine: Engine, period: Period) -> AlertFigures:
-    """Alerts opened in the period that fired (left the group wait). An alert's time is when its
-    first post hit the rule (``created_at``): that is when the situation arose, whereas ``fired_at``
-    lies a group wait later and may fall after a period that has just ended."""
-    from alerts.db import alerts as table
+    """Alerts opened in the period that fired, read through the alert store (``fired_between``)
+    on the read-only ``engine`` of the alerts' database."""
+    from alerts.store import AlertStore
 
-    if not inspect(engine).has_table(table.name):
+    rows = AlertStore(str(engine.url), engine=engine).fired_between(period.since, period.until)
+    if rows is None:
         return AlertFigures(available=False)
-    cond = and_(
-        table.c.created_at >= _ts(period.since),
-        table.c.created_at < _ts(period.until),
-        table.c.fired_at.is_not(None),
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(select(table.c.rule, table.c.severity, table.c.status).where(cond)).all()
     by_level: dict[str, int] = {lvl: 0 for lvl in SEVERITY_ORDER}
     per_rule: dict[str, list[str]] = {}
     still_open = 0

@@ -6,7 +6,11 @@
     word.py      ``Briefing`` + charts -> .docx (python-docx)
     pdf.py       .docx -> .pdf (LibreOffice in a subprocess)
     build.py     all of the above for one period, as ``yuqing brief`` and the weekly job run it
+    runs.py      the archive of runs (/briefings) and their delivery
+    schedule.py  the scheduled runs inside ``yuqing run`` (stage.py)
+    cli.py       ``yuqing brief``
 
-This module stays light on purpose: ``ledger.config`` imports ``ledger.briefing.config`` for the
-settings, and every process loads the settings.
+A part of its own above the stages: it reads the store, the ledger's tables and the alerts (through
+``alerts.store.AlertStore.fired_between``). Its settings stay the ``ledger.briefing`` section
+(``ledger.briefing_config``), where existing configuration files have them.
 """

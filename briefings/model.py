@@ -11,7 +11,7 @@ from yuqing.events import RISK_LEVELS
 from yuqing.timeutil import TZ
 
 if TYPE_CHECKING:
-    from ledger.briefing.effect import EffectFigures
+    from briefings.effect import EffectFigures
 
 SEVERITY_ORDER = tuple(reversed(RISK_LEVELS))  # 重大, 高, 中, 低
 
@@ -216,9 +216,9 @@ class Briefing:
     alerts: AlertFigures
     ledger: LedgerFigures
     recommendations: tuple[Recommendation, ...] = ()
-    effects: EffectFigures | None = None  # 回应效果 (ledger.briefing.effect); None: not computed
+    effects: EffectFigures | None = None  # 回应效果 (briefings.effect); None: not computed
     timeliness: Any = None  # ledger.timeliness.figures.Report of the period (回复时效), when computed
-    policies: Any = None  # ledger.briefing.policy_section.PolicyFigures of watched policies (政策舆情)
+    policies: Any = None  # briefings.policy_section.PolicyFigures of watched policies (政策舆情)
 
     @property
     def empty(self) -> bool:

@@ -24,9 +24,9 @@ from sqlalchemy.engine import Engine
 
 from alerts.notifiers.base import Notification
 from alerts.store import Delivery
-from ledger.briefing.build import midnight
-from ledger.briefing.config import KINDS
-from ledger.briefing.model import Period
+from briefings.build import midnight
+from briefings.model import Period
+from ledger.briefing_config import KINDS
 from ledger.channels import Outbox, channel_label, describe
 from yuqing.store import Store
 from yuqing.timeutil import TZ, now
@@ -34,7 +34,7 @@ from yuqing.timeutil import TZ, now
 if TYPE_CHECKING:
     from app.settings import Settings  # a type only: stages do not import the application
 
-log = logging.getLogger("ledger.briefing")
+log = logging.getLogger("briefings")
 
 KIND_ZH = {**KINDS, "special": "专报", "manual": "简报"}
 STATUS_ZH = {
@@ -235,7 +235,7 @@ def run_briefing(
 ) -> Run:
     """Make one briefing, record it, queue its deliveries and make the first attempt. A failure to
     make it is recorded (status 生成失败, the reason) and re-raised."""
-    from ledger.briefing.build import write_pdf, write_word
+    from briefings.build import write_pdf, write_word
 
     cfg = settings.ledger.briefing
     run_id = archive.start(kind, period, units=units, event_id=event_id)
@@ -288,8 +288,8 @@ def run_briefing(
 def run_special(
     settings: Settings, store: Store, archive: Archive, event_id: str, *, pdf: bool | None = None, made_at: datetime | None = None
 ) -> Run:
-    """专报 for one event (``ledger.briefing.special``), recorded and delivered like the others."""
-    from ledger.briefing.special import EventStore, event_span, special_settings
+    """专报 for one event (``briefings.special``), recorded and delivered like the others."""
+    from briefings.special import EventStore, event_span, special_settings
 
     event_id = event_id.strip()
     period, title = event_span(store, event_id)

@@ -10,14 +10,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger.briefing.charts import charts
-from ledger.briefing.effect import effect_figures
-from ledger.briefing.figures import compute, open_readonly
-from ledger.briefing.model import Briefing, BriefingError, Period
-from ledger.briefing.pdf import to_pdf
-from ledger.briefing.policy_section import policy_figures
-from ledger.briefing.timeliness_section import timeliness_figures
-from ledger.briefing.word import render
+from briefings.charts import charts
+from briefings.effect import effect_figures
+from briefings.figures import compute, open_readonly
+from briefings.model import Briefing, BriefingError, Period
+from briefings.pdf import to_pdf
+from briefings.policy_section import policy_figures
+from briefings.timeliness_section import timeliness_figures
+from briefings.word import render
 from yuqing.store import Store
 from yuqing.timeutil import TZ, now, parse_datetime, parse_since
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ledger.briefing.model import Briefing, Period
+from briefings.model import Briefing, Period
 from ledger.timeliness import TimelinessConfig, report
 from ledger.timeliness.export import num, pct
 from ledger.timeliness.figures import NO_UNIT, Report
@@ -22,7 +22,7 @@ def timeliness_figures(store: Store | None, ledger_db: Engine | None, cfg: Timel
 
 
 def write(w: Any, b: Briefing) -> None:
-    """Adds the section to the Word writer ``w`` (ledger.briefing.word._Writer)."""
+    """Adds the section to the Word writer ``w`` (briefings.word._Writer)."""
     r: Report | None = getattr(b, "timeliness", None)
     if r is None:
         return

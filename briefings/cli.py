@@ -36,7 +36,7 @@ def brief(
     run is recorded and archived under ledger.briefing.out_dir and delivered (email with the files
     attached, robots a summary with a link); failed deliveries are retried by `yuqing run`.
     """
-    from ledger.briefing.build import parse_period, write_pdf, write_word
+    from briefings.build import parse_period, write_pdf, write_word
     from yuqing.runtime import Runtime
 
     settings = ctx.settings
@@ -75,9 +75,9 @@ def brief(
 
 
 def _recorded(ctx: Ctx, since: str, until: str | None, pdf: bool | None, event_id: str | None) -> None:
-    from ledger.briefing.build import parse_period
-    from ledger.briefing.runs import run_briefing, run_special
-    from ledger.briefing.schedule import open_archive
+    from briefings.build import parse_period
+    from briefings.runs import run_briefing, run_special
+    from briefings.schedule import open_archive
     from ledger.channels import open_outbox
     from yuqing.runtime import Runtime
 

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ledger.briefing.model import BriefingError
+from briefings.model import BriefingError
 
 
 def find_soffice(program: str) -> str:

@@ -4,7 +4,7 @@ the older single job (``ledger.briefing.cron`` with ``period_days``; off by defa
 A 日报 covers the day before the day it runs, a 周报 the 7 days before, a 月报 the calendar month
 before; the single job covers the ``period_days`` whole days before the day it runs (a job at
 Monday 08:00 with the default 7 days reports Monday to Sunday of the week before). Every run is
-recorded and delivered (``ledger.briefing.runs``) and written under ``ledger.briefing.out_dir``.
+recorded and delivered (``briefings.runs``) and written under ``ledger.briefing.out_dir``.
 """
 
 from __future__ import annotations
@@ -20,20 +20,20 @@ from yuqing.timeutil import TZ, now
 if TYPE_CHECKING:
     from app.settings import Settings  # a type only: stages do not import the application
 
-log = logging.getLogger("ledger.briefing")
+log = logging.getLogger("briefings")
 JOB_ID = "ledger:briefing"
 
 
 def open_archive(settings: Settings, outbox: Any = None) -> Any:
     from alerts.service import database_url
-    from ledger.briefing.runs import Archive
+    from briefings.runs import Archive
 
     return Archive(database_url(settings), settings.ledger.briefing.out_dir, outbox, settings.ledger.base_url, settings=settings)
 
 
 def schedule(scheduler: Any, settings: Settings, store: Store, *, outbox: Any = None) -> bool:
     """Add the jobs that are configured; says whether there was any."""
-    from ledger.briefing.config import KINDS, cron_trigger
+    from ledger.briefing_config import KINDS, cron_trigger
 
     cfg = settings.ledger.briefing
     archive = open_archive(settings, outbox) if (cfg.schedules or cfg.cron) else None
@@ -68,7 +68,7 @@ def schedule(scheduler: Any, settings: Settings, store: Store, *, outbox: Any = 
 
 def run_kind(settings: Settings, store: Store, archive: Any, kind: str, at: datetime | None = None, *, units: Sequence[str] = ()) -> Any:
     """One scheduled 日报/周报/月报; a failure is recorded on the run (and logged), not raised into the scheduler."""
-    from ledger.briefing.runs import period_for, run_briefing
+    from briefings.runs import period_for, run_briefing
 
     try:
         run = run_briefing(settings, store, archive, kind, period_for(kind, at or now()), units=units)
@@ -82,14 +82,14 @@ def run_kind(settings: Settings, store: Store, archive: Any, kind: str, at: date
 def run_scheduled(settings: Settings, store: Store, at: datetime | None = None, *, archive: Any = None) -> Any:
     from pathlib import Path
 
-    from ledger.briefing.build import midnight, produce
-    from ledger.briefing.model import Period
+    from briefings.build import midnight, produce
+    from briefings.model import Period
 
     cfg = settings.ledger.briefing
     end = midnight(at or now())
     period = Period(end - timedelta(days=cfg.period_days), end)
     if archive is not None:
-        from ledger.briefing.runs import run_briefing
+        from briefings.runs import run_briefing
 
         try:
             return run_briefing(settings, store, archive, "weekly" if cfg.period_days == 7 else "manual", period)

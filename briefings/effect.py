@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, inspect, or_, select
 from sqlalchemy.orm import Session
 
-from ledger.briefing.model import Period
+from briefings.model import Period
 from ledger.effect import Effect, EffectConfig, case_effect, response_time
 from yuqing.errors import BackendError
 
 if TYPE_CHECKING:
-    from ledger.briefing.word import _Writer
+    from briefings.word import _Writer
 
 VERDICT_ORDER = ("升温", "持续", "平息", "尚早", "无数据")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ledger.briefing.model import Briefing, Period
+from briefings.model import Briefing, Period
 from ledger.policy_links import LinkedCase, linked_cases
 from schemes.policies import read_policies
 from schemes.policy_report import AFTER_DAYS, BEFORE_DAYS, PolicyReport, report
@@ -46,7 +46,7 @@ def _share(v: float | None) -> str:
 
 
 def write(w: Any, b: Briefing) -> None:
-    """Adds the section to the Word writer ``w`` (ledger.briefing.word._Writer); nothing when no
+    """Adds the section to the Word writer ``w`` (briefings.word._Writer); nothing when no
     policy is watched in the period."""
     figures: list[PolicyFigures] | None = getattr(b, "policies", None)
     if not figures:
