@@ -292,7 +292,7 @@ _MATCHER = re.compile(r"^([a-z_]+)=(.+)$")
 @click.option("--by", required=True)
 @click.option("--comment", default="")
 def silence_add(matchers: tuple[str, ...], duration: str, by: str, comment: str) -> None:
-    from alerts.duration import parse_duration
+    from yuqing.duration import parse_duration
 
     parsed: dict[str, str] = {}
     for m in matchers:
@@ -333,8 +333,8 @@ def silence_expire(silence_id: str) -> None:
 @click.option("-n", "--limit", default=20, show_default=True)
 def inbox_cmd(box: str | None, unread: bool, limit: int) -> None:
     """The in-app inbox (站内信)."""
-    from alerts.notifiers.inbox import Inbox
     from alerts.service import database_url
+    from notify.channels.inbox import Inbox
 
     ib = Inbox(database_url(_ctx_settings()))
     msgs = ib.messages(box, unread=unread, limit=limit)
@@ -348,8 +348,8 @@ def inbox_cmd(box: str | None, unread: bool, limit: int) -> None:
 @click.argument("notifier")
 def test_notifier(notifier: str) -> None:
     """Send a test notification through one configured channel, now, and report the reply."""
-    from alerts.notifiers.base import Notification
     from alerts.service import database_url, make_notifiers
+    from notify.base import Notification
 
     s = _ctx_settings()
     names = [n.name for n in s.alerts.notifiers]

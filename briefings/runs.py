@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Column, Float, Integer, MetaData, String, Table, Text, insert, select, update
 from sqlalchemy.engine import Engine
 
-from alerts.notifiers.base import Notification
-from alerts.store import Delivery
 from briefings.build import midnight
 from briefings.model import Period
 from ledger.briefing_config import KINDS
 from ledger.channels import Outbox, channel_label, describe
+from notify.base import Notification
+from notify.store import Delivery
 from yuqing.store import Store
 from yuqing.timeutil import TZ, now
 
@@ -133,7 +133,7 @@ class Archive:
     def __init__(
         self, database_url: str, out_dir: str | Path, outbox: Outbox | None, base_url: str, *, settings: Settings | None = None
     ) -> None:
-        from alerts import db
+        from notify import db
 
         self.engine: Engine = db.get_engine(database_url)  # same pooling and SQLite set-up as the alert tables
         metadata.create_all(self.engine)
@@ -143,7 +143,7 @@ class Archive:
         self.settings = settings  # for briefings made on demand (the 简报 page's 专报)
 
     def _begin(self) -> Any:
-        from alerts import db
+        from notify import db
 
         return db.begin(self.engine)
 

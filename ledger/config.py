@@ -49,7 +49,7 @@ class UnitChannels(BaseModel):
 
 
 def _valid_channels(v: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from alerts.notifiers.registry import parse_notifier_config
+    from notify.registry import parse_notifier_config
 
     names = []
     for i, raw in enumerate(v):

@@ -399,7 +399,7 @@ def seed_alert(env: Env) -> dict[str, Any]:
 def test_an_alert_per_topic_claims_no_event_or_region() -> None:
     """Grouped by topic, an alert spans events and places: its riskiest post's must not become the case's."""
     from ledger.config import LedgerConfig
-    from ledger.intake import case_from_alert
+    from web.alert_intake import case_from_alert
 
     top = _post("某工地拖欠工资", 0, 60, ["欠薪"], "wzjx:9", now())
     alert = make_alert(9, {"topic": "工资拖欠"}, top.published_at.timestamp())

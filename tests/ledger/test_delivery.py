@@ -17,7 +17,6 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from alerts import db as alerts_db
-from alerts.config import RetryConfig
 from app.settings import DatabaseConfig, Settings, StoreConfig
 from briefings.model import Period
 from briefings.runs import Archive, period_for, run_briefing
@@ -26,6 +25,7 @@ from ledger.channels import Outbox
 from ledger.config import LedgerConfig
 from ledger.reminders import deliver_pending, run_reminders, sent_reminders
 from ledger.schemas import CaseAction, NewCase
+from notify.config import RetryConfig
 from tests.alerts import conftest as alerts_conftest
 from tests.alerts.conftest import Receiver, free_port
 from tests.ledger.conftest import BASE, Env
@@ -132,7 +132,7 @@ def test_a_failed_reminder_is_retried_and_the_record_follows(env: Env, receiver:
 
 
 def test_two_processes_do_not_send_one_delivery_twice(env: Env, receiver: Receiver, outbox: tuple[Outbox, Clock]) -> None:
-    from alerts.notifiers.base import Notification
+    from notify.base import Notification
 
     box, clock = outbox
     other = Outbox(box.config, box.store.url, RetryConfig(), clock=clock)  # a second `yuqing run` on the same database

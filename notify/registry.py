@@ -12,16 +12,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from alerts.notifiers.base import Notifier, NotifierConfig, NotifierContext
-from alerts.rules.registry import import_path
+from notify.base import Notifier, NotifierConfig, NotifierContext
+from yuqing.plugins import import_path
 
 NOTIFIERS: dict[str, str] = {
-    "dingtalk": "alerts.notifiers.dingtalk:DingTalkNotifier",
-    "wecom": "alerts.notifiers.wecom:WeComNotifier",
-    "feishu": "alerts.notifiers.feishu:FeishuNotifier",
-    "email": "alerts.notifiers.email:EmailNotifier",
-    "webhook": "alerts.notifiers.webhook:WebhookNotifier",
-    "inbox": "alerts.notifiers.inbox:InboxNotifier",
+    "dingtalk": "notify.channels.dingtalk:DingTalkNotifier",
+    "wecom": "notify.channels.wecom:WeComNotifier",
+    "feishu": "notify.channels.feishu:FeishuNotifier",
+    "email": "notify.channels.email:EmailNotifier",
+    "webhook": "notify.channels.webhook:WebhookNotifier",
+    "inbox": "notify.channels.inbox:InboxNotifier",
 }
 
 

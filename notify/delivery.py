@@ -1,7 +1,9 @@
 """Delivering recorded notifications: one attempt at a time, retries with exponential backoff.
 
 Every attempt is recorded in ``alert_attempts`` (time, outcome, reply, duration) and the
-delivery's state in ``alert_deliveries`` (pending -> sent | failed), in the alerts database.
+delivery's state in ``alert_deliveries`` (pending -> sent | failed), in the alerts database
+(``notify.store.DeliveryStore``). The alert engine, the ledger's reminders and the briefings all
+deliver this way.
 
 Each channel has its own worker thread (``start``), so a channel that hangs until its timeout
 or keeps failing delays only its own messages. ``run_due`` does the same work synchronously —
@@ -16,17 +18,17 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from alerts.config import RetryConfig
-from alerts.notifiers.base import DeliveryResult, Notification, Notifier
-from alerts.store import AlertStore, Delivery
+from notify.base import DeliveryResult, Notification, Notifier
+from notify.config import RetryConfig
+from notify.store import Delivery, DeliveryStore
 from yuqing.timeutil import now as wall_now
 
-log = logging.getLogger("yuqing.alerts.delivery")
+log = logging.getLogger("yuqing.notify.delivery")
 
 
 class Deliverer:
     def __init__(
-        self, store: AlertStore, notifiers: dict[str, Notifier], retry: RetryConfig, *, clock: Callable[[], datetime] = wall_now
+        self, store: DeliveryStore, notifiers: dict[str, Notifier], retry: RetryConfig, *, clock: Callable[[], datetime] = wall_now
     ) -> None:
         self.store = store
         self.notifiers = notifiers
@@ -126,3 +128,28 @@ class Deliverer:
     def close(self) -> None:
         for n in self.notifiers.values():
             n.close()
+
+
+class ClaimingDeliverer(Deliverer):
+    """A deliverer that claims each delivery before attempting it: the ledger stage may run in
+    several processes (no lease as for the alert engine), and a message must not go out twice.
+    The claim moves the delivery's next attempt past the attempt's longest duration; a process
+    that dies mid-attempt thus leaves it to be retried after that."""
+
+    def attempt(self, d: Delivery) -> str:
+        from sqlalchemy import update
+
+        from notify import db
+
+        notifier = self.notifiers.get(d.notifier)
+        hold = (notifier.config.timeout if notifier is not None and notifier.config is not None else 10.0) + 60.0
+        c = db.deliveries.c
+        with self.store.begin() as conn:
+            claimed = conn.execute(
+                update(db.deliveries)
+                .where(c.id == d.id, c.status == "pending", c.attempts == d.attempts, c.next_attempt_at == d.next_attempt_at)
+                .values(next_attempt_at=self.clock().timestamp() + hold)
+            ).rowcount
+        if not claimed:
+            return "claimed elsewhere"
+        return super().attempt(d)

@@ -5,7 +5,7 @@ nothing about rules or cases: a Notification is a rendered message.
 
 A channel module defines a ``Config`` (a ``NotifierConfig`` subclass whose ``type`` is a
 ``Literal`` of its short name) and a ``Notifier`` subclass taking ``(config, context)``; the
-registry (``alerts.notifiers.registry``) finds it by short name or dotted path.
+registry (``notify.registry``) finds it by short name or dotted path.
 """
 
 from __future__ import annotations

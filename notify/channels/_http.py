@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from alerts.notifiers.base import DeliveryResult
+from notify.base import DeliveryResult
 
 # Robot webhooks carry their credential in the URL (access_token, key, hook token), and httpx
 # logs every request URL at INFO: keep that logger quiet so no token reaches a log file.

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from alerts.notifiers._http import JsonPoster, errcode_result
-from alerts.notifiers.base import DeliveryResult, Notification, Notifier, NotifierConfig, NotifierContext, Secret
+from notify.base import DeliveryResult, Notification, Notifier, NotifierConfig, NotifierContext, Secret
+from notify.channels._http import JsonPoster, errcode_result
 
 MAX_BYTES = 4096
 # 45009: API frequency limit; -1: system busy.

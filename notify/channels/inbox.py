@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from alerts import db
-from alerts.model import ts_to_dt
-from alerts.notifiers.base import DeliveryResult, Notification, Notifier, NotifierContext
-from alerts.notifiers.inbox_config import InboxConfig
+from notify import db
+from notify.base import DeliveryResult, Notification, Notifier, NotifierContext
+from notify.channels.inbox_config import InboxConfig
+from yuqing.timeutil import TZ
 
 __all__ = ["Inbox", "InboxConfig", "InboxMessage", "InboxNotifier"]
 
@@ -81,8 +81,8 @@ class Inbox:
                 r["url"],
                 r["severity"],
                 r["data"],
-                ts_to_dt(r["created_at"]),
-                ts_to_dt(r["read_at"]) if r["read_at"] else None,
+                datetime.fromtimestamp(r["created_at"], TZ),
+                datetime.fromtimestamp(r["read_at"], TZ) if r["read_at"] else None,
                 r["read_by"],
             )
             for r in rows

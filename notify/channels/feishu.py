@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from alerts.notifiers._http import JsonPoster, json_body
-from alerts.notifiers.base import DeliveryResult, Notification, Notifier, NotifierConfig, NotifierContext, Secret
+from notify.base import DeliveryResult, Notification, Notifier, NotifierConfig, NotifierContext, Secret
+from notify.channels._http import JsonPoster, json_body
 
 # 11232: frequency limited; 9499: too many requests.
 _RETRYABLE_CODES = {11232, 9499}

@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from alerts.notifiers._http import JsonPoster
-from alerts.notifiers.base import DeliveryResult, Notification, Notifier, NotifierConfig, NotifierContext, Secret
+from notify.base import DeliveryResult, Notification, Notifier, NotifierConfig, NotifierContext, Secret
+from notify.channels._http import JsonPoster
 
 SIGNATURE_HEADER = "X-Yuqing-Signature"
 TIMESTAMP_HEADER = "X-Yuqing-Timestamp"

@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from alerts.notifiers.base import DeliveryResult, Notification, Notifier, NotifierConfig, NotifierContext, Secret
+from notify.base import DeliveryResult, Notification, Notifier, NotifierConfig, NotifierContext, Secret
 
 
 class EmailConfig(NotifierConfig):

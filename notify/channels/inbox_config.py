@@ -1,4 +1,4 @@
-"""The in-app inbox's settings, apart from the notifier (``alerts.notifiers.inbox``) so that
+"""The in-app inbox's settings, apart from the notifier (``notify.channels.inbox``) so that
 loading the default settings, which name an inbox, does not import SQLAlchemy (~0.2 s of every
 command's start-up, `yuqing classify` included)."""
 
@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from alerts.notifiers.base import NotifierConfig
+from notify.base import NotifierConfig
 
 
 class InboxConfig(NotifierConfig):

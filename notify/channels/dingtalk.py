@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from alerts.notifiers._http import JsonPoster, errcode_result
-from alerts.notifiers.base import DeliveryResult, Notification, Notifier, NotifierConfig, NotifierContext, Secret
+from notify.base import DeliveryResult, Notification, Notifier, NotifierConfig, NotifierContext, Secret
+from notify.channels._http import JsonPoster, errcode_result
 
 # 130101: sending too fast (20 messages a minute per robot): try again later.
 _RETRYABLE_ERRCODES = {130101, -1}
