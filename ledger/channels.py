@@ -167,4 +167,4 @@ def channel_label(name: str) -> str:
 
 def open_outbox(settings: Any, *, clock: Callable[[], datetime] = wall_now) -> Outbox:
     """The ledger's outbox on the alerts database (``alerts.database_url``, default ``database.url``)."""
-    return Outbox(settings.ledger, settings.alerts.database_url or settings.database.url, settings.alerts.retry, clock=clock)
+    return Outbox(settings.ledger, settings.alerts.database_url or settings.database.url, settings.notify.retry, clock=clock)

@@ -98,6 +98,12 @@ class CoreSettings(_Section):
     # Where the settings came from, for error messages and relative paths.
     source_file: str | None = Field(default=None, exclude=True)
 
+    @classmethod
+    def prepare(cls, data: dict[str, Any], fname: str) -> dict[str, Any]:
+        """The raw settings (file and environment merged) before validation: where a subclass
+        reads old keys into new ones. ConfigError names the file and the key."""
+        return data
+
     def after_load(self, fname: str) -> None:
         """Checks across sections once loaded (``fname`` names the file in errors), and the
         process-wide set-up the settings imply."""
@@ -160,6 +166,7 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
             except yaml.YAMLError:
                 value = raw
         _set_path(data, key.split("."), value)
+    data = model.prepare(data, fname)
     try:
         settings = model.model_validate({**data, "source_file": str(file) if file else None})
     except ValidationError as exc:
