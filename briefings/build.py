@@ -18,6 +18,7 @@ from briefings.pdf import to_pdf
 from briefings.policy_section import policy_figures
 from briefings.timeliness_section import timeliness_figures
 from briefings.word import render
+from yuqing.duration import span
 from yuqing.store import Store
 from yuqing.timeutil import TZ, now, parse_datetime, parse_since
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from app.settings import Settings  # a type only: stages do not import the application
 
 Progress = Callable[[str], None]
-_SPAN = re.compile(r"\s*\d+\s*[mhdw]\s*", re.I)
 _DATE_ONLY = re.compile(r"\s*\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?\s*|\s*\d{8}\s*")
 
 
@@ -54,7 +54,7 @@ def parse_period(since: str | None, until: str | None, *, reference: datetime | 
     else:
         end = ref
     value = since or "7d"
-    start = parse_since(value, end) if _SPAN.fullmatch(value) else parse_datetime(value, ref)
+    start = parse_since(value, end) if span(value) is not None else parse_datetime(value, ref)
     if start is None:
         raise BriefingError(f"无法识别 --since 的时间 {value!r}：可用 7d、24h、2026-11-23 或 ISO 时间")
     if _DATE_ONLY.fullmatch(value):

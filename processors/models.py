@@ -15,7 +15,7 @@ import numpy as np
 
 from processors.features import LEAD_TOKENS, topic_features
 from processors.lexicon import lexicon_sentiment, lexicon_topic
-from processors.model import ModelBundle
+from processors.linear import ModelBundle
 from processors.priors import prior_vector
 from processors.sentiment import TokenBayes, is_praise
 

@@ -1,4 +1,6 @@
-"""Durations in settings and rule files: ``30s``, ``5m``, ``4h``, ``1d``, ``1h30m`` or plain seconds."""
+"""The one duration grammar: ``30s``, ``5m``, ``4h``, ``1d``, ``2w``, ``1h30m`` (or plain seconds in
+settings and rule files). ``--since 24h`` on the command line (``timeutil.parse_since``) and the
+briefing periods read the same grammar (``span``)."""
 
 from __future__ import annotations
 
@@ -34,6 +36,18 @@ def parse_duration(value: Any) -> timedelta:
         if text and pos == len(text):
             return timedelta(seconds=total)
     raise ValueError(f"not a duration: {value!r} (use 30s, 5m, 4h, 1d, 1h30m or seconds)")
+
+
+def span(value: str) -> timedelta | None:
+    """A duration written with its units (``30m``, ``24h``, ``7d``, ``2w``, ``1h30m``), as ``--since``
+    takes it; None for anything else, plain numbers included (``2026`` is a year, not seconds)."""
+    text = value.strip().lower().replace(" ", "")
+    if not text or re.fullmatch(r"\d+(\.\d+)?", text):
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError:
+        return None
 
 
 def format_duration(td: timedelta) -> str:

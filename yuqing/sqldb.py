@@ -59,7 +59,7 @@ def open_engine(url: str) -> Engine:
     """A new engine (``sqlite://`` gives a private in-memory database, as dry runs want)."""
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
-        return sqlalchemy_engine(url, **({"poolclass": StaticPool} if memory else {}))
+        return sqlalchemy_engine(url, poolclass=StaticPool) if memory else sqlalchemy_engine(url)
     return create_engine(url, pool_pre_ping=True)
 
 

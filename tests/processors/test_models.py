@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from processors import train
-from processors.model import ModelBundle, Vectorizer
+from processors.linear import ModelBundle, Vectorizer
 from processors.models import MODEL_DIR, Models
 from processors.sentiment import TokenBayes, is_praise
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from processors.classify import Classifier
-from processors.events import EventClusterer, Incoming, MemoryIndex, fingerprint, names, same_event
+from processors.clustering import EventClusterer, Incoming, MemoryIndex, fingerprint, names, same_event
 from processors.gazetteer import Gazetteer
 from processors.models import Models
 from processors.worker import StoreIndex, make_stage, moved_since, reconcile
@@ -82,7 +82,7 @@ def test_names_are_specific_places_and_organisations() -> None:
 
 def test_lookup_keys_are_the_same_in_every_process() -> None:
     title, content = PAIRS[0]["a"]["title"], PAIRS[0]["a"]["content"]
-    code = f"from processors.events import fingerprint; print(' '.join(fingerprint({title!r}, {content!r}).keys))"
+    code = f"from processors.clustering import fingerprint; print(' '.join(fingerprint({title!r}, {content!r}).keys))"
     runs = {
         subprocess.run(
             [sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True, text=True, check=True
@@ -209,7 +209,7 @@ def test_minhash_keys_ignore_repeated_shingles() -> None:
     """Fingerprints hash every bigram of the text without removing repeats first; the keys are
     those of the sorted set of bigrams, and texts with fewer than three distinct bigrams have
     no MinHash keys at all, whatever their length."""
-    from processors.events import _bigrams, _codes, _norm, minhash_bands
+    from processors.clustering import _bigrams, _codes, _norm, minhash_bands
 
     for text in ["拖欠工资拖欠工资拖欠工资三个月", "噪音扰民，晚上施工到凌晨两点", "哈哈哈哈哈哈哈哈", "啊哈啊哈啊哈啊哈啊哈", "ab", ""]:
         t = _norm(text)

@@ -1,4 +1,4 @@
-"""Events: posts about the same incident share an ``event_id``.
+"""Event clustering: posts about the same incident share an ``event_id``.
 
 Two posts belong to one event when they were published within ``window`` of each other and
 one of these holds (``same_event``):
@@ -253,10 +253,6 @@ def simhash(tokens: list[str]) -> int:
     bits = np.unpackbits(hashes.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
     acc = (2.0 * bits - 1.0).T @ w
     return int(np.packbits(acc > 0, bitorder="little").view("<u8")[0]) & _MASK
-
-
-def hamming(a: int, b: int) -> int:
-    return (a ^ b).bit_count()
 
 
 # --- fingerprints and the pair decision ------------------------------------------------------
