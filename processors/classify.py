@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from processors.clustering import EventClusterer, EventIndex, Incoming, Member, fingerprint
 from processors.config import ProcessorsConfig
-from processors.events import EventClusterer, EventIndex, Incoming, Member, fingerprint
 from processors.gazetteer import Gazetteer
 from processors.keywords import keywords
 from processors.models import Models

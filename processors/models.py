@@ -16,7 +16,7 @@ import numpy as np
 
 from processors.features import LEAD_TOKENS
 from processors.lexicon import lexicon_sentiment, lexicon_topic
-from processors.model import ModelBundle, Vector
+from processors.linear import ModelBundle, Vector
 from processors.priors import prior_vector
 from processors.sentiment import TokenBayes, is_praise
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from processors.features import topic_features
 from processors.keywords import learn_idf
-from processors.model import Head, ModelBundle, Vectorizer
+from processors.linear import Head, ModelBundle, Vectorizer
 from processors.models import Models
 from processors.priors import prior_matrix
 from processors.sentiment import TokenBayes

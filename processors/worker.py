@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from processors.classify import Classifier
-from processors.events import Member
+from processors.clustering import Member
 from yuqing.bus import Bus, OutMessage
 from yuqing.events import POSTS_CLASSIFIED, POSTS_RAW, PostClassified, PostCollected, decode
 from yuqing.store import Query, Store

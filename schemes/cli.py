@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from schemes.model import SchemeError
-from yuqing.cli import Ctx, pass_ctx
+from yuqing.clikit import Ctx, pass_ctx
 
 
 def _table(ctx: Ctx):  # type: ignore[no-untyped-def]
@@ -188,6 +188,3 @@ def backfill_cmd(ctx: Ctx, batch: int, pause: float, restart: bool) -> None:
         click.echo(f"already done for schemes revision {result.revision} ({result.total} posts); --restart to run again")
     else:
         click.echo(f"tagged {result.done} post(s), {result.written} changed (schemes revision {result.revision})")
-
-
-COMMANDS = [schemes]

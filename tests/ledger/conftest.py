@@ -227,7 +227,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def live_server(env: Env) -> Iterator[str]:
-    from ledger.stage import serve_in_thread
+    from web.serve import serve_in_thread
 
     stop = threading.Event()
     cfg = env.svc.config.model_copy(update={"port": free_port()})

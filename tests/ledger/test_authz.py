@@ -317,7 +317,7 @@ def seed_briefing(env: Env) -> dict[str, Any]:
     """A recorded briefing run sent to 县人力资源和社会保障局 (other_unit), with one archived file."""
     import tempfile
 
-    from ledger.briefing.runs import Archive, period_for
+    from briefings.runs import Archive, period_for
     from yuqing.timeutil import now
 
     archive = env.app.state.briefings = Archive(env.url, tempfile.mkdtemp(prefix="yuqing-briefings-"), None, "http://ledger.test")
@@ -333,10 +333,10 @@ def seed_special(env: Env) -> dict[str, Any]:
     """An event with one post in the store, and an archive that may make a 专报 of it (Word only)."""
     import tempfile
 
-    from ledger.briefing.config import BriefingConfig
-    from ledger.briefing.runs import Archive
+    from app.settings import DatabaseConfig, Settings
+    from briefings.runs import Archive
+    from ledger.briefing_config import BriefingConfig
     from ledger.config import LedgerConfig
-    from yuqing.settings import DatabaseConfig, Settings
 
     out = tempfile.mkdtemp(prefix="yuqing-briefings-")
     settings = Settings(database=DatabaseConfig(url=env.url), ledger=LedgerConfig(briefing=BriefingConfig(out_dir=out, pdf=False)))

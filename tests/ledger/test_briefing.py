@@ -20,12 +20,13 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from alerts.config import AlertsConfig
-from ledger.briefing.build import Output, make_briefing, parse_period, produce, write_pdf, write_word
-from ledger.briefing.charts import charts, resolve_font
-from ledger.briefing.config import BriefingConfig
-from ledger.briefing.model import Briefing, BriefingError, Change, Period
-from ledger.briefing.pdf import to_pdf
-from ledger.briefing.schedule import JOB_ID, run_scheduled, schedule
+from app.settings import DatabaseConfig, Settings, StoreConfig, load_settings
+from briefings.build import Output, make_briefing, parse_period, produce, write_pdf, write_word
+from briefings.charts import charts, resolve_font
+from briefings.model import Briefing, BriefingError, Change, Period
+from briefings.pdf import to_pdf
+from briefings.schedule import JOB_ID, run_scheduled, schedule
+from ledger.briefing_config import BriefingConfig
 from ledger.config import LedgerConfig
 from ledger.db import Database
 from ledger.schemas import CaseAction, CommitmentAction, NewCase, NewCommitment
@@ -33,7 +34,6 @@ from ledger.service import LedgerService
 from ledger.states import SYSTEM, Role
 from yuqing.errors import ConfigError
 from yuqing.events import PostClassified, Risk, Source
-from yuqing.settings import DatabaseConfig, Settings, StoreConfig, load_settings
 from yuqing.store.sqlite import SqliteStore
 from yuqing.timeutil import TZ
 
@@ -485,7 +485,7 @@ def test_period_from_the_command_line() -> None:
     ],
 )
 def test_cron_days_are_crontab_days(expr: str, next_run: datetime) -> None:
-    from ledger.briefing.config import cron_trigger
+    from ledger.briefing_config import cron_trigger
 
     wednesday = datetime(2026, 11, 25, 12, 0, tzinfo=TZ)
     assert cron_trigger(expr, timezone=TZ).get_next_fire_time(None, wednesday) == next_run.replace(tzinfo=TZ)
@@ -503,7 +503,7 @@ def test_bad_settings_name_the_key(tmp_path: Path) -> None:
 
 
 def test_cli_writes_the_word_file_and_prints_its_path(world: World, tmp_path: Path) -> None:
-    from yuqing.cli import main
+    from app.cli import main
 
     config = tmp_path / "yuqing.yaml"
     config.write_text(
@@ -543,8 +543,8 @@ def test_scheduled_job_covers_the_whole_days_before_it_runs(world: World, tmp_pa
 # -- the demo ------------------------------------------------------------------------------------
 def test_briefing_right_after_the_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from alerts.store import AlertStore
-    from yuqing.cli import main
-    from yuqing.demo import run_demo
+    from app.cli import main
+    from app.demo import run_demo
 
     summary = run_demo(tmp_path / "demo", echo=lambda _: None)
     monkeypatch.chdir(tmp_path / "demo")

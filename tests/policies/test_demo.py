@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.demo import run_demo
 from schemes.policies import PolicyStore
 from schemes.policy_report import report
-from yuqing.demo import run_demo
 from yuqing.store import open_store
 from yuqing.timeutil import now
 

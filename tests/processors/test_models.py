@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from processors import train
-from processors.model import ModelBundle, Vectorizer
+from processors.linear import ModelBundle, Vectorizer
 from processors.models import MODEL_DIR, Models
 from processors.sentiment import TokenBayes, is_praise
 
@@ -171,7 +171,7 @@ def test_batch_with_a_token_the_hashes_cannot_take_is_still_answered() -> None:
 
 
 def test_vocabulary_lookup_table_finds_every_entry_and_nothing_else() -> None:
-    from processors.model import feature_hashes
+    from processors.linear import feature_hashes
 
     words = [f"词{i}" for i in range(5000)]
     vz = Vectorizer(words, np.ones(len(words)))

@@ -38,7 +38,7 @@ class Query:
     source: str | None = None  # source id
     region: str | None = None
     event_id: str | None = None
-    # any-of filters, for the event clusterer's batched lookups (processors/events.py)
+    # any-of filters, for the event clusterer's batched lookups (processors/clustering.py)
     event_ids: tuple[str, ...] | None = None  # posts of any of these events
     event_keys: tuple[str, ...] | None = None  # posts carrying any of these lookup keys
     since: datetime | None = None  # published_at >= since
