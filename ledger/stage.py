@@ -96,6 +96,9 @@ def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threa
     from ledger.briefing.schedule import open_archive
 
     app.state.briefings = open_archive(settings, outbox)
+    from web.scheme_pages import start_backfill
+
+    start_backfill(app)  # re-tags stored posts after scheme changes; resumes an interrupted run
     _, thread = serve_in_thread(app, cfg, stop)
     scheduler.add_job(
         run_reminders,
