@@ -98,7 +98,8 @@ def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threa
     app.state.briefings = open_archive(settings, outbox)
     from web.scheme_pages import start_backfill
 
-    start_backfill(app)  # re-tags stored posts after scheme changes; resumes an interrupted run
+    job = start_backfill(app)  # re-tags stored posts after scheme changes; resumes an interrupted run
+    threading.Thread(target=lambda: (stop.wait(), job.stop()), name="schemes-backfill-stop", daemon=True).start()
     _, thread = serve_in_thread(app, cfg, stop)
     scheduler.add_job(
         run_reminders,

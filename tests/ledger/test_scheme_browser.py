@@ -53,15 +53,20 @@ def test_monitor_creates_previews_and_saves_a_scheme(
     assert total > 0
     assert page.locator("#preview-days meter").count() >= 1
     assert page.locator("#preview-samples li").count() == min(10, total)
+    job = senv.app.state.scheme_backfill
+    job.batch, job.pause = 20, 0.3  # slow enough to watch the bar move: 11 pages, ~3 s
     page.click("#save")
     page.wait_for_url("**/schemes")
+    assert page.get_attribute("#backfill", "data-state") in ("waiting", "running")  # as loaded
     assert page.locator('tr[data-scheme="噪音扰民"]').count() == 1
     assert SchemeStore(senv.url).get("噪音扰民") is not None
     out = shots(tmp_path)
 
     # the history is tagged in the background: the progress bar fills without a reload
     assert "历史信息正在后台补打标签" in page.inner_text(".flash")
-    page.wait_for_selector('#backfill[data-state="finished"]', timeout=60_000)
+    page.wait_for_selector('#backfill[data-state="running"]', timeout=30_000)
+    page.screenshot(path=str(out / "schemes-backfilling.png"), full_page=True)
+    page.wait_for_selector('#backfill[data-state="finished"]', timeout=60_000)  # no reload: the script polled
     assert page.get_attribute("#backfill-bar", "value") == "100"
     tagged = _tagged(demo_posts, "噪音 噪声 扰民")
     assert f"{len(demo_posts)} 条历史信息已按当前方案打标签（其中 {len(tagged)} 条标签有变化）" in page.inner_text("#backfill-text")
