@@ -99,7 +99,12 @@ def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threa
     from web.scheme_pages import start_backfill
 
     job = start_backfill(app)  # re-tags stored posts after scheme changes; resumes an interrupted run
-    threading.Thread(target=lambda: (stop.wait(), job.stop()), name="schemes-backfill-stop", daemon=True).start()
+
+    def stop_backfill() -> None:
+        stop.wait()
+        job.stop()
+
+    threading.Thread(target=stop_backfill, name="schemes-backfill-stop", daemon=True).start()
     _, thread = serve_in_thread(app, cfg, stop)
     scheduler.add_job(
         run_reminders,

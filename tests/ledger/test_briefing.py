@@ -543,7 +543,9 @@ def test_cli_briefing_for_one_scheme(world: World, tmp_path: Path) -> None:
     assert 0 < mine < 10  # the period holds 10 posts
     store.close()
     config = tmp_path / "yuqing.yaml"
-    config.write_text(f"store: {{url: 'sqlite:///{tmp_path}/store.db'}}\ndatabase: {{url: 'sqlite:///{tmp_path}/ledger.db'}}\n", encoding="utf-8")
+    config.write_text(
+        f"store: {{url: 'sqlite:///{tmp_path}/store.db'}}\ndatabase: {{url: 'sqlite:///{tmp_path}/ledger.db'}}\n", encoding="utf-8"
+    )
     args = ["-c", str(config), "brief", "--since", "2026-11-16", "--until", "2026-11-22", "--out", "out", "--no-pdf"]
     result = CliRunner().invoke(main, [*args, "--scheme", "欠薪"])
     assert result.exit_code == 0, result.output + str(result.exception)
