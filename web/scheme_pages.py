@@ -16,6 +16,7 @@ JSON: ``GET /api/v1/schemes``, ``POST /api/v1/schemes`` (create), ``PUT /api/v1/
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -33,6 +34,7 @@ from web import require_actor
 from web.pages import _str, redirect, render
 
 router = APIRouter(include_in_schema=False)
+_making = threading.Lock()
 DAYS = (7, 30, 90, 365)
 
 
@@ -55,7 +57,10 @@ def backfill_job(request: Request) -> BackfillJob:
     in ``yuqing web``/``yuqing run``, so an interrupted run resumes without a save)."""
     job = getattr(request.app.state, "scheme_backfill", None)
     if job is None:
-        job = request.app.state.scheme_backfill = _new_job(request.app, _table(request))
+        with _making:  # two first requests at once make one job
+            job = getattr(request.app.state, "scheme_backfill", None)
+            if job is None:
+                job = request.app.state.scheme_backfill = _new_job(request.app, _table(request))
     return job  # type: ignore[no-any-return]
 
 
@@ -292,7 +297,7 @@ async def api_create(request: Request) -> Response:
     return await _api_save(request, None)
 
 
-@router.put("/api/v1/schemes/{name}")
+@router.put("/api/v1/schemes/{name:path}")  # a name may hold a slash
 async def api_update(request: Request, name: str) -> Response:
     """Replace a scheme (a ``name`` in the body renames it); starts the backfill."""
     return await _api_save(request, name)

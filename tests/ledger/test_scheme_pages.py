@@ -241,6 +241,9 @@ def test_json_create_update_and_progress(senv: Env, demo_posts: list[PostClassif
 
     tok = senv.client("monitor", token=True)
     assert tok.post("/api/v1/schemes", json={"name": "t", "include": "噪声"}).status_code == 201  # bearer: no CSRF needed
+    assert tok.post("/api/v1/schemes", json={"name": "噪音/夜间", "include": "夜间"}).status_code == 201
+    r = tok.request("PUT", "/api/v1/schemes/噪音/夜间", json={"include": "夜间 +噪音"})
+    assert r.status_code == 200 and SchemeStore(senv.url).get("噪音/夜间").include == "夜间 +噪音"  # type: ignore[union-attr]
     assert senv.client("unit", token=True).post("/api/v1/schemes", json={"name": "u", "include": "噪声"}).status_code == 403
     assert senv.client("leader").get("/api/v1/schemes/backfill").status_code == 403
 
