@@ -41,7 +41,7 @@ class State:
     """What the pages show. ``state``: ``idle`` (no schemes change was ever backfilled here: no
     checkpoint), ``waiting`` (a change is not yet backfilled: settling or not started), ``running``,
     ``finished`` (the checkpoint covers the current revision), ``failed`` (the last run raised;
-    it is retried)."""
+    it is retried), ``no_store`` (a change is waiting but this app has no post store)."""
 
     state: str
     revision: int
@@ -108,9 +108,9 @@ class BackfillJob:
         rev = self.table.revision()
         cp = status(self.table)
         if cp is None:
-            return State("waiting" if rev else "idle", rev)
+            return State(("waiting" if self.store() is not None else "no_store") if rev else "idle", rev)
         if cp.revision != rev:
-            return State("waiting", rev, 0, 0, 0, self._error)
+            return State("waiting" if self.store() is not None else "no_store", rev, 0, 0, 0, self._error)
         if cp.finished:
             return State("finished", rev, cp.done, cp.total, cp.written)
         running = self._running or self.lease.holder_now() is not None

@@ -186,3 +186,12 @@ def test_an_old_postgresql_checkpoint_table_is_widened() -> None:
             table.close()
     finally:
         drop_database(url)
+
+
+def test_without_a_store_it_says_so(tmp_path: Path) -> None:
+    table = SchemeStore(f"sqlite:///{tmp_path}/ledger.db")
+    job = BackfillJob(table, lambda: None, settle=0)
+    assert job.state().state == "idle"
+    table.save_all([WAGE])
+    assert job.state().state == "no_store" and not job.run_once()
+    table.close()

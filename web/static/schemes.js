@@ -11,6 +11,7 @@
     if (b.state === "finished") return "已完成：" + b.done + " 条历史信息已按当前方案打标签（其中 " + b.written + " 条标签有变化）";
     if (b.state === "running") return "进行中：" + b.done + " / " + b.total + " 条";
     if (b.state === "failed") return "暂停（将自动重试）：" + b.error;
+    if (b.state === "no_store") return "未连接信息库，无法为历史信息打标签（新信息仍由处理流程打标签）";
     return "等待开始（处理流程载入新方案后即开始）";
   }
 
@@ -25,10 +26,10 @@
         bar.value = b.percent;
         bar.textContent = b.percent + "%";
         text.textContent = describe(b);
-        if (b.state !== "finished" && b.state !== "idle") setTimeout(poll, b.state === "failed" ? 5000 : 1000);
+        if (b.state !== "finished" && b.state !== "idle" && b.state !== "no_store") setTimeout(poll, b.state === "failed" ? 5000 : 1000);
       })
       .catch(function () { setTimeout(poll, 5000); });
   }
 
-  if (box.dataset.state !== "finished") setTimeout(poll, 500);
+  if (box.dataset.state !== "finished" && box.dataset.state !== "no_store") setTimeout(poll, 500);
 })();
