@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from schemes.store import SchemeStore
 from tests.ledger.conftest import Env
 from tests.ledger.test_browser import browser, shots, sign_in  # noqa: F401  (fixture)
 from tests.ledger.test_scheme_pages import _tagged, demo_posts, last_week, senv  # noqa: F401  (fixtures)
@@ -59,7 +58,7 @@ def test_monitor_creates_previews_and_saves_a_scheme(
     page.wait_for_url("**/schemes")
     assert page.get_attribute("#backfill", "data-state") in ("waiting", "running")  # as loaded
     assert page.locator('tr[data-scheme="噪音扰民"]').count() == 1
-    assert SchemeStore(senv.url).get("噪音扰民") is not None
+    assert senv.app.state.schemes.get("噪音扰民") is not None
     out = shots(tmp_path)
 
     # the history is tagged in the background: the progress bar fills without a reload

@@ -86,7 +86,7 @@ def test_monitor_previews_saves_and_edits(senv: Env) -> None:
     assert r.status_code == 200, r.text
     total = int(re.search(r'id="preview-total">(\d+)<', r.text).group(1))  # type: ignore[union-attr]
     assert total > 0 and "<meter" in r.text and 'id="preview-samples"' in r.text
-    assert SchemeStore(senv.url).get("噪音扰民") is None  # preview saves nothing
+    assert senv.app.state.schemes.get("噪音扰民") is None  # preview saves nothing
 
     r = c.form("/schemes/save", FORM)
     assert r.status_code == 303
@@ -97,7 +97,7 @@ def test_monitor_previews_saves_and_edits(senv: Env) -> None:
     assert 'value="噪音扰民"' in edit and 'name="original" value="噪音扰民"' in edit
     r = c.form("/schemes/save", FORM | {"original": "噪音扰民", "name": "噪音", "include": "噪音 +扰民", "topics": ["环境污染和生态破坏"]})
     assert r.status_code == 303
-    saved = SchemeStore(senv.url).list()
+    saved = senv.app.state.schemes.list()
     assert [(s.name, s.include, s.topics) for s in saved] == [("噪音", "噪音 +扰民", ["环境污染和生态破坏"])]
 
 
@@ -110,14 +110,14 @@ def test_bad_input_comes_back_on_the_form_and_nothing_is_saved(senv: Env) -> Non
     assert r.status_code == 422 and "include expression is empty" in r.text
     r = c.form("/schemes/save", FORM | {"include": "/(a+)+$/"})
     assert r.status_code == 422 and "exponential time" in r.text
-    assert SchemeStore(senv.url).list() == []
+    assert senv.app.state.schemes.list() == []
 
     broad = FORM | {"name": "全部", "include": "!xyzzy"}
     r = c.form("/schemes/save", broad)
     assert r.status_code == 422 and "范围可能过宽" in r.text and 'id="confirm"' in r.text
-    assert SchemeStore(senv.url).list() == []
+    assert senv.app.state.schemes.list() == []
     assert c.form("/schemes/save", broad | {"confirm": "on"}).status_code == 303
-    assert [s.name for s in SchemeStore(senv.url).list()] == ["全部"]
+    assert [s.name for s in senv.app.state.schemes.list()] == ["全部"]
 
 
 def test_units_and_leaders_cannot_manage_schemes(senv: Env) -> None:
@@ -142,7 +142,7 @@ def test_events_page_narrowed_to_a_scheme(senv: Env, demo_posts: list[PostClassi
     from schemes.model import Scheme
 
     noise = Scheme(name="噪音扰民", include="噪音 噪声 扰民")
-    SchemeStore(senv.url).save(noise)
+    senv.app.state.schemes.save(noise)
     store = senv.app.state.store
     m = Matcher([noise.compiled()])
     store.write([p.model_copy(update={"schemes": m.match_post(p)}) for p in demo_posts])
@@ -201,6 +201,13 @@ def test_saving_backfills_history_and_the_workbench_narrows_to_it(senv: Env, dem
     assert int(narrowed_week) == len(tagged & week), (narrowed_week, len(tagged & week))
     full_week = re.findall(r"<b>(\d+)</b> 条 · 负面", c.get("/workbench").text)[1]
     assert int(full_week) > int(narrowed_week)
+    # the trend (posts per day, 30 days) and the towns, narrowed alike
+    by_id = {p.id: p for p in demo_posts}
+    trend = c.get("/workbench/data/volume.json?span=30d&scheme=噪音扰民").json()
+    assert sum(trend["posts"]) == len(tagged) and sum(trend["negative"]) == sum(by_id[i].sentiment == "negative" for i in tagged)
+    towns = c.get("/workbench/data/regions.json?scheme=噪音扰民").json()
+    in_towns = [i for i in tagged if (by_id[i].region or "").count("/") >= 1 and by_id[i].region.startswith("彭泽县/")]  # type: ignore[union-attr]
+    assert 0 < sum(towns["posts"]) == len(in_towns) < sum(c.get("/workbench/data/regions.json").json()["posts"])
 
     # an edit re-tags: the narrower expression leaves fewer posts in the scheme
     r = c.form("/schemes/save", FORM | {"original": "噪音扰民", "include": "噪音 +扰民"})
@@ -225,14 +232,14 @@ def test_json_create_update_and_progress(senv: Env, demo_posts: list[PostClassif
     assert bad.status_code == 422 and "line 1, column 4" in bad.json()["errors"][0]
     broad = c.post("/api/v1/schemes", json={"name": "全部", "include": "!xyzzy"}, headers=h)
     assert broad.status_code == 422 and "范围可能过宽" in broad.json()["errors"][0] and broad.json()["preview"]["total"] > 0
-    assert [s.name for s in SchemeStore(senv.url).list()] == ["噪音扰民"]  # nothing saved half-way
+    assert [s.name for s in senv.app.state.schemes.list()] == ["噪音扰民"]  # nothing saved half-way
     assert c.post("/api/v1/schemes", json=body | {"name": "x", "days": 3}, headers=h).status_code == 422  # unknown field
     assert c.post("/api/v1/schemes", json=body | {"name": "y"}).status_code == 403  # a cookie without the CSRF token
 
     wait_backfilled(c)
     r = c.request("PUT", "/api/v1/schemes/噪音扰民", json={"name": "噪音", "include": "噪音 +扰民"}, headers=h)
     assert r.status_code == 200, r.text
-    assert [(s.name, s.include) for s in SchemeStore(senv.url).list()] == [("噪音", "噪音 +扰民")]
+    assert [(s.name, s.include) for s in senv.app.state.schemes.list()] == [("噪音", "噪音 +扰民")]
     assert c.request("PUT", "/api/v1/schemes/没有", json={"include": "a"}, headers=h).status_code == 404
     done = wait_backfilled(c)
     stored = senv.app.state.store.search(Query(scheme="噪音", limit=500)).hits
@@ -243,7 +250,7 @@ def test_json_create_update_and_progress(senv: Env, demo_posts: list[PostClassif
     assert tok.post("/api/v1/schemes", json={"name": "t", "include": "噪声"}).status_code == 201  # bearer: no CSRF needed
     assert tok.post("/api/v1/schemes", json={"name": "噪音/夜间", "include": "夜间"}).status_code == 201
     r = tok.request("PUT", "/api/v1/schemes/噪音/夜间", json={"include": "夜间 +噪音"})
-    assert r.status_code == 200 and SchemeStore(senv.url).get("噪音/夜间").include == "夜间 +噪音"  # type: ignore[union-attr]
+    assert r.status_code == 200 and senv.app.state.schemes.get("噪音/夜间").include == "夜间 +噪音"  # type: ignore[union-attr]
     assert senv.client("unit", token=True).post("/api/v1/schemes", json={"name": "u", "include": "噪声"}).status_code == 403
     assert senv.client("leader").get("/api/v1/schemes/backfill").status_code == 403
 
