@@ -329,6 +329,17 @@ class AlertStore(DeliveryStore):
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar_one())
 
+    def post_ids(self, alert_ids: list[str]) -> dict[str, list[str]]:
+        """The ids of the posts attached to each of these alerts (alerts without posts are absent)."""
+        out: dict[str, list[str]] = {}
+        c = db.alert_posts.c
+        with self.engine.connect() as conn:
+            for i in range(0, len(alert_ids), 500):
+                rows = conn.execute(select(c.alert_id, c.post_id).where(c.alert_id.in_(alert_ids[i : i + 500])))
+                for alert_id, post_id in rows:
+                    out.setdefault(alert_id, []).append(post_id)
+        return out
+
     def top_posts(self, alert_id: str, n: int = 3) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return self.top_posts_in(conn, alert_id, n)

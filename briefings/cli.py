@@ -54,6 +54,8 @@ def brief(
     def progress(text: str) -> None:
         click.echo(f"[{next(step, steps)}/{steps}] {text}", err=True)
 
+    if scheme:
+        _known_scheme(settings.database.url, scheme)
     runtime = Runtime(settings)
     store, where = runtime.store, Path(out_dir or cfg.out_dir)
     if scheme:  # one scheme's briefing: its own heading and directory
@@ -72,6 +74,20 @@ def brief(
         click.echo(str(out.pdf))
     b = out.briefing
     click.echo(f"{b.heading}：帖文 {b.total.current} 条，负面 {b.negative.current} 条，研判建议 {len(b.recommendations)} 条", err=True)
+
+
+def _known_scheme(database_url: str, name: str) -> None:
+    """Refuse a scheme that is not in the database (its briefing would be silently empty)."""
+    from schemes.store import SchemeStore
+
+    table = SchemeStore(database_url)
+    try:
+        names = [s.name for s in table.list()]
+    finally:
+        table.close()
+    if name not in names:
+        listed = "、".join(names) or "（尚无方案）"
+        raise click.BadParameter(f"没有名为「{name}」的监测方案；已有：{listed}", param_hint="--scheme")
 
 
 def _recorded(ctx: Ctx, since: str, until: str | None, pdf: bool | None, event_id: str | None) -> None:

@@ -82,13 +82,18 @@ def serve_forever(settings: Any, host: str | None, port: int | None, echo: Any) 
     cfg = settings.ledger.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
     stop = threading.Event()
     on_signals(stop)
-    server, thread = serve_in_thread(create_app(service, store=runtime.store, alerts=alert_store(settings)), cfg, stop)
+    app = create_app(service, store=runtime.store, alerts=alert_store(settings))
+    from web.scheme_pages import start_backfill
+
+    job = start_backfill(app)  # re-tags stored posts after scheme changes; resumes an interrupted run
+    server, thread = serve_in_thread(app, cfg, stop)
     echo(f"台账服务：http://{cfg.host}:{cfg.port}/  （Ctrl-C 停止）")
     try:
         while thread.is_alive() and not stop.wait(0.5):
             pass
         thread.join(timeout=10)
     finally:
+        job.stop()
         runtime.close()
         service.db.close()
     return bool(server.started)

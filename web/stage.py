@@ -24,6 +24,15 @@ def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threa
     service = open_service(settings, bus=runtime.bus)
     app = create_app(service, store=runtime.store, alerts=alert_store(settings))
     app.state.briefings = open_archive(settings, open_outbox(settings))
+    from web.scheme_pages import start_backfill
+
+    job = start_backfill(app)  # re-tags stored posts after scheme changes; resumes an interrupted run
+
+    def stop_backfill() -> None:
+        stop.wait()
+        job.stop()
+
+    threading.Thread(target=stop_backfill, name="schemes-backfill-stop", daemon=True).start()
     _, thread = serve_in_thread(app, cfg, stop)
     log.info("web UI on http://%s:%d", cfg.host, cfg.port)
     return [thread]

@@ -128,6 +128,8 @@ def matches(p: PostClassified, q: Query) -> bool:
         return False
     if q.event_keys is not None and not set(p.event_keys) & set(q.event_keys):
         return False
+    if q.ids is not None and p.id not in q.ids:
+        return False
     since = q.since.replace(tzinfo=TZ) if q.since and q.since.tzinfo is None else q.since
     until = q.until.replace(tzinfo=TZ) if q.until and q.until.tzinfo is None else q.until
     return (since is None or p.published_at >= since) and (until is None or p.published_at < until)
@@ -384,6 +386,21 @@ def test_brief_is_search_reading_only_the_clusterers_fields(loaded: Store, corpu
         ], q
         assert all(b.published_at.utcoffset() == timedelta(hours=8) for b in brief.hits)
     assert loaded.brief(Query(limit=500)).total == len(corpus)
+
+
+def test_any_of_ids(loaded: Store, corpus: list[PostClassified]) -> None:
+    """Which of some posts pass the other filters (the workbench: an alert's posts in a scheme)."""
+    some = (*(p.id for p in corpus[::7]), "no-such-post")
+    queries = [
+        Query(ids=some, limit=500),
+        Query(ids=some, topic=corpus[0].topic, limit=500),
+        Query(ids=some, since=at("2019-01-01T00:00:00"), limit=3),
+    ]
+    for q in queries:
+        result = loaded.search(q)
+        assert ids(result) == expected_ids(corpus, q)[: q.limit], q
+        assert result.total == len(expected_ids(corpus, q)) > 0
+    assert loaded.search(Query(ids=())).total == 0
 
 
 def test_unknown_filter_values_find_nothing(loaded: Store) -> None:

@@ -184,6 +184,10 @@ def reset(env: Env) -> None:
     env.app.state.limiter = LoginLimiter(env.db, env.svc.config.login_max_failures, env.svc.config.login_window_seconds)
     env.app.state.store = None
     env.app.state.briefings = None
+    job = getattr(env.app.state, "scheme_backfill", None)
+    if job is not None:  # an earlier test's background backfill must not work on this test's store
+        job.stop()
+        env.app.state.scheme_backfill = None
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ discloses; leaders may 督办.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -366,6 +367,36 @@ def saved_search(env: Env) -> dict[str, Any]:
     return {"name": name}
 
 
+def a_scheme(env: Env) -> dict[str, Any]:
+    """A saved 监测方案 of its own, and a background backfill that has no store to work on (the
+    matrix is about who may save, not about re-tagging)."""
+    from schemes.backfill_job import BackfillJob
+    from schemes.store import SchemeStore
+
+    table = env.app.state.schemes = getattr(env.app.state, "schemes", None) or SchemeStore(env.url)
+    if getattr(env.app.state, "scheme_backfill", None) is None:
+        env.app.state.scheme_backfill = BackfillJob(table, lambda: None)
+    name = f"矩阵方案{next(_n)}"
+    table.save_all([{"name": name, "include": "矩阵词"}])
+    return {"scheme": name}
+
+
+def scheme_body(c: dict[str, Any]) -> dict[str, Any]:
+    return {"name": f"矩阵新方案{next(_n)}", "include": "矩阵 方案", "active": "on", "days": "7"}
+
+
+def a_policy(env: Env) -> dict[str, Any]:
+    from schemes.policies import PolicyStore
+
+    table = env.app.state.policies = getattr(env.app.state, "policies", None) or PolicyStore(env.url)
+    p = table.save({"title": f"矩阵政策{next(_n)}", "issuer": "县政府", "published": "2026-11-01", "keywords": "矩阵"}, by="matrix")
+    return {"policy": p.id}
+
+
+def policy_body(c: dict[str, Any]) -> dict[str, Any]:
+    return {"title": f"矩阵新政策{next(_n)}", "issuer": "县政府", "published": "2026-11-01", "keywords": "矩阵"}
+
+
 ENDPOINTS = [
     # pages anyone may open
     *(
@@ -416,6 +447,18 @@ ENDPOINTS = [
     *FORM_ROWS,
     *add_commitment_rows(),
     *DECISIONS,
+    # 监测方案 (schemes) and 政策舆情 (policies): the office manages both; leaders read policies
+    Ep("GET /schemes", "GET", "/schemes", 200, OFFICE, a_scheme),
+    Ep("GET /schemes/new", "GET", "/schemes/new", 200, OFFICE),
+    Ep("GET /schemes/edit", "GET", "/schemes/edit?name={scheme}", 200, OFFICE, a_scheme),
+    Ep("POST /schemes/preview", "POST", "/schemes/preview", 200, OFFICE, a_scheme, scheme_body),
+    Ep("POST /schemes/save", "POST", "/schemes/save", 303, OFFICE, a_scheme, scheme_body),
+    Ep("GET /policies", "GET", "/policies", 200, SUPERVISORS, a_policy),
+    Ep("GET /policies/new", "GET", "/policies/new", 200, OFFICE),
+    Ep("GET /policies/{policy}", "GET", "/policies/{policy}", 200, SUPERVISORS, a_policy),
+    Ep("GET /policies/{policy}/edit", "GET", "/policies/{policy}/edit", 200, OFFICE, a_policy),
+    Ep("POST /policies/save", "POST", "/policies/save", 303, OFFICE, a_policy, policy_body),
+    Ep("POST /policies/{policy}/delete", "POST", "/policies/{policy}/delete", 303, OFFICE, a_policy),
     Ep("POST /events/case", "POST", "/events/case", 303, OFFICE, new_post, lambda c: {"post_id": c["post"]}),
     Ep("POST /alerts/{alert}/case", "POST", "/alerts/{alert}/case", 303, OFFICE, seed_alert),
     Ep("POST /alerts/{alert}/ack", "POST", "/alerts/{alert}/ack", 303, OFFICE, seed_alert, lambda c: {"note": "已知悉"}),
@@ -443,6 +486,24 @@ ENDPOINTS = [
     Ep("API create", "POST", "/api/v1/cases", 201, OFFICE, body=lambda c: case_form()),
     *API_ROWS,
     *(api_twin(e) for e in (*add_commitment_rows(), *DECISIONS)),
+    Ep("API schemes", "GET", "/api/v1/schemes", 200, OFFICE, a_scheme),
+    Ep("API scheme backfill", "GET", "/api/v1/schemes/backfill", 200, OFFICE, a_scheme),
+    Ep(
+        "API scheme create",
+        "POST",
+        "/api/v1/schemes",
+        201,
+        OFFICE,
+        a_scheme,
+        lambda c: {"name": f"矩阵接口方案{next(_n)}", "include": "矩阵"},
+    ),
+    Ep("API scheme update", "PUT", "/api/v1/schemes/{scheme}", 200, OFFICE, a_scheme, lambda c: {"include": "矩阵 更新"}),
+    Ep("API scheme preview", "POST", "/api/v1/schemes/preview", 200, OFFICE, body=lambda c: {"name": "x", "include": "矩阵", "days": 7}),
+    Ep("API policies", "GET", "/api/v1/policies", 200, SUPERVISORS, a_policy),
+    Ep("API policy", "GET", "/api/v1/policies/{policy}", 200, SUPERVISORS, a_policy),
+    Ep("API policy create", "POST", "/api/v1/policies", 201, OFFICE, body=policy_body),
+    Ep("API policy update", "PUT", "/api/v1/policies/{policy}", 200, OFFICE, a_policy, policy_body),
+    Ep("API policy delete", "DELETE", "/api/v1/policies/{policy}", 200, OFFICE, a_policy),
 ]
 
 
@@ -470,13 +531,47 @@ def test_every_endpoint_is_in_the_matrix(env: Env) -> None:
             .replace("{run}", "{run_id}")
             .replace("{user}", "{user_id}")
             .replace("{token}", "{token_id}")
-            .replace("{q}", ""),
+            .replace("{policy}", "{policy_id}")
+            .replace("{scheme}", "{name}")
+            .replace("{q}", "")
+            .split("?")[0],
         )
         for e in ENDPOINTS
     }
-    routes = {(m, r.path) for r in env.app.routes for m in getattr(r, "methods", ()) if m != "HEAD"}
-    missing = routes - covered - {("POST", "/login"), ("POST", "/logout"), ("GET", "/"), ("POST", "/admin/users")}
+    routes = {(m, re.sub(r":\w+}", "}", path)) for m, path in all_routes(env.app)}
+    assert len(routes) > 80  # the whole app, included routers too (FastAPI nests them)
+    missing = routes - covered - {("POST", "/login"), ("POST", "/logout"), ("GET", "/"), ("POST", "/admin/users")} - NOT_YET
     assert missing == set()
+
+
+# Routes of later issues that have no rows yet (their own tests check who may use them). Listed so
+# that any *new* route still fails the test above until it has rows.
+NOT_YET = {
+    ("GET", "/posts/{post_id}"),
+    ("POST", "/posts/{post_id}/corrections"),
+    ("GET", "/api/v1/posts/{post_id}/corrections"),
+    ("POST", "/api/v1/posts/{post_id}/corrections"),
+    ("GET", "/quality"),
+    ("GET", "/quality/corrections.jsonl"),
+    ("GET", "/timeliness"),
+    ("GET", "/timeliness.xlsx"),
+    ("POST", "/briefings/special"),
+}
+
+
+def all_routes(app: Any) -> set[tuple[str, str]]:
+    """(method, path) of every route, descending into included routers: FastAPI 0.165 keeps an
+    included router as one entry of ``app.routes``, so a flat read saw none of them."""
+
+    def walk(routes: Any) -> Any:
+        for r in routes:
+            inner = getattr(r, "original_router", None)
+            if inner is not None:
+                yield from walk(inner.routes)
+            else:
+                yield from ((m, r.path) for m in getattr(r, "methods", None) or () if m != "HEAD")
+
+    return set(walk(app.routes))
 
 
 def test_every_action_is_in_the_matrix() -> None:
@@ -548,7 +643,7 @@ def test_matrix(env: Env, ep: Ep, tmp_path: Any) -> None:
         if ep.method == "GET":
             r = client.get(url)
         elif ep.api:
-            r = client.post(url, json=ep.body(ctx) if ep.body else {})
+            r = client.request(ep.method, url, json=ep.body(ctx) if ep.body else {})
         else:
             files = {"files": ("现场照片.pdf", PDF, "application/pdf")} if ep.files else None
             r = client.form(url, ep.body(ctx) if ep.body else {}, files=files)

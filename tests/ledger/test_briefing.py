@@ -525,6 +525,39 @@ def test_cli_writes_the_word_file_and_prints_its_path(world: World, tmp_path: Pa
     assert bad.exit_code == 2 and "--since" in bad.stderr
 
 
+def test_cli_briefing_for_one_scheme(world: World, tmp_path: Path) -> None:
+    """`yuqing brief --scheme`: the post figures are the scheme's posts only, in a directory and with
+    a heading of their own; an unknown scheme is refused with the names there are."""
+    from schemes.backfill import backfill
+    from schemes.store import SchemeStore
+    from yuqing.cli import main
+    from yuqing.store import Query
+
+    store = SqliteStore(f"sqlite:///{tmp_path}/store.db")
+    store.write(world.store.search(Query(limit=1000)).hits)
+    table = SchemeStore(f"sqlite:///{tmp_path}/ledger.db")
+    table.save_all([{"name": "欠薪", "include": "工资 欠薪 拖欠", "topics": ["工资拖欠"]}, {"name": "其他方案", "include": "小区"}])
+    assert backfill(store, table).finished
+    table.close()
+    mine = store.search(Query(scheme="欠薪", since=SINCE, until=UNTIL, limit=0)).total
+    assert 0 < mine < 10  # the period holds 10 posts
+    store.close()
+    config = tmp_path / "yuqing.yaml"
+    config.write_text(
+        f"store: {{url: 'sqlite:///{tmp_path}/store.db'}}\ndatabase: {{url: 'sqlite:///{tmp_path}/ledger.db'}}\n", encoding="utf-8"
+    )
+    args = ["-c", str(config), "brief", "--since", "2026-11-16", "--until", "2026-11-22", "--out", "out", "--no-pdf"]
+    result = CliRunner().invoke(main, [*args, "--scheme", "欠薪"])
+    assert result.exit_code == 0, result.output + str(result.exception)
+    path = Path("out/欠薪/舆情风险研判简报_20261116-20261122.docx")
+    assert result.stdout.splitlines() == [str(path)]
+    assert "（监测方案：欠薪）" in doc_text(path)
+    assert doc_tables(path)["总体态势"][1][1] == str(mine)
+    bad = CliRunner().invoke(main, [*args, "--scheme", "没有这个方案"])
+    assert bad.exit_code == 2 and "没有这个方案" in bad.stderr and "其他方案、欠薪" in bad.stderr
+    assert not Path("out/没有这个方案").exists()
+
+
 def test_scheduled_job_covers_the_whole_days_before_it_runs(world: World, tmp_path: Path) -> None:
     from apscheduler.schedulers.background import BackgroundScheduler
 

@@ -41,6 +41,7 @@ class Query:
     # any-of filters, for the event clusterer's batched lookups (processors/clustering.py)
     event_ids: tuple[str, ...] | None = None  # posts of any of these events
     event_keys: tuple[str, ...] | None = None  # posts carrying any of these lookup keys
+    ids: tuple[str, ...] | None = None  # posts with any of these ids (the workbench: which of an alert's posts are in a scheme)
     since: datetime | None = None  # published_at >= since
     until: datetime | None = None  # published_at < until
     limit: int = 20

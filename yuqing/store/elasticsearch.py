@@ -388,6 +388,8 @@ class ElasticsearchStore:
             clauses.append({"terms": {"event_id": list(q.event_ids)}})
         if q.event_keys is not None:
             clauses.append({"terms": {"event_keys": list(q.event_keys)}})
+        if q.ids is not None:
+            clauses.append({"terms": {"id": list(q.ids)}})
         bounds: dict[str, int] = {}
         if q.since is not None:
             bounds["gte"] = epoch_us(q.since)

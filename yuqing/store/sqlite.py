@@ -174,6 +174,9 @@ class SqliteStore:
         if q.event_ids is not None:
             clauses.append("event_id IN (SELECT value FROM json_each(?))")
             args.append(json.dumps(list(q.event_ids)))
+        if q.ids is not None:
+            clauses.append("id IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(list(q.ids)))
         if q.event_keys is not None:
             clauses.append("rid IN (SELECT rid FROM post_keys WHERE key IN (SELECT value FROM json_each(?)))")
             args.append(json.dumps(list(q.event_keys)))
