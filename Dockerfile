@@ -5,6 +5,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends fonts-noto-cjk 
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY app ./app
 COPY yuqing ./yuqing
 COPY collectors ./collectors
 COPY processors ./processors
@@ -13,6 +14,8 @@ COPY ledger ./ledger
 COPY schemes ./schemes
 COPY web ./web
 COPY corrections ./corrections
+COPY briefings ./briefings
+COPY notify ./notify
 RUN pip install .
 RUN useradd --system --home /var/lib/yuqing yuqing && mkdir -p /var/lib/yuqing && chown yuqing /var/lib/yuqing
 USER yuqing

@@ -23,11 +23,14 @@ install-dev: venv
 demo: install
 	$(PYTHON) -m yuqing demo
 
-test: install-dev lint typecheck pytest
+test: install-dev lint importlint typecheck pytest
 
 lint:
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
+
+importlint:
+	$(VENV)/bin/lint-imports
 
 typecheck:
 	$(PYTHON) -m mypy

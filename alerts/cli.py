@@ -49,11 +49,11 @@ def _publish(store: AlertStore) -> None:
     """Send lifecycle events now; if the bus is down the running engine sends them later."""
     from yuqing.bus import open_bus
     from yuqing.errors import BusError
-    from yuqing.runtime import _bus_options
+    from yuqing.runtime import bus_options
 
     s = _ctx_settings()
     try:
-        bus = open_bus(s.bus.url, partitions=s.bus.partitions, **_bus_options(s))
+        bus = open_bus(s.bus.url, partitions=s.bus.partitions, **bus_options(s))
         try:
             store.publish_outbox(bus)
         finally:
@@ -79,7 +79,7 @@ def check(file: str, since: str, until: str | None, only: tuple[str, ...], as_js
     from alerts.dryrun import dry_run, recent_posts
     from alerts.rules.registry import load_rules
     from alerts.service import make_renderer, web_base_url
-    from yuqing.runtime import _store_options
+    from yuqing.runtime import store_options
     from yuqing.store import open_store
 
     loaded = load_rules(file)
@@ -91,7 +91,7 @@ def check(file: str, since: str, until: str | None, only: tuple[str, ...], as_js
     s = _ctx_settings()
     start, end = _when(since), _when(until)
     assert start is not None
-    store = open_store(s.store.url, refresh=s.store.refresh, **_store_options(s))
+    store = open_store(s.store.url, refresh=s.store.refresh, **store_options(s))
     try:
         posts = recent_posts(store, start, end)
     finally:
@@ -292,7 +292,7 @@ _MATCHER = re.compile(r"^([a-z_]+)=(.+)$")
 @click.option("--by", required=True)
 @click.option("--comment", default="")
 def silence_add(matchers: tuple[str, ...], duration: str, by: str, comment: str) -> None:
-    from alerts.duration import parse_duration
+    from yuqing.duration import parse_duration
 
     parsed: dict[str, str] = {}
     for m in matchers:
@@ -333,8 +333,8 @@ def silence_expire(silence_id: str) -> None:
 @click.option("-n", "--limit", default=20, show_default=True)
 def inbox_cmd(box: str | None, unread: bool, limit: int) -> None:
     """The in-app inbox (站内信)."""
-    from alerts.notifiers.inbox import Inbox
     from alerts.service import database_url
+    from notify.channels.inbox import Inbox
 
     ib = Inbox(database_url(_ctx_settings()))
     msgs = ib.messages(box, unread=unread, limit=limit)
@@ -348,8 +348,8 @@ def inbox_cmd(box: str | None, unread: bool, limit: int) -> None:
 @click.argument("notifier")
 def test_notifier(notifier: str) -> None:
     """Send a test notification through one configured channel, now, and report the reply."""
-    from alerts.notifiers.base import Notification
     from alerts.service import database_url, make_notifiers
+    from notify.base import Notification
 
     s = _ctx_settings()
     names = [n.name for n in s.alerts.notifiers]
@@ -371,6 +371,3 @@ def test_notifier(notifier: str) -> None:
             c.close()
     click.echo(f"{'成功' if result.ok else '失败'}：{result.status}")
     sys.exit(0 if result.ok else 1)
-
-
-COMMANDS = [rules, alerts_group]

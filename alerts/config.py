@@ -13,8 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
 
-from alerts.duration import Duration
-from alerts.notifiers.base import NotifierConfig
+from notify.base import NotifierConfig
+from notify.config import RetryConfig
+from yuqing.duration import Duration
 from yuqing.events import RiskLevel, Topic
 
 
@@ -116,14 +117,8 @@ class SilenceConfig(_Model):
     created_by: str = "config"
 
 
-class RetryConfig(_Model):
-    attempts: int = Field(default=4, ge=1, le=20, description="delivery attempts per channel, the first included")
-    backoff: Duration = Field(default=timedelta(seconds=2), description="wait before the second attempt; doubles each time")
-    max_backoff: Duration = timedelta(minutes=5)
-
-
 def _default_notifiers() -> list[NotifierConfig]:
-    from alerts.notifiers.inbox_config import InboxConfig
+    from notify.channels.inbox_config import InboxConfig
 
     return [InboxConfig(name="inbox", type="inbox")]
 
@@ -160,7 +155,7 @@ class AlertsConfig(_Model):
     @field_validator("notifiers", mode="before")
     @classmethod
     def _typed_notifiers(cls, v: Any) -> Any:
-        from alerts.notifiers.registry import parse_notifier_config
+        from notify.registry import parse_notifier_config
 
         if not isinstance(v, list):
             return v

@@ -8,32 +8,25 @@ and a ``yuqing alerts ack`` in another process queue instead of failing with "da
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator
-from typing import Any
-
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    Connection,
     Engine,
     Float,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
-    UniqueConstraint,
-    create_engine,
 )
-from sqlalchemy.pool import StaticPool
 
-from yuqing.sqlite_util import sqlalchemy_engine
+from notify.db import attempts, deliveries, inbox, metadata
+from yuqing import sqldb
+from yuqing.sqldb import begin, dispose, insert_ignore, upsert
 
-metadata = MetaData()
+__all__ = ["attempts", "begin", "deliveries", "dispose", "inbox", "insert_ignore", "metadata", "upsert"]
+
 
 # One row per engine role: who may evaluate rules and notify now (see alerts.lease). ``epoch``
 # grows by one at every change of holder: it is the fencing token every commit checks.
@@ -115,39 +108,6 @@ alert_posts = Table(
     Column("added_at", Float, nullable=False),
 )
 
-deliveries = Table(
-    "alert_deliveries",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("alert_id", String(40)),
-    Column("key", String(200), nullable=False),
-    Column("kind", String(20), nullable=False),  # first | repeat | escalation | upgrade | test
-    Column("notifier", String(200), nullable=False),
-    Column("notification", JSON, nullable=False),
-    Column("status", String(20), nullable=False),  # pending | sent | failed
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", Float, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("sent_at", Float),
-    Column("last_status", Text),
-    UniqueConstraint("key", "notifier", name="alert_deliveries_once"),
-    Index("alert_deliveries_due", "notifier", "status", "next_attempt_at"),
-)
-
-attempts = Table(
-    "alert_attempts",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("delivery_id", Integer, nullable=False, index=True),
-    Column("notifier", String(200), nullable=False),
-    Column("attempt", Integer, nullable=False),
-    Column("at", Float, nullable=False),
-    Column("ok", Boolean, nullable=False),
-    Column("retryable", Boolean, nullable=False),
-    Column("status", Text, nullable=False),
-    Column("duration_ms", Float, nullable=False),
-)
-
 silences = Table(
     "alert_silences",
     metadata,
@@ -171,108 +131,14 @@ outbox = Table(
     Index("alert_outbox_unpublished", "published_at", "seq"),
 )
 
-inbox = Table(
-    "alert_inbox",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("box", String(200), nullable=False),
-    Column("key", String(200), nullable=False),
-    Column("title", Text, nullable=False),
-    Column("text", Text, nullable=False),
-    Column("html", Text),
-    Column("url", Text),
-    Column("severity", String(10), nullable=False),
-    Column("data", JSON, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("read_at", Float),
-    Column("read_by", String(200)),
-    UniqueConstraint("box", "key", name="alert_inbox_once"),
-    Index("alert_inbox_recent", "box", "created_at"),
-)
-
-_engines: dict[str, Engine] = {}
-_lock = threading.Lock()
-_write_locks: dict[int, threading.RLock] = {}
-
-
-@contextlib.contextmanager
-def begin(engine: Engine) -> Iterator[Connection]:
-    """A write transaction. On SQLite, threads of this process queue on a mutex first: SQLite's own
-    busy handler polls with sleeps of up to 100 ms, which turns a briefly held lock into a stall."""
-    if engine.dialect.name != "sqlite":
-        with engine.begin() as conn:
-            yield conn
-        return
-    with _lock:
-        lock = _write_locks.setdefault(id(engine), threading.RLock())
-    with lock, engine.begin() as conn:
-        yield conn
-
 
 def get_engine(url: str) -> Engine:
     """One engine per URL per process, tables created on first use."""
-    with _lock:
-        engine = _engines.get(url)
-        if engine is None:
-            engine = _engines[url] = create(url)
-        return engine
+    return sqldb.get_engine(url, metadata)
 
 
 def create(url: str) -> Engine:
-    """A new engine (``sqlite://`` gives a private in-memory database, as dry runs want)."""
-    if url.startswith("sqlite"):
-        memory = url in ("sqlite://", "sqlite:///:memory:")
-        engine = sqlalchemy_engine(url, **({"poolclass": StaticPool} if memory else {}))
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
+    """A new engine with the tables (``sqlite://`` gives a private in-memory database, as dry runs want)."""
+    engine = sqldb.open_engine(url)
     metadata.create_all(engine)
     return engine
-
-
-def dispose(url: str | None = None) -> None:
-    """Close pooled connections (tests and ``Runtime.close``)."""
-    with _lock:
-        for u in [url] if url else list(_engines):
-            engine = _engines.pop(u, None) if u else None
-            if engine is not None:
-                engine.dispose()
-
-
-_statements: dict[tuple[str, str, str], Any] = {}
-
-
-def _dialect(engine_or_conn: Any) -> str:
-    return str(engine_or_conn.dialect.name)
-
-
-def insert_ignore(engine_or_conn: Any, table: Table) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING for the dialect; values go in as execute() parameters,
-    so the statement is built and compiled once (building ``.values(**row)`` per call dominated
-    the engine's CPU time)."""
-    name = _dialect(engine_or_conn)
-    key = ("ignore", name, table.name)
-    stmt = _statements.get(key)
-    if stmt is None:
-        if name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
-        stmt = _statements[key] = dialect_insert(table).on_conflict_do_nothing()
-    return stmt
-
-
-def upsert(engine_or_conn: Any, table: Table, keys: list[str]) -> Any:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE every other column; values as execute() parameters."""
-    name = _dialect(engine_or_conn)
-    key = ("upsert", name, table.name)
-    stmt = _statements.get(key)
-    if stmt is None:
-        if name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
-        ins = dialect_insert(table)
-        stmt = _statements[key] = ins.on_conflict_do_update(
-            index_elements=keys, set_={c.name: ins.excluded[c.name] for c in table.columns if c.name not in keys}
-        )
-    return stmt

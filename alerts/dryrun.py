@@ -19,7 +19,8 @@ from alerts.config import AlertsConfig
 from alerts.engine import Engine
 from alerts.render import Renderer
 from alerts.rules.base import Rule
-from alerts.store import OPEN, Alert, AlertStore, Delivery
+from alerts.store import OPEN, Alert, AlertStore
+from notify.store import Delivery
 from yuqing.events import PostClassified
 from yuqing.store import Query, Store
 

@@ -8,7 +8,7 @@ Both end in one database transaction that saves the rules' windows, the alerts, 
 deliveries to make and the events to publish — so after a crash or restart nothing is lost and
 nothing already sent is sent again: a redelivered bus batch finds its posts already counted
 (windows de-duplicate by post id) and its notifications already recorded (deliveries are unique
-by notification key and channel). Delivery itself happens outside, in ``alerts.delivery``.
+by notification key and channel). Delivery itself happens outside, in ``notify.delivery``.
 
 Time: windows use the posts' ``published_at``; everything about notifying uses the injectable
 ``clock``. ``yuqing rules check`` drives the same engine with the clock set to each post's time.
@@ -27,7 +27,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from alerts import hygiene
 from alerts.config import AlertsConfig
-from alerts.duration import chinese_duration
 from alerts.events import AlertEscalated, AlertFired, AlertPost
 from alerts.model import Clear, Hit, PostRef, max_severity, severity_rank, ts_to_dt
 from alerts.render import Renderer
@@ -35,6 +34,7 @@ from alerts.routing import resolve_routes
 from alerts.rules.base import Rule
 from alerts.store import Alert, AlertStore, new_alert_id
 from yuqing.bus import Bus
+from yuqing.duration import chinese_duration
 from yuqing.errors import BackendError, BusError
 from yuqing.events import PostClassified
 from yuqing.timeutil import now as wall_now

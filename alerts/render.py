@@ -14,8 +14,8 @@ from typing import Any
 import jinja2
 
 from alerts.model import ts_to_dt
-from alerts.notifiers.base import Notification
 from alerts.store import Alert
+from notify.base import Notification
 from yuqing.errors import ConfigError
 
 BUNDLED = Path(__file__).resolve().parent / "templates"

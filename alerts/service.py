@@ -5,20 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alerts.config import AlertsConfig
-from alerts.delivery import Deliverer
 from alerts.engine import Clock, Engine
-from alerts.notifiers.base import Notifier, NotifierContext
-from alerts.notifiers.registry import make_notifier
 from alerts.render import Renderer
 from alerts.rules.base import Rule
 from alerts.rules.registry import load_rules
 from alerts.store import AlertStore
+from notify.base import Notifier, NotifierContext
+from notify.delivery import Deliverer
+from notify.registry import make_notifier
 from yuqing.bus import Bus
 from yuqing.errors import ConfigError
-from yuqing.settings import Settings
 from yuqing.timeutil import now as wall_now
+
+if TYPE_CHECKING:
+    from app.settings import Settings  # a type only: stages do not import the application
 
 
 def database_url(settings: Settings) -> str:

@@ -46,8 +46,8 @@ def make_stage(svc: AlertService, runtime: Runtime) -> Stage[PostClassified]:
 
 def make_ledger_stage(svc: AlertService, runtime: Runtime) -> Stage[Any]:
     """The ledger's events (topic ``ledger``) for rules that follow a case's response (``rebound``)."""
-    from ledger.events import TOPIC as LEDGER_TOPIC
-    from ledger.events import decode as decode_ledger
+    from yuqing.ledger_events import TOPIC as LEDGER_TOPIC
+    from yuqing.ledger_events import decode as decode_ledger
 
     return Stage(
         name="alerts-ledger",

@@ -15,13 +15,14 @@ import time
 import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Integer, bindparam, cast, delete, func, insert, select, update
+from sqlalchemy import Connection, Integer, bindparam, cast, delete, func, insert, inspect, select, update
 
 from alerts import db
 from alerts.events import ALERTS_TOPIC, AlertAcknowledged, AlertResolved, _AlertEvent
 from alerts.model import PostRef, ts_to_dt
+from notify.store import DeliveryStore
 from yuqing.bus import Bus, OutMessage
 from yuqing.errors import YuqingError
 
@@ -96,34 +97,6 @@ class Alert:
 
 
 @dataclass(frozen=True)
-class Delivery:
-    id: int
-    alert_id: str | None
-    key: str
-    kind: str
-    notifier: str
-    notification: dict[str, Any]
-    status: str
-    attempts: int
-    next_attempt_at: float
-    created_at: float
-    sent_at: float | None
-    last_status: str | None
-
-
-@dataclass(frozen=True)
-class Attempt:
-    delivery_id: int
-    notifier: str
-    attempt: int
-    at: float
-    ok: bool
-    retryable: bool
-    status: str
-    duration_ms: float
-
-
-@dataclass(frozen=True)
 class Silence:
     id: str
     matchers: dict[str, str]
@@ -139,8 +112,6 @@ class Silence:
 # Built once: a fixed statement executed with parameters skips SQLAlchemy's per-call construction.
 _INSERT_ALERT = insert(db.alerts)
 _UPDATE_ALERT = update(db.alerts).where(db.alerts.c.id == bindparam("alert_id"))
-_INSERT_ATTEMPT = insert(db.attempts)
-_UPDATE_DELIVERY = update(db.deliveries).where(db.deliveries.c.id == bindparam("delivery_id"))
 _INSERT_EVENT = insert(db.outbox)
 
 
@@ -148,13 +119,31 @@ def new_alert_id() -> str:
     return "al-" + uuid.uuid4().hex[:12]
 
 
-class AlertStore:
-    def __init__(self, database_url: str, *, engine: Any = None) -> None:
-        self.url = database_url
-        self.engine = engine if engine is not None else db.get_engine(database_url)
+class FiredAlert(NamedTuple):
+    rule: str
+    severity: str
+    status: str
 
-    def begin(self) -> Any:
-        return db.begin(self.engine)
+
+class AlertStore(DeliveryStore):
+    """The alert engine's tables; the deliveries of its notifications are ``DeliveryStore``'s."""
+
+    def __init__(self, database_url: str, *, engine: Any = None) -> None:
+        super().__init__(database_url, engine=engine if engine is not None else db.get_engine(database_url))
+
+    def fired_between(self, since: datetime, until: datetime) -> list[FiredAlert] | None:
+        """Alerts opened in [since, until) that fired (left the group wait), for the briefings. An
+        alert's time is when its first post hit the rule (``created_at``): that is when the
+        situation arose, whereas ``fired_at`` lies a group wait later and may fall after a period
+        that has just ended. None when this database has no alert tables (the engine never ran
+        there); the store reads them without creating them when given a read-only ``engine``."""
+        table = db.alerts
+        if not inspect(self.engine).has_table(table.name):
+            return None
+        cond = (table.c.created_at >= since.timestamp()) & (table.c.created_at < until.timestamp()) & table.c.fired_at.is_not(None)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(table.c.rule, table.c.severity, table.c.status).where(cond)).all()
+        return [FiredAlert(*r) for r in rows]
 
     # -- windows ----------------------------------------------------------------------------
     def load_windows(self, rule: str) -> dict[str, dict[str, Any]]:
@@ -286,66 +275,6 @@ class AlertStore:
             rows = conn.execute(q).mappings().all()
         return [Silence(r["id"], r["matchers"], r["starts_at"], r["ends_at"], r["created_by"], r["comment"]) for r in rows]
 
-    # -- deliveries -------------------------------------------------------------------------
-    def add_delivery_in(
-        self, conn: Connection, alert_id: str | None, key: str, kind: str, notifier: str, notification: dict[str, Any], now: float
-    ) -> None:
-        row = {
-            "alert_id": alert_id, "key": key, "kind": kind, "notifier": notifier, "notification": notification, "status": "pending",
-            "attempts": 0, "next_attempt_at": now, "created_at": now, "sent_at": None, "last_status": None,
-        }  # fmt: skip
-        conn.execute(db.insert_ignore(conn, db.deliveries), row)
-
-    def due_deliveries(self, now: float, notifier: str | None = None, limit: int = 100) -> list[Delivery]:
-        c = db.deliveries.c
-        q = select(db.deliveries).where(c.status == "pending", c.next_attempt_at <= now).order_by(c.next_attempt_at, c.id).limit(limit)
-        if notifier is not None:
-            q = q.where(c.notifier == notifier)
-        with self.engine.connect() as conn:
-            return [Delivery(**dict(r)) for r in conn.execute(q).mappings()]
-
-    def next_delivery_at(self, notifier: str) -> float | None:
-        c = db.deliveries.c
-        with self.engine.connect() as conn:
-            return conn.execute(select(func.min(c.next_attempt_at)).where(c.status == "pending", c.notifier == notifier)).scalar()
-
-    def record_attempt(
-        self, d: Delivery, ok: bool, retryable: bool, status: str, duration_ms: float, at: float, next_attempt_at: float | None
-    ) -> str:
-        """Record one attempt; returns the delivery's new status."""
-        attempt = d.attempts + 1
-        new_status = "sent" if ok else ("pending" if retryable and next_attempt_at is not None else "failed")
-        attempt_row = {
-            "delivery_id": d.id, "notifier": d.notifier, "attempt": attempt, "at": at, "ok": ok, "retryable": retryable,
-            "status": status, "duration_ms": duration_ms,
-        }  # fmt: skip
-        delivery_row = {
-            "delivery_id": d.id, "attempts": attempt, "status": new_status, "last_status": status, "sent_at": at if ok else None,
-            "next_attempt_at": next_attempt_at if new_status == "pending" else d.next_attempt_at,
-        }  # fmt: skip
-        with self.begin() as conn:
-            conn.execute(_INSERT_ATTEMPT, attempt_row)
-            conn.execute(_UPDATE_DELIVERY, delivery_row)
-        return new_status
-
-    def deliveries(self, alert_id: str | None = None, *, kind: str | None = None) -> list[Delivery]:
-        c = db.deliveries.c
-        q = select(db.deliveries).order_by(c.id)
-        if alert_id is not None:
-            q = q.where(c.alert_id == alert_id)
-        if kind is not None:
-            q = q.where(c.kind == kind)
-        with self.engine.connect() as conn:
-            return [Delivery(**dict(r)) for r in conn.execute(q).mappings()]
-
-    def attempts(self, delivery_id: int | None = None) -> list[Attempt]:
-        c = db.attempts.c
-        q = select(db.attempts).order_by(c.id)
-        if delivery_id is not None:
-            q = q.where(c.delivery_id == delivery_id)
-        with self.engine.connect() as conn:
-            return [Attempt(**{k: v for k, v in dict(r).items() if k != "id"}) for r in conn.execute(q).mappings()]
-
     # -- outbox -----------------------------------------------------------------------------
     def add_event_in(self, conn: Connection, event: _AlertEvent, now: float) -> None:
         conn.execute(_INSERT_EVENT, {"key": event.alert_id, "event": event.model_dump_json(), "created_at": now, "published_at": None})
@@ -399,6 +328,17 @@ class AlertStore:
             q = q.where(db.alerts.c.status == status)
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar_one())
+
+    def post_ids(self, alert_ids: list[str]) -> dict[str, list[str]]:
+        """The ids of the posts attached to each of these alerts (alerts without posts are absent)."""
+        out: dict[str, list[str]] = {}
+        c = db.alert_posts.c
+        with self.engine.connect() as conn:
+            for i in range(0, len(alert_ids), 500):
+                rows = conn.execute(select(c.alert_id, c.post_id).where(c.alert_id.in_(alert_ids[i : i + 500])))
+                for alert_id, post_id in rows:
+                    out.setdefault(alert_id, []).append(post_id)
+        return out
 
     def top_posts(self, alert_id: str, n: int = 3) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from yuqing.cli import Ctx, pass_ctx
+from yuqing.clikit import Ctx, pass_ctx
 
 _URL_KINDS = ("rss", "board", "liuyan")
 
@@ -41,6 +41,7 @@ def collect(ctx: Ctx, source_name: str | None, dry_run: bool, kind: str | None, 
     from collectors.config import SourceConfig, validate_sources
     from collectors.registry import make_collector
     from collectors.service import run_source
+    from collectors.state import runtime_state
     from yuqing.runtime import Runtime
 
     settings = ctx.settings
@@ -80,7 +81,7 @@ def collect(ctx: Ctx, source_name: str | None, dry_run: bool, kind: str | None, 
             for src in sources:
                 collector = make_collector(src)
                 try:
-                    r = run_source(collector, runtime.bus, runtime.state)
+                    r = run_source(collector, runtime.bus, runtime_state(runtime))
                 finally:
                     collector.close()
                 click.echo(
@@ -93,10 +94,10 @@ def collect(ctx: Ctx, source_name: str | None, dry_run: bool, kind: str | None, 
         from apscheduler.schedulers.background import BackgroundScheduler
 
         from collectors.stage import start
-        from yuqing.cli import _on_signals
+        from yuqing.clikit import on_signals
 
         stop = threading.Event()
-        _on_signals(stop)
+        on_signals(stop)
         scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
         start(runtime, scheduler, stop)
         scheduler.start()
@@ -156,6 +157,3 @@ def sources(ctx: Ctx, flatline_hours: float | None, as_json: bool, as_metrics: b
             status += "（静默判断：数据不足）"
         row = [(s.id, 24), (s.kind, 9), (last, 16), (str(s.items_today), 6), (str(s.items_total), 8), (typical, 7), (silence, 10)]
         click.echo("".join(_cell(v, w) for v, w in row) + status)
-
-
-COMMANDS = [collect, sources]

@@ -80,10 +80,6 @@ class HotlineConfig(KindConfig):
         return v
 
 
-def decode_bytes(data: bytes, encoding: str | None) -> str:
-    return charset.decode(data, encoding=encoding).text
-
-
 def _cell(value: Any) -> str:
     """A cell as text: Excel stores work-order numbers as floats (2.0250301e+11)."""
     if value is None:

@@ -66,10 +66,6 @@ class RssConfig(HttpConfig):
         return v
 
 
-def strip_html(text: str) -> str:
-    return html_to_text(text)
-
-
 def _cut_short(text: str) -> bool:
     """Whether a malformed document looks incomplete: it does not end with the end tag of a
     feed's root (``</rss>``, ``</feed>``, ``</rdf:RDF>``) or channel."""

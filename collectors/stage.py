@@ -8,6 +8,7 @@ from typing import Any
 
 from collectors.registry import make_collector
 from collectors.service import run_source
+from collectors.state import runtime_state
 from yuqing.runtime import Runtime
 
 
@@ -19,7 +20,7 @@ def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threa
         scheduler.add_job(
             run_source,
             "interval",
-            args=(collector, runtime.bus, runtime.state),
+            args=(collector, runtime.bus, runtime_state(runtime)),
             seconds=src.interval,
             jitter=src.interval * src.jitter,
             id=f"collect:{src.id}",

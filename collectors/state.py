@@ -17,10 +17,13 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from yuqing.sqlite_util import connect, sqlite_path
 from yuqing.timeutil import TZ, now
+
+if TYPE_CHECKING:
+    from yuqing.runtime import Runtime
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS source_state (source TEXT PRIMARY KEY, state TEXT NOT NULL);
@@ -217,3 +220,8 @@ class StateStore:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def runtime_state(runtime: Runtime) -> StateStore:
+    """The collectors' state store of ``runtime`` (``state_url``), opened once and closed with it."""
+    return runtime.resource("collectors.state", lambda: StateStore(runtime.settings.state_url))

@@ -1,6 +1,6 @@
 """The ledger's own deliveries — reminders, escalations and briefings — durable, with retries.
 
-They go through the alert engine's delivery machinery (``alerts.delivery.Deliverer`` over the
+They go through the shared delivery machinery (``notify.delivery`` over the
 ``alert_deliveries``/``alert_attempts`` tables of the alerts database): every message is written
 as a pending delivery per channel before the first attempt, each attempt is recorded, and failed
 attempts are retried with exponential backoff (``alerts.retry``) by the ``ledger:deliveries`` job
@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from alerts.config import RetryConfig
-from alerts.delivery import Deliverer
-from alerts.notifiers.base import Notification, Notifier, NotifierContext
-from alerts.notifiers.registry import make_notifier, parse_notifier_config
-from alerts.store import AlertStore, Delivery
 from ledger.config import LedgerConfig
+from notify.base import Notification, Notifier, NotifierContext
+from notify.config import RetryConfig
+from notify.delivery import ClaimingDeliverer
+from notify.registry import make_notifier, parse_notifier_config
+from notify.store import Delivery, DeliveryStore
 from yuqing.timeutil import now as wall_now
 
 log = logging.getLogger("ledger.channels")
@@ -59,31 +59,6 @@ class Target:
     notes: list[str] = field(default_factory=list)
 
 
-class ClaimingDeliverer(Deliverer):
-    """A deliverer that claims each delivery before attempting it: the ledger stage may run in
-    several processes (no lease as for the alert engine), and a message must not go out twice.
-    The claim moves the delivery's next attempt past the attempt's longest duration; a process
-    that dies mid-attempt thus leaves it to be retried after that."""
-
-    def attempt(self, d: Delivery) -> str:
-        from sqlalchemy import update
-
-        from alerts import db
-
-        notifier = self.notifiers.get(d.notifier)
-        hold = (notifier.config.timeout if notifier is not None and notifier.config is not None else 10.0) + 60.0
-        c = db.deliveries.c
-        with self.store.begin() as conn:
-            claimed = conn.execute(
-                update(db.deliveries)
-                .where(c.id == d.id, c.status == "pending", c.attempts == d.attempts, c.next_attempt_at == d.next_attempt_at)
-                .values(next_attempt_at=self.clock().timestamp() + hold)
-            ).rowcount
-        if not claimed:
-            return "claimed elsewhere"
-        return super().attempt(d)
-
-
 class Outbox:
     def __init__(
         self,
@@ -95,7 +70,7 @@ class Outbox:
         notifiers: dict[str, Notifier] | None = None,
     ) -> None:
         self.config = config
-        self.store = AlertStore(alerts_database_url)
+        self.store = DeliveryStore(alerts_database_url)
         if notifiers is None:
             ctx = NotifierContext(database_url=alerts_database_url)
             notifiers = {}
@@ -162,7 +137,7 @@ class Outbox:
     def deliveries_for(self, keys: Iterable[str]) -> dict[str, list[Delivery]]:
         from sqlalchemy import select
 
-        from alerts import db
+        from notify import db
 
         wanted = list(dict.fromkeys(keys))
         out: dict[str, list[Delivery]] = {k: [] for k in wanted}
@@ -191,6 +166,5 @@ def channel_label(name: str) -> str:
 
 
 def open_outbox(settings: Any, *, clock: Callable[[], datetime] = wall_now) -> Outbox:
-    from alerts.service import database_url
-
-    return Outbox(settings.ledger, database_url(settings), settings.alerts.retry, clock=clock)
+    """The ledger's outbox on the alerts database (``alerts.database_url``, default ``database.url``)."""
+    return Outbox(settings.ledger, settings.alerts.database_url or settings.database.url, settings.notify.retry, clock=clock)

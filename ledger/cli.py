@@ -1,15 +1,12 @@
-"""``yuqing ledger ...``: serve the web UI, migrate, manage units, users and tokens, export, remind."""
+"""``yuqing ledger ...``: migrate, manage units, users and tokens, export, remind."""
 
 from __future__ import annotations
 
-import sys
-import threading
 from pathlib import Path
 
 import click
 
-from ledger.briefing_cli import brief
-from yuqing.cli import Ctx, pass_ctx
+from yuqing.clikit import Ctx, pass_ctx
 
 
 def _service(ctx: Ctx, *, bus: bool = False):  # type: ignore[no-untyped-def]
@@ -27,50 +24,6 @@ def _service(ctx: Ctx, *, bus: bool = False):  # type: ignore[no-untyped-def]
 @click.group()
 def ledger() -> None:
     """舆情回应台账: the response ledger (web UI, units, users, export)."""
-
-
-@ledger.command()
-@click.option("--host", help="default: ledger.host")
-@click.option("--port", type=int, help="default: ledger.port")
-@pass_ctx
-def serve(ctx: Ctx, host: str | None, port: int | None) -> None:
-    """Serve the web UI and API (without the rest of the pipeline; `yuqing run` serves it too)."""
-    _serve_web(ctx, host, port)
-
-
-@click.command("web")
-@click.option("--host", help="default: ledger.host")
-@click.option("--port", type=int, help="default: ledger.port")
-@pass_ctx
-def web_command(ctx: Ctx, host: str | None, port: int | None) -> None:
-    """Serve the web app (workbench, ledger, alerts, briefings, /api/v1); same as `yuqing ledger serve`."""
-    _serve_web(ctx, host, port)
-
-
-def _serve_web(ctx: Ctx, host: str | None, port: int | None) -> None:
-    from ledger.stage import alert_store, serve_in_thread
-    from web import create_app
-    from yuqing.cli import _on_signals
-    from yuqing.runtime import Runtime
-
-    settings = ctx.settings
-    runtime = Runtime(settings)
-    service = _service(ctx)
-    service.bus = runtime.bus
-    cfg = settings.ledger.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
-    stop = threading.Event()
-    _on_signals(stop)
-    server, thread = serve_in_thread(create_app(service, store=runtime.store, alerts=alert_store(settings)), cfg, stop)
-    click.echo(f"台账服务：http://{cfg.host}:{cfg.port}/  （Ctrl-C 停止）", err=True)
-    try:
-        while thread.is_alive() and not stop.wait(0.5):
-            pass
-        thread.join(timeout=10)
-    finally:
-        runtime.close()
-        service.db.close()
-    if not server.started:
-        sys.exit(1)
 
 
 @ledger.command()
@@ -217,6 +170,3 @@ def remind(ctx: Ctx) -> None:
     finally:
         outbox.close()
     click.echo(f"提醒 {len(report.reminded)} 条，超期督办 {len(report.escalated)} 条，发送失败 {len(report.failed)} 条")
-
-
-COMMANDS = [ledger, brief, web_command]

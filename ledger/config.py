@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from ledger.briefing.config import BriefingConfig
+from ledger.briefing_config import BriefingConfig
 from ledger.effect import EffectConfig
 from ledger.timeliness.config import TimelinessConfig
 
@@ -49,7 +49,7 @@ class UnitChannels(BaseModel):
 
 
 def _valid_channels(v: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from alerts.notifiers.registry import parse_notifier_config
+    from notify.registry import parse_notifier_config
 
     names = []
     for i, raw in enumerate(v):

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yuqing.errors import BackendError, ConfigError
+from yuqing.sqlite_util import sqlalchemy_engine
 
 log = logging.getLogger("ledger.db")
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -39,25 +40,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     except Exception as exc:
         raise ConfigError(f"not a database URL: {url!r}", key="database.url") from exc
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, record: Any) -> None:
-            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READONLY) else "BEGIN IMMEDIATE")
-
-        return engine
+        # The one SQLite set-up (WAL, busy timeout, BEGIN IMMEDIATE), with foreign keys, and
+        # deferred BEGIN for read-only sessions.
+        return sqlalchemy_engine(url, foreign_keys=True, deferred_option=_READONLY, **kwargs)
     if parsed.get_backend_name() == "postgresql":
         # Past the 20th concurrent request a worker opens a connection (a new PostgreSQL backend)
         # and closes it on return. Keeping 40 open per worker instead was tried (bench.web): two

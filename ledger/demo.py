@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from ledger.db import Database
 from ledger.errors import InvalidInput
@@ -52,18 +53,20 @@ PROMISES = {
 }
 
 
-def step(runtime: Runtime, echo: Callable[[str], None]) -> list[str]:
+def step(runtime: Runtime, echo: Callable[[str], None], *, classify: Callable[[Any], Any] | None = None) -> list[str]:
+    """Units, accounts and cases for the demo. ``classify`` (the processors' classifier, passed in
+    by the application) lets it also seed the two 回应效果 stories; without it they are left out."""
     settings = runtime.settings
     db = Database(settings.database.url)
     db.migrate()
     svc = LedgerService(db, settings.ledger, bus=runtime.bus)
     try:
-        return _seed(svc, runtime, echo)
+        return _seed(svc, runtime, echo, classify)
     finally:
         db.close()
 
 
-def _seed(svc: LedgerService, runtime: Runtime, echo: Callable[[str], None]) -> list[str]:
+def _seed(svc: LedgerService, runtime: Runtime, echo: Callable[[str], None], classify: Callable[[Any], Any] | None) -> list[str]:
     cfg = svc.config
     for name in UNITS:
         if svc.unit_by_name(name) is None:
@@ -145,7 +148,7 @@ def _seed(svc: LedgerService, runtime: Runtime, echo: Callable[[str], None]) -> 
     # Two stories placed days back, so the case page shows a settled 回应效果 (ledger.effect_demo).
     from ledger.effect_demo import seed_stories
 
-    effects = seed_stories(svc, runtime, monitor, lambda unit_id: _unit_actor(svc, unit_id))
+    effects = seed_stories(svc, runtime, monitor, lambda unit_id: _unit_actor(svc, unit_id), classify) if classify else []
     from ledger.reminders import run_reminders
 
     report = run_reminders(svc, [])

@@ -84,16 +84,23 @@ def _at(t: datetime) -> Callable[[], datetime]:
     return lambda: t
 
 
-def seed_stories(svc: LedgerService, runtime: Runtime, monitor: Actor, unit_actor: Callable[[int], Actor | None]) -> list[str]:
-    """Write the stories' posts to the store and answer a case for each; lines for the demo summary."""
-    from processors.classify import Classifier
+def seed_stories(
+    svc: LedgerService,
+    runtime: Runtime,
+    monitor: Actor,
+    unit_actor: Callable[[int], Actor | None],
+    classify: Callable[[PostCollected], PostClassified],
+) -> list[str]:
+    """Write the stories' posts to the store (classified by ``classify``, the processors'
+    classifier) and answer a case for each; lines for the demo summary."""
+    from schemes.tagger import Tagger
 
-    classifier = Classifier(runtime.settings.processors)
+    tagger = Tagger(runtime.settings.database.url)  # tagged like processed posts (监测方案), so a scheme's pages count them
     now = svc.clock()
     lines = []
     for story in STORIES:
         reply_at = now - timedelta(hours=story.reply_hours_ago)
-        posts = _posts(story, reply_at, classifier.classify)
+        posts = tagger.tag(_posts(story, reply_at, classify))
         runtime.store.write(posts)
         unit = svc.unit_by_name(story.unit)
         actor = unit_actor(unit.id) if unit is not None else None
@@ -112,4 +119,5 @@ def seed_stories(svc: LedgerService, runtime: Runtime, monitor: Actor, unit_acto
         if effect is not None:
             lines.append(f"{case.number} {effect.verdict}（{effect.figures_text()}）")
     runtime.store.refresh()
+    tagger.close()
     return lines

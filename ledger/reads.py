@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.sql import Select
 
 from ledger import states
+from ledger.cases import escape_like
 from ledger.errors import InvalidInput
 from ledger.schemas import CaseOut
 from ledger.states import Actor, CaseStatus, CaseView, CommitmentStatus, CommitmentView
@@ -95,10 +96,8 @@ def case_conditions(
     overdue: bool | None = None,
     text: str | None = None,
 ) -> list[Any]:
-    """The WHERE of ``LedgerService.list_cases``: what ``actor`` may see, narrowed by the filters."""
-    from ledger.service import escape_like
-
-    cond = [svc._visible(actor)]
+    """The WHERE of ``LedgerService.list_cases`` (``ledger.cases.CaseQueries``): what ``actor`` may see, narrowed by the filters."""
+    cond = [svc.cases.visible(actor)]
     if unit_id is not None:
         cond.append(Case.unit_id == unit_id)
     if status:

@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from alerts.notifiers.base import Notification, Notifier
 from ledger import workdays
 from ledger.channels import Outbox, channel_label
 from ledger.service import LedgerService
 from ledger.states import REPLY_CLOCK, CaseStatus, CommitmentStatus
 from ledger.tables import Case, Commitment, Reminder
+from notify.base import Notification, Notifier
 
 log = logging.getLogger("ledger.reminders")
 
@@ -40,8 +40,8 @@ def make_notifiers(configs: Sequence[dict[str, Any]], database_url: str | None =
     """Channels from ``ledger.notifiers`` through the alerts' registry (the same configs as alert routes)."""
     if not configs:
         return []
-    from alerts.notifiers.base import NotifierContext
-    from alerts.notifiers.registry import make_notifier
+    from notify.base import NotifierContext
+    from notify.registry import make_notifier
 
     return [make_notifier(dict(c), NotifierContext(database_url=database_url)) for c in configs]
 

@@ -1,7 +1,10 @@
 """The ledger's state machine: who may do what to a case or a commitment, in which state.
 
-Pure: no I/O. The service (``ledger.service``) loads a snapshot, asks this module whether an
-action is allowed and what the new state is, then writes, audits and publishes.
+Pure: no I/O. The service (``ledger.transitions``) loads a snapshot, asks this module whether an
+action is allowed and what the new state is, then writes, audits and publishes. The rule tables
+(``CASE_RULES``, ``COMMITMENT_RULES``) are the one place that says, per action, the states it
+starts from and leads to, the roles, whether a note is required, what else it needs and which
+side effect on the stored record it has; the service's dispatcher only looks them up.
 
 Case lifecycle (the order offices use in their 台账)::
 
@@ -123,6 +126,14 @@ Guard = Callable[[CaseView], str | None]  # returns the reason for refusing, or 
 
 @dataclass(frozen=True)
 class Rule:
+    """One action: where it may start, where it leads, who may do it, what it needs and what it does.
+
+    The service's dispatcher (``ledger.transitions``) looks the action up here and nowhere else:
+    it checks ``roles``, ``sources`` and ``guard`` (through ``apply``), the note, the uploads and
+    ``needs``, then runs the side effect named by ``effect`` on the stored record and audits the
+    change under ``event``.
+    """
+
     action: str
     label: str  # Chinese verb shown on buttons and in the audit log
     event: str  # bus event type, past tense
@@ -134,6 +145,16 @@ class Rule:
     # For commitment rules: the commitment states allowed and the commitment's new state.
     commitment_sources: frozenset[CommitmentStatus] = field(default_factory=frozenset)
     commitment_target: CommitmentStatus | None = None
+    # The side effect on the stored case or commitment besides its new state: a name in
+    # ``ledger.transitions.CASE_EFFECTS`` / ``COMMITMENT_EFFECTS`` (checked when that module loads);
+    # None: the state changes and nothing else.
+    effect: str | None = None
+    # Request fields the action cannot do without, each with the message that asks for it.
+    needs: tuple[tuple[str, str], ...] = ()
+    uploads: bool = False  # evidence files may come with the action
+    # The interface that carries the action: "act" (/cases/{id}/act, /commitments/{id}/act) or
+    # another one, named in the refusal when the action is sent to "act".
+    route: str = "act"
 
 
 def _S(*states: CaseStatus) -> frozenset[CaseStatus]:
@@ -177,20 +198,63 @@ def _all_disclosed(case: CaseView) -> str | None:
 CASE_RULES: dict[str, Rule] = {
     r.action: r
     for r in (
-        Rule("assign", "交办", "case.assigned", _S(S.PENDING), OFFICE, S.ASSIGNED),
+        Rule("assign", "交办", "case.assigned", _S(S.PENDING), OFFICE, S.ASSIGNED, effect="assign"),
         Rule("accept", "签收", "case.accepted", _S(S.ASSIGNED), UNIT, S.IN_PROGRESS),
-        Rule("return", "退回", "case.returned", _S(S.ASSIGNED, S.IN_PROGRESS), UNIT, S.PENDING, note_required=True, guard=_no_commitments),
-        Rule("respond", "回复", "case.responded", _S(S.IN_PROGRESS), UNIT, S.RESPONDED),
-        Rule("track", "转入承诺落实", "case.tracking", _S(S.RESPONDED), UNIT | OFFICE, S.FULFILLING, guard=_has_open_commitments),
-        Rule("close", "办结", "case.closed", _S(S.RESPONDED, S.DISCLOSED), OFFICE, S.CLOSED, guard=_all_disclosed),
         Rule(
-            "request_extension", "申请延期", "case.extension_requested", REPLY_CLOCK, UNIT, note_required=True, guard=_no_pending_extension
+            "return",
+            "退回",
+            "case.returned",
+            _S(S.ASSIGNED, S.IN_PROGRESS),
+            UNIT,
+            S.PENDING,
+            note_required=True,
+            guard=_no_commitments,
+            effect="unassign",
         ),
-        Rule("approve_extension", "批准延期", "case.extension_approved", REPLY_CLOCK, OFFICE, guard=_pending_extension),
-        Rule("reject_extension", "驳回延期", "case.extension_rejected", REPLY_CLOCK, OFFICE, note_required=True, guard=_pending_extension),
-        Rule("supervise", "督办", "case.supervised", OPEN_CASE - {S.PENDING}, SUPERVISORS, note_required=True),
-        Rule("edit", "修改", "case.updated", OPEN_CASE, OFFICE),
-        Rule("add_commitment", "登记承诺", "commitment.created", _S(S.IN_PROGRESS, S.RESPONDED, S.FULFILLING), UNIT | OFFICE),
+        Rule(
+            "respond",
+            "回复",
+            "case.responded",
+            _S(S.IN_PROGRESS),
+            UNIT,
+            S.RESPONDED,
+            effect="respond",
+            needs=(("response", "请填写回应内容"),),
+        ),
+        Rule("track", "转入承诺落实", "case.tracking", _S(S.RESPONDED), UNIT | OFFICE, S.FULFILLING, guard=_has_open_commitments),
+        Rule("close", "办结", "case.closed", _S(S.RESPONDED, S.DISCLOSED), OFFICE, S.CLOSED, guard=_all_disclosed, effect="close"),
+        Rule(
+            "request_extension",
+            "申请延期",
+            "case.extension_requested",
+            REPLY_CLOCK,
+            UNIT,
+            note_required=True,
+            guard=_no_pending_extension,
+            effect="request_extension",
+            needs=(("extension_days", "请填写申请延期的工作日数"),),
+        ),
+        Rule("approve_extension", "批准延期", "case.extension_approved", REPLY_CLOCK, OFFICE, guard=_pending_extension, effect="extend"),
+        Rule(
+            "reject_extension",
+            "驳回延期",
+            "case.extension_rejected",
+            REPLY_CLOCK,
+            OFFICE,
+            note_required=True,
+            guard=_pending_extension,
+            effect="drop_extension",
+        ),
+        Rule("supervise", "督办", "case.supervised", OPEN_CASE - {S.PENDING}, SUPERVISORS, note_required=True, effect="supervise"),
+        Rule("edit", "修改", "case.updated", OPEN_CASE, OFFICE, effect="edit", needs=(("fields", "没有要修改的内容"),)),
+        Rule(
+            "add_commitment",
+            "登记承诺",
+            "commitment.created",
+            _S(S.IN_PROGRESS, S.RESPONDED, S.FULFILLING),
+            UNIT | OFFICE,
+            route="commitments",
+        ),
     )
 }
 
@@ -206,6 +270,9 @@ COMMITMENT_RULES: dict[str, Rule] = {
             UNIT,
             commitment_sources=frozenset({C.OPEN}),
             commitment_target=C.FULFILLED,
+            effect="fulfil",
+            needs=(("fulfilment", "请填写落实情况"),),
+            uploads=True,
         ),
         Rule(
             "reject",
@@ -216,6 +283,7 @@ COMMITMENT_RULES: dict[str, Rule] = {
             note_required=True,
             commitment_sources=frozenset({C.FULFILLED}),
             commitment_target=C.OPEN,
+            effect="reopen",
         ),
         # Only the office publishes: a unit's fulfilment goes public after a monitor has read it
         # (and can 核查退回 it instead); docs/ledger.md "Decisions".
@@ -227,6 +295,8 @@ COMMITMENT_RULES: dict[str, Rule] = {
             OFFICE,
             commitment_sources=frozenset({C.FULFILLED}),
             commitment_target=C.DISCLOSED,
+            effect="disclose",
+            needs=(("disclosure_channel", "请填写公开渠道"),),
         ),
         Rule(
             "revisit",
@@ -235,6 +305,8 @@ COMMITMENT_RULES: dict[str, Rule] = {
             COMMITMENT_PHASE | {S.CLOSED},
             OFFICE,
             commitment_sources=frozenset({C.FULFILLED, C.DISCLOSED}),
+            effect="revisit",
+            needs=(("satisfaction", "请选择满意度"),),
         ),
         Rule(
             "supervise",
@@ -244,6 +316,7 @@ COMMITMENT_RULES: dict[str, Rule] = {
             SUPERVISORS,
             note_required=True,
             commitment_sources=frozenset({C.OPEN}),
+            effect="supervise",
         ),
     )
 }

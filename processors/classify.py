@@ -8,12 +8,12 @@ default, a bounded index in memory (``yuqing classify``, tests).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from processors.clustering import EventClusterer, EventIndex, Incoming, Member, fingerprint
 from processors.config import ProcessorsConfig
-from processors.events import EventClusterer, EventIndex, Incoming, Member, fingerprint
 from processors.gazetteer import Gazetteer
 from processors.keywords import keywords
 from processors.models import Models
@@ -49,25 +49,33 @@ class Classifier:
     def analyse(self, title: str, content: str, source_id: str | None = None) -> Analysis:
         """Everything that depends on the text alone (and, for the region, on whether the source
         is one of the county's own: ``config.county_sources``)."""
-        title_tokens = tokenize(title) if title else []
-        body_tokens = tokenize(content) if content else []
-        tokens = title_tokens + body_tokens
-        pred = self.models.predict(title, content, title_tokens, body_tokens)
-        return Analysis(
-            tokens=tokens,
-            topic=pred.topic,
-            topic_confidence=round(pred.topic_confidence, 4),
-            sentiment=pred.sentiment,
-            negativity=round(pred.negativity, 4),
-            keywords=keywords(tokens, self.config.keywords, len(title_tokens)),
-            region=self.gazetteer.locate(
-                title,
-                content,
-                title_tokens=title_tokens,
-                body_tokens=body_tokens,
-                county_source=source_id in self.config.county_sources,
-            ),
-        )
+        return self.analyse_many([(title, content, source_id)])[0]
+
+    def analyse_many(self, posts: Sequence[tuple[str, str, str | None]]) -> list[Analysis]:
+        """``analyse`` for each (title, content, source id); the models score the batch at once."""
+        toks = [(tokenize(t) if t else [], tokenize(c) if c else []) for t, c, _ in posts]
+        preds = self.models.predict_many([(t, c, tt, bt) for (t, c, _), (tt, bt) in zip(posts, toks, strict=True)])
+        out = []
+        for (title, content, source_id), (title_tokens, body_tokens), pred in zip(posts, toks, preds, strict=True):
+            tokens = title_tokens + body_tokens
+            out.append(
+                Analysis(
+                    tokens=tokens,
+                    topic=pred.topic,
+                    topic_confidence=round(pred.topic_confidence, 4),
+                    sentiment=pred.sentiment,
+                    negativity=round(pred.negativity, 4),
+                    keywords=keywords(tokens, self.config.keywords, len(title_tokens)),
+                    region=self.gazetteer.locate(
+                        title,
+                        content,
+                        title_tokens=title_tokens,
+                        body_tokens=body_tokens,
+                        county_source=source_id in self.config.county_sources,
+                    ),
+                )
+            )
+        return out
 
     def classify(self, post: PostCollected) -> PostClassified:
         return self.classify_many([post])[0]
@@ -75,7 +83,7 @@ class Classifier:
     def classify_many(self, posts: Iterable[PostCollected]) -> list[PostClassified]:
         """Classify a batch: one event lookup for the whole batch."""
         batch = list(posts)
-        analyses = [self.analyse(p.title, p.content, p.source.id) for p in batch]
+        analyses = self.analyse_many([(p.title, p.content, p.source.id) for p in batch])
         events = self.events.assign_many([Incoming(p.id, p.title, p.content, p.published_at, p.source.id) for p in batch])
         out = []
         for post, a, event in zip(batch, analyses, events, strict=True):

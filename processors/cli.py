@@ -7,12 +7,11 @@ import os
 import select
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from yuqing.cli import Ctx, pass_ctx
+from yuqing.clikit import Ctx, pass_ctx
 
 if TYPE_CHECKING:
     from processors.classify import Classifier
@@ -61,8 +60,28 @@ def _classify_stream(
 
     src = Source(id="classify", kind="cli", name="yuqing classify")
     fd = lines.fileno() if interactive else -1
+    pending: list[tuple[dict[str, Any], PostCollected, Callable[[Any], bytes]]] = []
     block: list[bytes] = []
     n = 0
+
+    def flush() -> None:
+        # one classify_many per block: the models score the block at once, events are looked
+        # up once per block (the same answers as post by post, oldest first within a block)
+        for (item, _, dumps), c in zip(pending, classifier.classify_many([p for _, p, _ in pending]), strict=True):
+            item.update(
+                topic=c.topic,
+                sentiment=c.sentiment,
+                risk=c.risk.model_dump(),
+                keywords=c.keywords,
+                event_id=c.event_id,
+                region=c.region,
+            )
+            block.append(dumps(item))
+        pending.clear()
+        out.write(b"".join(block))
+        out.flush()
+        block.clear()
+
     for lineno, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -79,25 +98,13 @@ def _classify_stream(
             published_at=parse_datetime(item.get("published_at") or item.get("published")) or now(),
             source=src,
         )
-        c = classifier.classify(post)
-        item.update(
-            topic=c.topic,
-            sentiment=c.sentiment,
-            risk=c.risk.model_dump(),
-            keywords=c.keywords,
-            event_id=c.event_id,
-            region=c.region,
-        )
-        block.append(dumps(item))
+        pending.append((item, post, dumps))
         n += 1
-        if (interactive and not _input_waiting(fd)) or len(block) >= FLUSH_EVERY:
-            out.write(b"".join(block))
-            out.flush()
-            block.clear()
+        if (interactive and not _input_waiting(fd)) or len(pending) >= FLUSH_EVERY:
+            flush()
         if progress and n % 1000 == 0:
             click.echo(f"classified {n} posts", err=True)
-    out.write(b"".join(block))
-    out.flush()
+    flush()
     if progress and (n == 0 or n % 1000):
         click.echo(f"classified {n} posts", err=True)
     return n
@@ -136,59 +143,3 @@ def _input_waiting(fd: int) -> bool:
         return bool(select.select([fd], [], [], 0)[0])
     except (OSError, ValueError):
         return False
-
-
-@click.command()
-@click.option(
-    "--ship",
-    type=click.Choice(["all", "train"]),
-    default="all",
-    show_default=True,
-    help="ship models refitted on all labelled posts, or the train-split ones the dev metrics describe",
-)
-@click.option("--cv-only", is_flag=True, help="only print the cross-validated topic report on train (bootstrap 95% CIs); write nothing")
-@click.option(
-    "--labels",
-    "labels_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="with --cv-only: report on this labelled file instead of data/labels/labelled.jsonl",
-)
-@click.option(
-    "--resamples", type=click.IntRange(100, 100_000), default=1000, show_default=True, help="bootstrap resamples for the intervals"
-)
-@click.option("--no-corrections", is_flag=True, help="leave out the corrections (纠错) monitors made in the web pages")
-@click.option(
-    "--corrections",
-    "corrections_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="corrections from this export (`yuqing corrections export`) instead of the database",
-)
-@pass_ctx
-def train(
-    ctx: Ctx, ship: str, cv_only: bool, resamples: int, labels_path: Path | None, no_corrections: bool, corrections_path: Path | None
-) -> None:
-    """Rebuild the topic and sentiment models from data/labels/labelled.jsonl and the corrections."""
-    from processors.train import LABELS
-    from processors.train import cv_only as train_cv_only
-    from processors.train import main as train_main
-
-    echo = lambda line: click.echo(line, err=True)  # noqa: E731
-    if cv_only:
-        train_cv_only(echo=echo, resamples=resamples, labels=labels_path or LABELS)
-    elif labels_path is not None:
-        raise click.UsageError("--labels is only for --cv-only (the shipped models always train on data/labels/labelled.jsonl)")
-    else:
-        from corrections.export import corrections_for_training
-
-        if no_corrections and corrections_path is not None:
-            raise click.UsageError("--no-corrections and --corrections exclude each other")
-        try:
-            fixed = [] if no_corrections else corrections_for_training(ctx.settings.database.url, corrections_path)
-        except ValueError as exc:  # a bad export: named by file and line, before any training
-            raise click.BadParameter(str(exc), param_hint="--corrections") from exc
-        train_main(ship=ship, echo=echo, resamples=resamples, corrections=fixed)
-
-
-COMMANDS = [classify, train]

@@ -28,7 +28,6 @@ what is done about each, in order:
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections import Counter
 from functools import lru_cache
@@ -365,7 +364,7 @@ def keywords(tokens: list[str], k: int = 8, title_tokens: int = 0) -> list[str]:
                 scores[a + b] = c * phrase
     chosen: list[str] = []
     # Ties are broken by the word, so the answer does not depend on the order of the tokens.
-    best = heapq.nsmallest(4 * k, [(-v, w) for w, v in scores.items() if v > 0])
+    best = sorted([(-v, w) for w, v in scores.items() if v > 0])[: 4 * k]  # = heapq.nsmallest, in C
     floor = best[0][0] * MIN_RELATIVE if best else 0.0
     for score, word in best:
         if score > floor and len(chosen) >= MIN_KEYWORDS:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from processors.features import LEAD_TOKENS, topic_features
+from processors.features import LEAD_TOKENS
 from processors.lexicon import lexicon_sentiment, lexicon_topic
-from processors.model import ModelBundle
+from processors.linear import ModelBundle, Vector
 from processors.priors import prior_vector
 from processors.sentiment import TokenBayes, is_praise
 
@@ -60,14 +61,25 @@ class Models:
         return cls(bundle, bayes)
 
     def predict(self, title: str, content: str, title_tokens: list[str], body_tokens: list[str]) -> Prediction:
+        return self.predict_many([(title, content, title_tokens, body_tokens)])[0]
+
+    def predict_many(self, posts: Sequence[tuple[str, str, list[str], list[str]]]) -> list[Prediction]:
+        """``predict`` for each (title, content, title tokens, body tokens): the features of the
+        whole batch are hashed and looked up in one pass (``Vectorizer.transform_posts``)."""
         if self.bundle is None:
-            topic, conf = lexicon_topic(title_tokens, body_tokens)
-            sentiment, neg = lexicon_sentiment(title_tokens + body_tokens)
-            return Prediction(topic, conf, sentiment, neg)
+            out = []
+            for _, _, tt, bt in posts:
+                topic, conf = lexicon_topic(tt, bt)
+                sentiment, neg = lexicon_sentiment(tt + bt)
+                out.append(Prediction(topic, conf, sentiment, neg))
+            return out
         vz = self.bundle.vectorizer
-        vec = vz.transform_post(title, title_tokens, body_tokens, LEAD_TOKENS)
-        if vec is None:
-            vec = vz.transform(topic_features(title, title_tokens, body_tokens))
+        one = vz.transform_post(posts[0][0], posts[0][2], posts[0][3], LEAD_TOKENS) if len(posts) == 1 else None
+        vecs = [one] if one is not None else vz.transform_posts([(t, tt, bt) for t, _, tt, bt in posts], LEAD_TOKENS)
+        return [self._predict(p, vec) for p, vec in zip(posts, vecs, strict=True)]
+
+    def _predict(self, post: tuple[str, str, list[str], list[str]], vec: Vector) -> Prediction:
+        title, content, title_tokens, body_tokens = post
         scores = self._topic.scores(vec)
         if self._boosts.any():
             scores = scores + prior_vector(title, self._topic.labels, self._boosts)

@@ -26,7 +26,7 @@ import numpy as np
 
 from processors.features import topic_features
 from processors.keywords import learn_idf
-from processors.model import Head, ModelBundle, Vectorizer
+from processors.linear import Head, ModelBundle, Vectorizer
 from processors.models import Models
 from processors.priors import prior_matrix
 from processors.sentiment import TokenBayes
@@ -74,10 +74,10 @@ def featurise(rows: list[dict[str, Any]]) -> tuple[list[list[str]], list[list[st
     return feats, tokens
 
 
-def _vectorizer(feats: list[list[str]]) -> tuple[Any, Any]:
+def _vectorizer(feats: list[list[str]], min_df: int = 2) -> tuple[Any, Any]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vec = TfidfVectorizer(analyzer=_identity, min_df=2, sublinear_tf=True, dtype=np.float32)
+    vec = TfidfVectorizer(analyzer=_identity, min_df=min_df, sublinear_tf=True, dtype=np.float32)
     return vec, vec.fit_transform(feats)
 
 
@@ -105,23 +105,32 @@ def _head(clf: Any, prior: np.ndarray | None = None) -> Head:
     return Head([str(c) for c in clf.classes_], coef.T, intercept, np.zeros(0, np.float32) if prior is None else prior)
 
 
-def _folds(y: np.ndarray, k: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
+def _folds(y: np.ndarray, k: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     from sklearn.model_selection import StratifiedKFold
 
-    return list(StratifiedKFold(k, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
+    return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
 
 
-def _cv_decisions(feats: list[list[str]], y: np.ndarray, scored: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+def _cv_decisions(
+    feats: list[list[str]],
+    y: np.ndarray,
+    scored: np.ndarray | None = None,
+    *,
+    fit: Callable[[Any, np.ndarray], Any] = _fit,
+    seed: int = 0,
+    min_df: int = 2,
+) -> tuple[np.ndarray, list[str]]:
     """Out-of-fold scores for the ``scored`` rows (default: all); the other rows are added to the
-    training side of every fold and never scored. Returns scores for the scored rows, in order."""
+    training side of every fold and never scored. Returns scores for the scored rows, in order.
+    ``fit``, the fold ``seed`` and ``min_df`` are for experiments (``scripts/topic_experiments.py``)."""
     idx_s = np.arange(len(y)) if scored is None else np.where(scored)[0]
     idx_x = np.zeros(0, np.int64) if scored is None else np.where(~scored)[0]
     labels = sorted(set(y.tolist()))
     scores = np.zeros((len(idx_s), len(labels)), np.float32)
-    for tr, dv in _folds(y[idx_s]):
+    for tr, dv in _folds(y[idx_s], seed=seed):
         fit_idx = np.concatenate([idx_s[tr], idx_x])
-        vec, x = _vectorizer([feats[i] for i in fit_idx])
-        clf = _fit(x, y[fit_idx])
+        vec, x = _vectorizer([feats[i] for i in fit_idx], min_df)
+        clf = fit(x, y[fit_idx])
         assert [str(c) for c in clf.classes_] == labels
         scores[dv] = _decision(clf, vec.transform([feats[i] for i in idx_s[dv]]))
     return scores, labels
@@ -133,19 +142,30 @@ def _macro_f1(y: np.ndarray, p: np.ndarray) -> float:
     return float(f1_score(y, p, average="macro"))
 
 
+def _fast_macro_f1(yi: np.ndarray, pi: np.ndarray, k: int) -> float:
+    """scikit-learn's macro-F1 on label indices (classes neither true nor predicted left out), by
+    counting: the offset search evaluates it thousands of times."""
+    tp = np.bincount(yi[yi == pi], minlength=k)
+    denom = np.bincount(yi, minlength=k) + np.bincount(pi, minlength=k)
+    present = denom > 0
+    return float((2 * tp[present] / denom[present]).mean())
+
+
 def tune_offsets(scores: np.ndarray, y: np.ndarray, labels: list[str], priors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Coordinate ascent on per-class score offsets and title-prior boosts: macro-F1 up while
     其他 recall stays >= MIN_OTHER_RECALL. Returns (offsets, boosts)."""
     lab = np.array(labels)
     other = labels.index(OTHER)
     m = np.zeros_like(scores) if priors is None else priors
+    index = {lbl: k for k, lbl in enumerate(labels)}
+    yi = np.array([index[v] for v in y.tolist()], np.int64) if set(y.tolist()) <= set(index) else None
+    mask = y == OTHER
 
     def evaluate(b: np.ndarray, w: np.ndarray) -> float:
-        p = lab[(scores + b + m * w).argmax(1)]
-        mask = y == OTHER
-        if mask.any() and (p[mask] == OTHER).mean() < MIN_OTHER_RECALL:
+        pi = (scores + b + m * w).argmax(1)
+        if mask.any() and (pi[mask] == other).mean() < MIN_OTHER_RECALL:
             return -1.0
-        return _macro_f1(y, p)
+        return _fast_macro_f1(yi, pi, len(labels)) if yi is not None else _macro_f1(y, lab[pi])
 
     b = np.zeros(len(labels), np.float32)
     w = np.zeros(len(labels), np.float32)
@@ -240,13 +260,18 @@ def report(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
 
 
 def cv_topic_predictions(
-    feats: list[list[str]], yt: np.ndarray, titles: list[str], scored: np.ndarray | None = None
+    feats: list[list[str]],
+    yt: np.ndarray,
+    titles: list[str],
+    scored: np.ndarray | None = None,
+    cv: tuple[np.ndarray, list[str]] | None = None,
 ) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
     """5-fold cross-validated topic predictions on the scored posts (default: all), with the
     per-class offsets and title-prior boosts tuned on those same folds (so slightly optimistic).
+    ``cv``: the out-of-fold scores of ``_cv_decisions`` if already computed.
     Returns (predictions for the scored posts, labels, offsets, boosts)."""
     scored = np.ones(len(yt), bool) if scored is None else scored
-    cv_topic, topic_labels = _cv_decisions(feats, yt, scored)
+    cv_topic, topic_labels = cv or _cv_decisions(feats, yt, scored)
     priors = prior_matrix([t for t, s in zip(titles, scored, strict=True) if s], topic_labels)
     ys = yt[scored]
     offsets, boosts = tune_offsets(cv_topic, ys, topic_labels, priors)
@@ -254,13 +279,19 @@ def cv_topic_predictions(
     return cv_pred, topic_labels, offsets, boosts
 
 
-def nested_topic_predictions(feats: list[list[str]], yt: np.ndarray, titles: list[str], scored: np.ndarray | None = None) -> np.ndarray:
+def nested_topic_predictions(
+    feats: list[list[str]],
+    yt: np.ndarray,
+    titles: list[str],
+    scored: np.ndarray | None = None,
+    cv: tuple[np.ndarray, list[str]] | None = None,
+) -> np.ndarray:
     """Like ``cv_topic_predictions``, but each fold's offsets and boosts are tuned on the other
     four folds' out-of-fold scores only, so no post helps choose the offsets it is scored with.
     The honest estimate of the whole recipe (the in-fold figure is optimistic because the rare
     topics' offsets are fitted to a handful of posts)."""
     scored = np.ones(len(yt), bool) if scored is None else scored
-    cv_topic, topic_labels = _cv_decisions(feats, yt, scored)
+    cv_topic, topic_labels = cv or _cv_decisions(feats, yt, scored)
     priors = prior_matrix([t for t, s in zip(titles, scored, strict=True) if s], topic_labels)
     ys = yt[scored]
     lab = np.array(topic_labels)
@@ -278,13 +309,14 @@ def fit_bundle(
     ys: np.ndarray,
     titles: list[str],
     board: np.ndarray | None = None,
+    cv: tuple[np.ndarray, list[str]] | None = None,
 ) -> tuple[ModelBundle, TokenBayes, np.ndarray]:
     """Topic head with CV-tuned offsets; sentiment head (negative vs not) combined with snownlp's
     Bayes retrained on our tokens, weight and threshold chosen by CV accuracy. Rows outside
     ``board`` (other corpora) only add topic training examples. Also returns the cross-validated
     topic predictions on the board rows the offsets were tuned on."""
     board = np.ones(len(yt), bool) if board is None else board
-    cv_pred, topic_labels, offsets, boosts = cv_topic_predictions(feats, yt, titles, board)
+    cv_pred, topic_labels, offsets, boosts = cv_topic_predictions(feats, yt, titles, board, cv)
     cv_macro = report(yt[board], cv_pred)["macro_f1"]
     all_feats, all_yt = feats, yt
     keep = np.where(board)[0]
@@ -337,11 +369,12 @@ def cv_only(echo: Callable[[str], None] = print, resamples: int = 1000, labels: 
     yt = np.array([r["topic"] for r in rows])
     board = np.array([is_board(rows[i]) for i in tr])
     args = ([feats[i] for i in tr], yt[tr], [rows[i]["title"] for i in tr], board)
-    cv_pred, *_ = cv_topic_predictions(*args)
+    cv = _cv_decisions(args[0], args[1], board)
+    cv_pred, *_ = cv_topic_predictions(*args, cv=cv)
     b = bootstrap_f1(yt[tr][board], cv_pred, n=resamples)
     for line in format_bootstrap("topic 5-fold CV on train (offsets and priors tuned on the same folds)", b):
         echo(line)
-    nb = bootstrap_f1(yt[tr][board], nested_topic_predictions(*args), n=resamples)
+    nb = bootstrap_f1(yt[tr][board], nested_topic_predictions(*args, cv=cv), n=resamples)
     for line in format_bootstrap("topic 5-fold CV on train, nested (offsets tuned without the scored fold)", nb):
         echo(line)
     return {"in_fold": b, "nested": nb}
@@ -370,13 +403,14 @@ def main(
     echo(f"split: train {len(tr)} ({int((~board).sum())} of them from other corpora, topic only), dev {len(dv)}")
 
     echo("fitting on train (5-fold CV inside for offsets and the sentiment blend) ...")
+    cv = _cv_decisions([feats[i] for i in tr], yt[tr], board[tr])  # out-of-fold topic scores, computed once
     bundle, bayes, cv_pred = fit_bundle(
-        [feats[i] for i in tr], [tokens[i] for i in tr], yt[tr], ys[tr], [rows[i]["title"] for i in tr], board[tr]
+        [feats[i] for i in tr], [tokens[i] for i in tr], yt[tr], ys[tr], [rows[i]["title"] for i in tr], board[tr], cv
     )
     cv_boot = bootstrap_f1(yt[tr][board[tr]], cv_pred, n=resamples)
     nested_boot = bootstrap_f1(
         yt[tr][board[tr]],
-        nested_topic_predictions([feats[i] for i in tr], yt[tr], [rows[i]["title"] for i in tr], board[tr]),
+        nested_topic_predictions([feats[i] for i in tr], yt[tr], [rows[i]["title"] for i in tr], board[tr], cv),
         n=resamples,
     )
     bundle_cv = bundle.meta["topic_cv_macro_f1"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from schemes.model import SchemeError
-from yuqing.cli import Ctx, pass_ctx
+from yuqing.clikit import Ctx, pass_ctx
 
 
 def _table(ctx: Ctx):  # type: ignore[no-untyped-def]
@@ -156,14 +156,27 @@ def preview_cmd(ctx: Ctx, name: str, days: int, samples: int) -> None:
 @click.option("--batch", type=int, default=200, show_default=True, help="posts per page (one commit each)")
 @click.option("--pause", type=float, default=0.0, help="seconds to sleep between pages, leaving the store to the pipeline")
 @click.option("--restart", is_flag=True, help="start from the newest post even if a run of this revision was interrupted")
+@click.option(
+    "--lease",
+    "lease_seconds",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="seconds another runner waits after this one dies before taking over (renewed every page)",
+)
 @pass_ctx
-def backfill_cmd(ctx: Ctx, batch: int, pause: float, restart: bool) -> None:
-    """Re-tag stored posts with the active schemes (resumes where a killed run stopped)."""
-    from schemes.backfill import Progress, backfill
+def backfill_cmd(ctx: Ctx, batch: int, pause: float, restart: bool, lease_seconds: float) -> None:
+    """Re-tag stored posts with the active schemes (resumes where a killed run stopped). The web app
+    runs the same backfill in the background after every change; one runner at a time (a lease):
+    if another runs, this one waits for it."""
+    import time
+
+    from schemes.backfill import Lease, LeaseLost, Progress, backfill
     from yuqing.runtime import Runtime
 
     runtime = Runtime(ctx.settings)
     table = _table(ctx)
+    lease = Lease(table, seconds=lease_seconds)
     bar = None
     last = 0
 
@@ -178,7 +191,18 @@ def backfill_cmd(ctx: Ctx, batch: int, pause: float, restart: bool) -> None:
         last = p.done
 
     try:
-        result = backfill(runtime.store, table, batch=batch, pause=pause, restart=restart, on_page=on_page)
+        told = False
+        while not lease.acquire():
+            if not told:
+                click.echo(f"another backfill runs ({lease.holder_now() or 'its lease is expiring'}); waiting for it", err=True)
+                told = True
+            time.sleep(1.0)
+        try:
+            result = backfill(runtime.store, table, batch=batch, pause=pause, restart=restart, on_page=on_page, lease=lease)
+        except LeaseLost as exc:
+            raise click.ClickException(f"{exc}; it goes on from this run's last page") from exc
+        finally:
+            lease.release()
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -188,6 +212,3 @@ def backfill_cmd(ctx: Ctx, batch: int, pause: float, restart: bool) -> None:
         click.echo(f"already done for schemes revision {result.revision} ({result.total} posts); --restart to run again")
     else:
         click.echo(f"tagged {result.done} post(s), {result.written} changed (schemes revision {result.revision})")
-
-
-COMMANDS = [schemes]

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from schemes.policies import PolicyError
-from yuqing.cli import Ctx, pass_ctx
+from yuqing.clikit import Ctx, pass_ctx
 
 
 def _table(ctx: Ctx) -> Any:
@@ -105,6 +105,3 @@ def export(ctx: Ctx, output: str | None) -> None:
         Path(output).write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
-
-
-COMMANDS = [policies]

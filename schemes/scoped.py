@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from yuqing.events import PostClassified
-from yuqing.store import CountField, Query, SearchResult, Store
+from yuqing.store import BriefResult, CountField, Query, SearchResult, Store
 
 
 class ScopedStore:
@@ -28,6 +28,9 @@ class ScopedStore:
 
     def search(self, query: Query) -> SearchResult:
         return self.inner.search(self._q(query))
+
+    def brief(self, query: Query) -> BriefResult:
+        return self.inner.brief(self._q(query))
 
     def count_by(self, field: CountField, query: Query = Query()) -> dict[str, int]:
         return self.inner.count_by(field, self._q(query))

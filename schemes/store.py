@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, select
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -50,11 +50,21 @@ backfill_table = Table(
     metadata,
     Column("key", String(40), primary_key=True),
     Column("revision", Integer, nullable=False),  # schemes revision being applied
-    Column("until_us", Integer, nullable=False),  # posts published before this (fixed at start)
+    Column("until_us", BigInteger, nullable=False),  # posts published before this (fixed at start)
     Column("done", Integer, nullable=False),  # posts handled, in (published_at desc, id) order
     Column("written", Integer, nullable=False),  # posts whose tags changed and were rewritten
     Column("total", Integer, nullable=False),
     Column("finished", Boolean, nullable=False),
+)
+# Who runs the backfill now (one process at a time: the web app's background job or the CLI); a
+# holder that dies leaves the lease to expire. A separate table, so older databases get it by
+# ``CREATE TABLE IF NOT EXISTS`` like the others.
+lease_table = Table(
+    "yuqing_schemes_lease",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
 )
 FIELDS = ("name", "team", "include", "exclude", "regions", "sources", "topics", "active")
 
@@ -69,12 +79,29 @@ def _engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2)
 
 
+def _widen_until(engine: Engine) -> None:
+    """``until_us`` was created as a 32-bit INTEGER before: fine on SQLite, but on PostgreSQL no
+    microsecond time fits, so no backfill could run there. Widen it once (the table could hold no
+    row then)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.begin() as c:
+        kind = c.execute(
+            text(
+                "SELECT data_type FROM information_schema.columns WHERE table_name = 'yuqing_schemes_backfill' AND column_name = 'until_us' AND table_schema = current_schema()"
+            )
+        ).scalar()
+        if kind == "integer":
+            c.execute(text("ALTER TABLE yuqing_schemes_backfill ALTER COLUMN until_us TYPE BIGINT"))
+
+
 class SchemeStore:
     def __init__(self, url: str) -> None:
         self.url = url
         try:
             self.engine = _engine(url)
             metadata.create_all(self.engine)
+            _widen_until(self.engine)
         except SQLAlchemyError as exc:
             raise SchemeStoreError(f"cannot open the schemes table in {make_url(url).render_as_string(hide_password=True)}: {exc}") from exc
 

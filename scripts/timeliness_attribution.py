@@ -21,7 +21,7 @@ def main() -> None:
     args = ap.parse_args()
     cfg = TimelinessConfig()
     if args.settings:
-        from yuqing.settings import load_settings
+        from app.settings import load_settings
 
         cfg = load_settings(args.settings, environ={}).ledger.timeliness
     matcher = UnitMatcher(cfg.units)

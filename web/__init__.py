@@ -189,7 +189,7 @@ def create_app(
     app.state.service = service
     app.state.store = store
     app.state.alerts = alerts
-    app.state.briefings = None  # ledger.briefing.runs.Archive, set by `yuqing run`
+    app.state.briefings = None  # briefings.runs.Archive, set by `yuqing run`
     app.state.limiter = LoginLimiter(service.db, cfg.login_max_failures, cfg.login_window_seconds)
     app.state.templates = templates()
     key = secret_key or (cfg.secret_key.get_secret_value() if cfg.secret_key else None) or service.meta("session_secret", new_csrf_token)

@@ -25,11 +25,11 @@ from alerts.store import OPEN, STATUS_ZH, Alert, AlertNotFound, AlertStore, Life
 from ledger import states
 from ledger.effect import response_time
 from ledger.errors import NotFound, PermissionDenied, TransitionError
-from ledger.intake import case_from_alert
 from ledger.service import LedgerService
 from ledger.states import Actor, CaseStatus, Role
 from ledger.urls import safe_url
 from web import require_actor
+from web.alert_intake import case_from_alert
 from web.effect_view import effect_view
 from web.pages import _str, redirect, render
 from yuqing.errors import BusError

@@ -14,9 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool as bg
 
+from briefings.model import BriefingError
+from briefings.runs import Archive, Run
 from ledger import states
-from ledger.briefing.model import BriefingError
-from ledger.briefing.runs import Archive, Run
 from ledger.channels import channel_label
 from ledger.errors import InvalidInput, NotFound, PermissionDenied
 from ledger.states import Actor, Role
@@ -81,7 +81,7 @@ def briefing_file(request: Request, run_id: int, name: str) -> Response:
 @router.post("/briefings/special")
 async def briefing_special(request: Request) -> Response:
     """专报 for one event, now: made, recorded and delivered like the scheduled ones."""
-    from ledger.briefing.runs import run_special
+    from briefings.runs import run_special
 
     actor = await bg(require_actor, request)
     if actor.role not in states.OFFICE:

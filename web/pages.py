@@ -539,7 +539,3 @@ def admin_token_revoke(request: Request, token_id: int) -> Response:
     actor = require_actor(request)
     _svc(request).revoke_token(actor, token_id)
     return redirect("/admin", "已吊销令牌", request)
-
-
-def actor_or_none(request: Request) -> Actor | None:
-    return current_actor(request)

@@ -88,14 +88,35 @@ def overview(request: Request) -> Response:
             return windows, rising_events(store, at, scheme), flatlined_sources(store, at)
 
         ctx["windows"], ctx["rising"], ctx["flat"] = overview_cache.cached(store, ("overview", scheme), figures)
-    ctx["firing"] = _firing(request)
+    ctx["firing"] = _firing(request, store, scheme)
     ctx["query"] = urlencode({"scheme": scheme}) if scheme else ""
     return render(request, "workbench.html", **ctx)
 
 
-def _firing(request: Request) -> list[Any]:
+FIRING_SHOWN = 10
+FIRING_SCANNED = 200  # firing alerts looked at when narrowing to a scheme
+
+
+def _firing(request: Request, store: Store | None, scheme: str | None) -> list[Any]:
+    """The newest firing alerts; narrowed to a 监测方案, those with at least one post that carries
+    the scheme's tag in the store (``post.schemes``, kept current by the backfill). So an alert of
+    a rule that targets the scheme (``match: {scheme: …}``) is always in, any other alert is in
+    when its posts are about the scheme, and an alert without posts (a flatlined source) is not."""
     alerts = request.app.state.alerts
-    return list(alerts.find("firing", limit=10)) if alerts is not None else []
+    if alerts is None:
+        return []
+    if scheme is None:
+        return list(alerts.find("firing", limit=FIRING_SHOWN))
+    if store is None:
+        return []
+    candidates = alerts.find("firing", limit=FIRING_SCANNED)
+    posts = alerts.post_ids([a.id for a in candidates])
+    wanted = sorted({pid for ids in posts.values() for pid in ids})
+    tagged: set[str] = set()
+    for i in range(0, len(wanted), 500):
+        chunk = tuple(wanted[i : i + 500])
+        tagged |= {p.id for p in store.search(Query(ids=chunk, scheme=scheme, limit=len(chunk))).hits}
+    return [a for a in candidates if tagged.intersection(posts.get(a.id, ()))][:FIRING_SHOWN]
 
 
 @router.get("/workbench/data/volume.json")

@@ -134,6 +134,7 @@ class PostClassified(_Event):
         checked = _Analysis.model_validate(analysis)
         fields = {k: v for k, v in post.__dict__.items() if k not in ("type", "schema_version")}
         fields["raw"] = dict(post.raw)
+        fields["classified_at"] = now()  # given, so pydantic need not inspect the default factory per post
         return cls.model_construct(**fields, **trusted, **dict(checked))
 
 

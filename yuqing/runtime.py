@@ -1,43 +1,53 @@
-"""The composition root: settings -> backends and stages. Nothing else picks an implementation."""
+"""Settings -> the shared backends (bus, store), opened once and closed together.
+
+Stages receive a ``Runtime`` from the application (``app``); its ``settings`` are the
+application's combined settings, a subclass of ``CoreSettings``."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import cached_property
+from typing import Any, Generic, TypeVar
 
 from yuqing.bus import Bus, open_bus
-from yuqing.settings import Settings
+from yuqing.settings import CoreSettings
 from yuqing.store import Store, open_store
 
+S = TypeVar("S", bound=CoreSettings)
+T = TypeVar("T")
 
-class Runtime:
+
+class Runtime(Generic[S]):
     """Opens each backend once, on first use, and closes them all together."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: S) -> None:
         self.settings = settings
         self._opened: list[object] = []
+        self._resources: dict[str, Any] = {}
 
     @cached_property
     def bus(self) -> Bus:
         b = self.settings.bus
-        bus = open_bus(b.url, partitions=b.partitions, **_bus_options(self.settings))
+        bus = open_bus(b.url, partitions=b.partitions, **bus_options(self.settings))
         self._opened.append(bus)
         return bus
 
     @cached_property
     def store(self) -> Store:
         s = self.settings.store
-        store = open_store(s.url, refresh=s.refresh, **_store_options(self.settings))
+        store = open_store(s.url, refresh=s.refresh, **store_options(self.settings))
         self._opened.append(store)
         return store
 
-    @cached_property
-    def state(self):  # type: ignore[no-untyped-def]
-        from collectors.state import StateStore
-
-        st = StateStore(self.settings.state_url)
-        self._opened.append(st)
-        return st
+    def resource(self, name: str, open_: Callable[[], T]) -> T:
+        """A stage's own backend (e.g. the collectors' state store), opened by ``open_`` on first
+        use, kept under ``name`` and closed with the others."""
+        if name not in self._resources:
+            obj = open_()
+            self._resources[name] = obj
+            self._opened.append(obj)
+        return self._resources[name]  # type: ignore[no-any-return]
 
     def close(self) -> None:
         for obj in reversed(self._opened):
@@ -46,18 +56,19 @@ class Runtime:
             except Exception:  # closing is best effort; the process is ending
                 logging.getLogger("yuqing").debug("close failed", exc_info=True)
         self._opened.clear()
-        for name in ("bus", "store", "state"):
+        self._resources.clear()
+        for name in ("bus", "store"):
             self.__dict__.pop(name, None)
 
 
-def _bus_options(settings: Settings) -> dict[str, object]:
+def bus_options(settings: CoreSettings) -> dict[str, object]:
     b = settings.bus
     if b.url.startswith("sqlite:"):
         return {"session_timeout": b.session_timeout_ms / 1000}
     return {"session_timeout_ms": b.session_timeout_ms, "heartbeat_ms": b.heartbeat_ms, "client_id": b.client_id}
 
 
-def _store_options(settings: Settings) -> dict[str, object]:
+def store_options(settings: CoreSettings) -> dict[str, object]:
     s = settings.store
     if s.url.startswith("sqlite:"):
         return {}

@@ -1,5 +1,9 @@
 """Settings: one YAML file plus ``YUQING_<SECTION>__<KEY>`` environment overrides.
 
+The core's sections (bus, store, database, calendar, state_url, log_level) and the loader. The
+combined settings, with each stage's section, are the application's: ``app.settings.Settings``
+subclasses ``CoreSettings`` and passes itself to ``load_settings(model=...)``.
+
 Validated once at start-up: any error raises ConfigError naming the file (or the environment
 variable) and the dotted key. Every setting is documented in ``config/yuqing.example.yaml``
 (a test keeps the two in step).
@@ -9,15 +13,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from alerts.config import AlertsConfig
-from collectors.config import SourceConfig, validate_sources
-from ledger.config import LedgerConfig
-from processors.config import ProcessorsConfig
 from yuqing.configfile import read_yaml
 from yuqing.errors import ConfigError
 from yuqing.workdays import CalendarConfig
@@ -85,20 +85,33 @@ class DatabaseConfig(_Section):
         return v
 
 
-class Settings(_Section):
+class CoreSettings(_Section):
+    """The sections of the core; the application's settings add one section per stage."""
+
     bus: BusConfig = BusConfig()
     store: StoreConfig = StoreConfig()
     database: DatabaseConfig = DatabaseConfig()
-    sources: list[SourceConfig] = Field(default_factory=list)
-    processors: ProcessorsConfig = ProcessorsConfig()
-    alerts: AlertsConfig = AlertsConfig()
-    ledger: LedgerConfig = LedgerConfig()
     calendar: CalendarConfig = CalendarConfig()
     state_url: str = Field("sqlite:///yuqing-data/state.db", description="local worker state: collector cursors, alert windows")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Where the settings came from, for error messages and relative paths.
     source_file: str | None = Field(default=None, exclude=True)
+
+    @classmethod
+    def prepare(cls, data: dict[str, Any], fname: str) -> dict[str, Any]:
+        """The raw settings (file and environment merged) before validation: where a subclass
+        reads old keys into new ones. ConfigError names the file and the key."""
+        return data
+
+    def after_load(self, fname: str) -> None:
+        """Checks across sections once loaded (``fname`` names the file in errors), and the
+        process-wide set-up the settings imply."""
+        # Deadlines are counted in every stage of this process with the configured holiday schedules.
+        configure_calendar(self.calendar)
+
+
+S = TypeVar("S", bound=CoreSettings)
 
 
 def _set_path(data: dict[str, Any], path: list[str], value: Any) -> None:
@@ -111,11 +124,11 @@ def _set_path(data: dict[str, Any], path: list[str], value: Any) -> None:
     node[path[-1]] = value
 
 
-def _env_overrides(environ: dict[str, str]) -> dict[str, str]:
+def _env_overrides(environ: dict[str, str], model: type[CoreSettings]) -> dict[str, str]:
     """``YUQING_BUS__URL=kafka://k:9092`` -> {"bus.url": "kafka://k:9092"}; ``YUQING_STATE_URL`` ->
     {"state_url": ...}. Variables that name no settings section (YUQING_CONFIG) are not keys."""
     out = {}
-    sections = set(Settings.model_fields) - {"source_file"}
+    sections = set(model.model_fields) - {"source_file"}
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX):
             continue
@@ -125,8 +138,8 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Load ``path`` (or $YUQING_CONFIG, or ./yuqing.yaml when present, or the defaults)."""
+def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None, *, model: type[S] = CoreSettings) -> S:  # type: ignore[assignment]
+    """Load ``path`` (or $YUQING_CONFIG, or ./yuqing.yaml when present, or the defaults) into ``model``."""
     environ = dict(os.environ if environ is None else environ)
     file: Path | None = Path(path) if path else None
     if file is None and environ.get("YUQING_CONFIG"):
@@ -142,7 +155,7 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
         if not isinstance(loaded, dict):
             raise ConfigError("the settings file must be a mapping of sections", file=fname)
         data = loaded
-    env = _env_overrides(environ)
+    env = _env_overrides(environ, model)
     for key, raw in env.items():
         # Strings such as URLs and secrets are taken verbatim; other values are parsed as YAML
         # scalars so that ``YUQING_BUS__PARTITIONS=8`` is a number.
@@ -153,8 +166,9 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
             except yaml.YAMLError:
                 value = raw
         _set_path(data, key.split("."), value)
+    data = model.prepare(data, fname)
     try:
-        settings = Settings.model_validate({**data, "source_file": str(file) if file else None})
+        settings = model.model_validate({**data, "source_file": str(file) if file else None})
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
@@ -164,7 +178,5 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
         if err["type"] == "extra_forbidden":
             msg = "unknown setting"
         raise ConfigError(msg, file=origin, key=key) from exc
-    validate_sources(settings.sources, fname)
-    # Deadlines are counted in every stage of this process with the configured holiday schedules.
-    configure_calendar(settings.calendar)
+    settings.after_load(fname)
     return settings

@@ -34,17 +34,20 @@ def connect(path: Path, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
     return conn
 
 
-def sqlalchemy_engine(url: str, **kwargs: Any) -> Engine:
+def sqlalchemy_engine(url: str, *, foreign_keys: bool = False, deferred_option: str | None = None, **kwargs: Any) -> Engine:
     """A SQLAlchemy engine on a SQLite file (or ``sqlite://`` in memory) set up the way every
     embedded backend shares one file between threads and processes: WAL, a 30 s busy timeout,
     and the write lock taken up front (``BEGIN IMMEDIATE``) so that two writers queue instead of
     one failing with "database is locked" when it upgrades a read lock. Transaction control is
-    SQLAlchemy's alone (pysqlite's own deferred BEGIN is switched off)."""
+    SQLAlchemy's alone (pysqlite's own deferred BEGIN is switched off). ``foreign_keys`` turns on
+    SQLite's foreign key checks (the ledger's ORM tables); a connection given the execution option
+    ``deferred_option`` begins with a plain, deferred ``BEGIN`` instead (read-only transactions)."""
     from sqlalchemy import create_engine, event
+    from sqlalchemy.engine import make_url
 
-    memory = url in ("sqlite://", "sqlite:///:memory:")
-    if not memory:
-        sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -54,10 +57,13 @@ def sqlalchemy_engine(url: str, **kwargs: Any) -> Engine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
+        if foreign_keys:
+            cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        deferred = deferred_option is not None and conn.get_execution_options().get(deferred_option)
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
     return engine

@@ -166,14 +166,13 @@ def clamp_future(dt: datetime, reference: datetime, slack: timedelta = timedelta
 __all__ = ["TZ", "aware", "clamp_future", "now", "parse_datetime", "timezone"]
 
 
-_SPAN = re.compile(r"(\d+)\s*([mhdw])")
-_SPAN_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
 def parse_since(value: str, reference: datetime | None = None) -> datetime | None:
-    """A point in time as staff type it on the command line: ``30m``, ``24h``, ``7d``, ``2w`` ago,
-    or any date ``parse_datetime`` reads (``2026-11-01``). None when unreadable."""
-    m = _SPAN.fullmatch(value.strip().lower())
-    if m:
-        return (reference or now()) - timedelta(**{_SPAN_UNITS[m[2]]: int(m[1])})
+    """A point in time as staff type it on the command line: a duration ago (``30m``, ``24h``,
+    ``7d``, ``2w``, ``1h30m``: the grammar of ``yuqing.duration``), or any date ``parse_datetime``
+    reads (``2026-11-01``). None when unreadable."""
+    from yuqing.duration import span
+
+    ago = span(value)
+    if ago is not None:
+        return (reference or now()) - ago
     return parse_datetime(value, reference)

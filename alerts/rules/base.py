@@ -15,9 +15,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from alerts.duration import Duration
 from alerts.match import MatchConfig
 from alerts.model import Clear, GroupKey, Hit, PostRef
+from yuqing.duration import Duration
 from yuqing.events import PostClassified, RiskLevel
 
 GroupField = Literal["event_id", "topic", "region", "source", "sentiment", "risk_level"]

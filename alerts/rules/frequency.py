@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from alerts.duration import Duration, chinese_duration
 from alerts.model import Clear, Hit, PostRef
 from alerts.rules.base import Rule, RuleConfig
+from yuqing.duration import Duration, chinese_duration
 from yuqing.events import PostClassified
 
 

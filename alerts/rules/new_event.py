@@ -12,9 +12,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from alerts.duration import Duration
 from alerts.model import Clear, Hit, PostRef, severity_rank
 from alerts.rules.base import Rule, RuleConfig
+from yuqing.duration import Duration
 from yuqing.events import PostClassified, RiskLevel
 
 

@@ -24,9 +24,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from alerts.duration import Duration, chinese_duration
 from alerts.model import Clear, GroupKey, Hit, PostRef, ts_to_dt
 from alerts.rules.base import Rule, RuleConfig
+from yuqing.duration import Duration, chinese_duration
 from yuqing.events import PostClassified
 
 # Ledger events that mark a response to the event (ledger.events).

@@ -6,7 +6,6 @@ ConfigError naming the file and the field path (``rules[2].match.keywords``).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from pydantic import ValidationError
 from alerts.rules.base import Rule
 from yuqing.configfile import read_yaml
 from yuqing.errors import ConfigError
+from yuqing.plugins import import_path
 
 RULE_TYPES: dict[str, str] = {
     "any": "alerts.rules.any:AnyRule",
@@ -30,16 +30,6 @@ RULE_TYPES: dict[str, str] = {
 }
 
 BUNDLED_RULES = Path(__file__).resolve().parent.parent / "default_rules.yaml"
-
-
-def import_path(target: str) -> Any:
-    """``pkg.mod:Name`` or ``pkg.mod.Name``."""
-    module, sep, name = target.partition(":")
-    if not sep:
-        module, _, name = target.rpartition(".")
-    if not module or not name:
-        raise ImportError(f"{target!r} is not a dotted path")
-    return getattr(importlib.import_module(module), name)
 
 
 def rule_class(type_name: str) -> type[Rule]:

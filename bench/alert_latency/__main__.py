@@ -155,8 +155,8 @@ def engine(
     from alerts.config import AlertsConfig
     from alerts.service import build_service
     from alerts.stage import make_stage, run_loop
+    from app.settings import BusConfig, DatabaseConfig, Settings
     from yuqing.runtime import Runtime
-    from yuqing.settings import BusConfig, DatabaseConfig, Settings
 
     receiver = Receiver()
     with tempfile.TemporaryDirectory() as tmp:

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from bench._common import one_core, peak_rss_mb, real_posts, result_line
 
+BLOCK = 256  # posts per classify_many call: `yuqing classify` writes blocks of this size
+
 
 def _rate(n: int, seconds: float) -> float:
     return round(n / seconds, 1) if seconds > 0 else float("inf")
@@ -138,11 +140,18 @@ def main() -> None:
     py_jieba = _rate(len(sub), time.perf_counter() - t0)
 
     load_before = load()
+    # in blocks, as the processing worker (its batches) and `yuqing classify` (blocks of 256) do
     c0, t0 = time.process_time(), time.perf_counter()
-    for p in posts:
-        classifier.classify(p)
+    for i in range(0, len(posts), BLOCK):
+        classifier.classify_many(posts[i : i + BLOCK])
     full = _rate(len(posts), time.perf_counter() - t0)
     full_cpu = _rate(len(posts), time.process_time() - c0)
+    # and one post at a time (``Classifier.classify``), fresh clusterer, the same posts
+    one_by_one = Classifier(models=classifier.models, gazetteer=classifier.gazetteer)
+    c0 = time.process_time()
+    for p in posts:
+        one_by_one.classify(p)
+    single_cpu = _rate(len(posts), time.process_time() - c0)
 
     # The user's command, on the same posts (id, title, content), start-up included; and on one
     # post, for the start-up alone.
@@ -178,8 +187,9 @@ def main() -> None:
     for name, rate in (
         ("tokenisation alone, rjieba (floor)", tok),
         ("tokenisation, Python jieba (for reference)", py_jieba),
-        ("full classify step (yuqing, in process)", full),
+        (f"full classify step (in process, blocks of {BLOCK})", full),
         ("  the same, per CPU second", full_cpu),
+        ("  one post at a time, per CPU second", single_cpu),
         ("`python -m yuqing classify FILE` (start-up incl.)", cli),
         ("  the same, per CPU second", cli_cpu_rate),
         ("snownlp stock SnowNLP(text).sentiments", snow),
@@ -201,6 +211,7 @@ def main() -> None:
             python_jieba_posts_per_s=py_jieba,
             snownlp_posts_per_s=snow,
             classify_cpu_posts_per_s=full_cpu,
+            classify_one_cpu_posts_per_s=single_cpu,
             cli_posts_per_s=cli,
             cli_cpu_posts_per_s=cli_cpu_rate,
             cli_startup_s=round(start_wall, 2),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import ROOT, result_line
-from processors.events import fingerprint, hamming, same_event, simhash
+from processors.clustering import fingerprint, same_event, simhash
 from yuqing.text import tokenize
 
 PAIRS = ROOT / "data" / "labels" / "event_pairs.jsonl"
@@ -34,7 +34,7 @@ def before(a: dict[str, Any], b: dict[str, Any]) -> bool:
     ta = tokenize(a["title"]) + tokenize(a["content"])
     tb = tokenize(b["title"]) + tokenize(b["content"])
     ha, hb = simhash(ta), simhash(tb)
-    return bool(ha and hb and hamming(ha, hb) <= 10)
+    return bool(ha and hb and (ha ^ hb).bit_count() <= 10)  # Hamming distance of the two SimHashes
 
 
 def after(a: dict[str, Any], b: dict[str, Any]) -> tuple[bool, str]:

@@ -217,8 +217,8 @@ def make_harness_from(settings: Any, clock: Clock, bus: Any, rules: Any = None) 
 def harness(tmp_path: Any, clock: Clock) -> Iterator[Callable[..., Harness]]:
     from alerts import db
     from alerts.config import AlertsConfig
+    from app.settings import BusConfig, DatabaseConfig, Settings
     from yuqing.bus.sqlite import SqliteBus
-    from yuqing.settings import BusConfig, DatabaseConfig, Settings
 
     made: list[Harness] = []
     bus = SqliteBus(f"sqlite:///{tmp_path}/bus.db")

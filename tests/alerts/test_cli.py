@@ -7,8 +7,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from alerts.events import AlertAcknowledged, AlertResolved
+from app.cli import main
 from tests.alerts.conftest import T0, Harness, make_post
-from yuqing.cli import main
 from yuqing.store.sqlite import SqliteStore
 from yuqing.timeutil import now
 

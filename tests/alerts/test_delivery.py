@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from alerts.notifiers.inbox import Inbox
+from notify.channels.inbox import Inbox
 from tests.alerts.conftest import T0, Harness, Receiver, make_post
 
 H = Callable[..., Harness]
@@ -124,7 +124,7 @@ def test_inbox_is_idempotent_and_readable(harness: H) -> None:
         and m.url == f"http://127.0.0.1:8600/alerts/{h.alerts()[0].id}"
     )
     assert m.data["alert_id"] == h.alerts()[0].id and m.read_at is None
-    from alerts.notifiers.base import Notification
+    from notify.base import Notification
 
     assert h.svc.notifiers["值班室"].send(Notification(title=m.title, text=m.text, key=m.key)).status == "already in the inbox"
     assert inbox.mark_read(m.id, "张三") and not inbox.mark_read(m.id, "张三")

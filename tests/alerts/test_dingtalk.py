@@ -6,9 +6,9 @@ import hmac
 import time
 from urllib.parse import parse_qs
 
-from alerts.notifiers.base import Notification
-from alerts.notifiers.dingtalk import DingTalkConfig, DingTalkNotifier
-from alerts.notifiers.registry import make_notifier
+from notify.base import Notification
+from notify.channels.dingtalk import DingTalkConfig, DingTalkNotifier
+from notify.registry import make_notifier
 from tests.alerts.conftest import Receiver, free_port
 
 N = Notification(

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from alerts.notifiers.base import Notification
-from alerts.notifiers.registry import make_notifier
+from notify.base import Notification
+from notify.registry import make_notifier
 from tests.alerts.conftest import free_port
 
 N = Notification(

@@ -5,9 +5,9 @@ import hashlib
 import hmac
 import time
 
-from alerts.notifiers.base import Notification
-from alerts.notifiers.feishu import FeishuConfig, FeishuNotifier
-from alerts.notifiers.registry import make_notifier
+from notify.base import Notification
+from notify.channels.feishu import FeishuConfig, FeishuNotifier
+from notify.registry import make_notifier
 from tests.alerts.conftest import Receiver
 
 N = Notification(

@@ -167,9 +167,9 @@ def test_yuqing_run_follows_the_ledger_topic(tmp_path: Path, receiver: Receiver)
     from alerts import db
     from alerts.config import AlertsConfig
     from alerts.stage import start
+    from app.settings import BusConfig, DatabaseConfig, Settings
     from yuqing.events import POSTS_CLASSIFIED
     from yuqing.runtime import Runtime
-    from yuqing.settings import BusConfig, DatabaseConfig, Settings
     from yuqing.timeutil import now
 
     rules = tmp_path / "rules.yaml"

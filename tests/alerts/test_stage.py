@@ -15,11 +15,11 @@ from alerts import db
 from alerts.config import AlertsConfig
 from alerts.events import ALERTS_TOPIC, AlertFired, decode_alert_event
 from alerts.stage import start
+from app.settings import BusConfig, DatabaseConfig, Settings
 from tests.alerts.conftest import Receiver, make_post
 from yuqing.bus import OutMessage
 from yuqing.events import POSTS_CLASSIFIED
 from yuqing.runtime import Runtime
-from yuqing.settings import BusConfig, DatabaseConfig, Settings
 from yuqing.timeutil import now
 
 RULES = "rules:\n  - {name: 新事件, type: new_event, risk_level: 中, group_wait: 0s}\n"

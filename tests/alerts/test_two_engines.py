@@ -85,7 +85,7 @@ state_url: "sqlite:///{tmp_path}/state.db"
 alerts:
   rules: "{tmp_path}/rules.yaml"
   tick_interval: 200ms
-  lease_seconds: 2
+  lease_seconds: 5
   linger_ms: 20
   batch_size: 5
   quiet_hours: {{enabled: false}}
@@ -134,8 +134,14 @@ def test_sigkill_the_active_engine_mid_stream_every_alert_is_notified_once(tmp_p
         _wait(lambda: _holder(url) is not None, 60, "the first engine to take the lease")
         second = _engine(cfg, tmp_path / "second.log")
         procs.append(second)
+        # the second starts on standby (a lease of 5 s: a loaded machine does not stall the first past it)
+        _wait(lambda: "on standby" in (tmp_path / "second.log").read_text(encoding="utf-8"), 60, "the second engine to stand by")
         active_pid = int(str(_holder(url)).split(":")[1])
         assert active_pid == first.pid
+        # The stream starts once the second engine is on standby: on a loaded machine its start-up
+        # (seconds) could otherwise outlast the 8 notifications before the kill.
+        second_log = tmp_path / "second.log"
+        _wait(lambda: "on standby" in second_log.read_text(encoding="utf-8"), 60, "the second engine to stand by")
         bus = open_bus(f"sqlite:///{tmp_path}/bus.db", partitions=4)
         events = [f"ev-{i:03d}" for i in range(60)]
         posts = [make_post(at=now(), event_id=e, post_id=f"wz:{e}") for e in events]

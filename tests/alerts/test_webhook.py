@@ -4,9 +4,9 @@ import hashlib
 import hmac
 import json
 
-from alerts.notifiers.base import Notification
-from alerts.notifiers.registry import make_notifier
-from alerts.notifiers.webhook import WebhookConfig, WebhookNotifier
+from notify.base import Notification
+from notify.channels.webhook import WebhookConfig, WebhookNotifier
+from notify.registry import make_notifier
 from tests.alerts.conftest import Receiver
 
 N = Notification(

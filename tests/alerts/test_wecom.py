@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from alerts.notifiers.base import Notification
-from alerts.notifiers.registry import make_notifier
-from alerts.notifiers.wecom import MAX_BYTES
+from notify.base import Notification
+from notify.channels.wecom import MAX_BYTES
+from notify.registry import make_notifier
 from tests.alerts.conftest import Receiver
 
 

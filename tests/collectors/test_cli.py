@@ -8,8 +8,8 @@ import os
 import yaml
 from click.testing import CliRunner
 
+from app.cli import main
 from tests.collectors.conftest import rss
-from yuqing.cli import main
 
 
 def settings(tmp_path, site) -> str:

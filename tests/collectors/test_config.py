@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from app.settings import load_settings
 from collectors.registry import KINDS, collector_class
 from yuqing.errors import ConfigError
-from yuqing.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config" / "sources.example.yaml"

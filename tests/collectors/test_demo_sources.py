@@ -1,11 +1,11 @@
-"""The demo's sources (yuqing.demo.prepare_sources): all five kinds, served locally, collect cleanly."""
+"""The demo's sources (app.demo.prepare_sources): all five kinds, served locally, collect cleanly."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from app.demo import prepare_sources, stop_demo_sites
 from tests.collectors.conftest import collect
-from yuqing.demo import prepare_sources, stop_demo_sites
 
 
 def test_demo_sources_cover_five_kinds_and_collect_without_problems(tmp_path: Path) -> None:

@@ -187,8 +187,8 @@ def test_the_deadline_covers_retry_pauses(site: FakeSite) -> None:
 
 
 def test_deadline_is_a_source_setting_validated_at_load(tmp_path) -> None:
+    from app.settings import load_settings
     from yuqing.errors import ConfigError
-    from yuqing.settings import load_settings
 
     f = tmp_path / "y.yaml"
     f.write_text("sources:\n  - {id: a, kind: rss, url: u, deadline: 0}\n", encoding="utf-8")

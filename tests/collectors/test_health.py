@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 import yaml
 from click.testing import CliRunner
 
+from app.cli import main
 from collectors.config import SourceConfig
 from collectors.health import assess, threshold_hours, typical_daily
 from collectors.metrics import render, render_statuses
 from collectors.state import Health
 from tests.collectors.conftest import rss
-from yuqing.cli import main
 from yuqing.timeutil import TZ
 
 REF = datetime(2026, 11, 20, 15, 0, tzinfo=TZ)
@@ -111,7 +111,7 @@ def test_sources_command_json_metrics_and_table(tmp_path, site, posts) -> None:
     assert off["status_zh"] == "已停用"
     metrics = runner.invoke(main, ["-c", str(cfgfile), "sources", "--metrics"]).output
     assert 'yuqing_source_posts_total{source="wz",kind="rss"} 3' in metrics.splitlines()
-    from yuqing.settings import load_settings
+    from app.settings import load_settings
 
     assert render(load_settings(cfgfile)) == metrics
     table = runner.invoke(main, ["-c", str(cfgfile), "sources"]).output.splitlines()

@@ -9,10 +9,10 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner
 
+from app.cli import main
 from collectors.config import SourceConfig
 from tests.collectors.conftest import collect, published, rss
 from yuqing.bus.sqlite import SqliteBus
-from yuqing.cli import main
 
 
 def test_same_text_under_two_links_is_one_post(site, posts, bus, state) -> None:

@@ -31,7 +31,7 @@ GROUP = "processors"  # processors.worker.GROUP
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-c", "from yuqing.cli import main; main()", "process"],
+            [sys.executable, "-c", "from app.cli import main; main()", "process"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -11,8 +11,8 @@ import click
 import pytest
 import yaml
 
-from yuqing.cli import main
-from yuqing.settings import load_settings
+from app.cli import main
+from app.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -128,6 +128,8 @@ def matches(p: PostClassified, q: Query) -> bool:
         return False
     if q.event_keys is not None and not set(p.event_keys) & set(q.event_keys):
         return False
+    if q.ids is not None and p.id not in q.ids:
+        return False
     since = q.since.replace(tzinfo=TZ) if q.since and q.since.tzinfo is None else q.since
     until = q.until.replace(tzinfo=TZ) if q.until and q.until.tzinfo is None else q.until
     return (since is None or p.published_at >= since) and (until is None or p.published_at < until)
@@ -362,6 +364,43 @@ def test_any_of_event_ids_and_event_keys(loaded: Store, corpus: list[PostClassif
     assert loaded.search(Query(event_keys=())).total == 0
     assert loaded.search(Query(event_ids=())).total == 0
     assert loaded.search(Query(event_keys=("m0:000000000000",))).total == 0
+
+
+def test_brief_is_search_reading_only_the_clusterers_fields(loaded: Store, corpus: list[PostClassified]) -> None:
+    """``brief``: the same posts in the same order and the same total as ``search``, each with
+    exactly the id, event, time (to the microsecond, Shanghai time), source id, title and content
+    of the stored post."""
+    events = sorted({p.event_id for p in corpus})
+    name_keys = sorted({k for p in corpus for k in p.event_keys if k.startswith("e:")})
+    for q in [
+        Query(limit=500),
+        Query(event_ids=tuple(events[:30]), until=at("2019-07-01T00:00:00"), limit=200),
+        Query(event_keys=tuple(name_keys[:40]), since=at("2019-01-01T00:00:00"), limit=200),
+        Query(text="工资", offset=2, limit=7),
+        Query(event_keys=()),
+    ]:
+        full, brief = loaded.search(q), loaded.brief(q)
+        assert brief.total == full.total, q
+        assert [(b.id, b.event_id, b.published_at, b.source, b.title, b.content) for b in brief.hits] == [
+            (p.id, p.event_id, p.published_at, p.source.id, p.title, p.content) for p in full.hits
+        ], q
+        assert all(b.published_at.utcoffset() == timedelta(hours=8) for b in brief.hits)
+    assert loaded.brief(Query(limit=500)).total == len(corpus)
+
+
+def test_any_of_ids(loaded: Store, corpus: list[PostClassified]) -> None:
+    """Which of some posts pass the other filters (the workbench: an alert's posts in a scheme)."""
+    some = (*(p.id for p in corpus[::7]), "no-such-post")
+    queries = [
+        Query(ids=some, limit=500),
+        Query(ids=some, topic=corpus[0].topic, limit=500),
+        Query(ids=some, since=at("2019-01-01T00:00:00"), limit=3),
+    ]
+    for q in queries:
+        result = loaded.search(q)
+        assert ids(result) == expected_ids(corpus, q)[: q.limit], q
+        assert result.total == len(expected_ids(corpus, q)) > 0
+    assert loaded.search(Query(ids=())).total == 0
 
 
 def test_unknown_filter_values_find_nothing(loaded: Store) -> None:
@@ -642,6 +681,17 @@ def test_es_pages_past_the_result_window_match_from_size(es: Backend, corpus: li
         assert ids(result) == want[offset : offset + limit], (offset, limit)
     q = Query(text="工资", offset=3, limit=20)
     assert ids(deep.search(q)) == ids(store.search(q))
+
+
+def test_es_brief_pages_past_the_result_window_like_search(es: Backend, corpus: list[PostClassified]) -> None:
+    store = es.open()
+    store.write(corpus)
+    deep = es.open()
+    deep.result_window = 7  # type: ignore[attr-defined]
+    for offset, limit in [(0, 30), (20, 13), (300, 5)]:
+        q = Query(offset=offset, limit=limit)
+        assert [b.id for b in deep.brief(q).hits] == ids(store.search(q)), (offset, limit)
+        assert deep.brief(q).total == len(corpus)
 
 
 # A recording pass-through proxy: the real requests, seen on the wire.

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from app.settings import load_settings
 from yuqing import workdays
 from yuqing.errors import ConfigError
-from yuqing.settings import load_settings
 from yuqing.timeutil import TZ
 
 # A hand-made 2027 schedule (not the official one, which this test does not need): a Spring
@@ -96,7 +96,7 @@ def test_december_warns_when_next_year_is_unknown(tmp_path: Path, restore_calend
 
 
 def test_doctor_warns_in_december(tmp_path: Path, restore_calendar: None) -> None:
-    from yuqing.doctor import calendar_lines
+    from app.doctor import calendar_lines
 
     workdays.configure(workdays.CalendarConfig())
     lines = calendar_lines(date(2026, 12, 4))

@@ -280,7 +280,7 @@ def test_quality_counts_agreement_per_period_and_class(classified: list[PostClas
 def test_train_refuses_a_bad_corrections_file_before_training(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from yuqing.cli import main as cli
+    from app.cli import main as cli
 
     bad = tmp_path / "corrections.jsonl"
     bad.write_text('{"id": "a", "title": "t", "content": "c", "topic": "其他", "sentiment": "neutral"}\nnot json\n', encoding="utf-8")

@@ -184,6 +184,10 @@ def reset(env: Env) -> None:
     env.app.state.limiter = LoginLimiter(env.db, env.svc.config.login_max_failures, env.svc.config.login_window_seconds)
     env.app.state.store = None
     env.app.state.briefings = None
+    job = getattr(env.app.state, "scheme_backfill", None)
+    if job is not None:  # an earlier test's background backfill must not work on this test's store
+        job.stop()
+        env.app.state.scheme_backfill = None
 
 
 @pytest.fixture(scope="session")
@@ -227,7 +231,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def live_server(env: Env) -> Iterator[str]:
-    from ledger.stage import serve_in_thread
+    from web.serve import serve_in_thread
 
     stop = threading.Event()
     cfg = env.svc.config.model_copy(update={"port": free_port()})

@@ -83,7 +83,7 @@ def fired(env: Env, tmp_path: Path) -> Iterator[Fired]:
     wage-arrears event: one firing alert, notified once. Its clock is the wall clock minus 10
     minutes, so acknowledgements (stamped with the wall clock) land where the engine expects them."""
     from alerts.config import AlertsConfig
-    from yuqing.settings import BusConfig, DatabaseConfig, Settings
+    from app.settings import BusConfig, DatabaseConfig, Settings
 
     clear_alerts(env.url)
     bus = SqliteBus(f"sqlite:///{tmp_path}/bus.db")
@@ -399,7 +399,7 @@ def seed_alert(env: Env) -> dict[str, Any]:
 def test_an_alert_per_topic_claims_no_event_or_region() -> None:
     """Grouped by topic, an alert spans events and places: its riskiest post's must not become the case's."""
     from ledger.config import LedgerConfig
-    from ledger.intake import case_from_alert
+    from web.alert_intake import case_from_alert
 
     top = _post("某工地拖欠工资", 0, 60, ["欠薪"], "wzjx:9", now())
     alert = make_alert(9, {"topic": "工资拖欠"}, top.published_at.timestamp())

@@ -6,15 +6,20 @@ Expected answer per cell: the endpoint's success status for the roles it allows;
 role may not even see (another unit's), 404; for any other signed-in role, 403; anonymous: 303 to
 the sign-in page (pages) or 401 (API). Public pages answer 200 to everyone.
 
-The matrix covers actions, not only routes: every case and commitment action of the state machine
-has a row through the form and a row through the API (``test_every_action_is_in_the_matrix``), and
-the decisions of docs/ledger.md ("Decisions") have rows of their own: a unit commits only for
-itself and records only its own commitments' fulfilment; only the office discloses; leaders may 督办.
+The matrix covers actions, not only routes: the rows of every case and commitment action of the
+state machine, through the form and through the API, are generated from the rule table
+(``ledger.states.CASE_RULES``, ``COMMITMENT_RULES``): who is allowed comes from ``Rule.roles``, what
+the request carries from ``note_required`` and ``needs``; an action without a setup here fails
+``test_every_action_is_in_the_matrix``, and ``test_the_rule_table_grants_what_was_decided`` pins
+the table's roles by hand. The decisions of docs/ledger.md ("Decisions") have rows of their own: a
+unit commits only for itself and records only its own commitments' fulfilment; only the office
+discloses; leaders may 督办.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +27,7 @@ from typing import Any
 import pytest
 
 from ledger.schemas import CaseAction
-from ledger.states import SYSTEM
+from ledger.states import CASE_RULES, COMMITMENT_RULES, SYSTEM, CaseStatus, CommitmentStatus, Role, Rule
 from tests.ledger.conftest import Env
 from tests.ledger.test_alert_link import seed_alert
 from tests.ledger.test_web import PDF, seed_post, store_for
@@ -134,23 +139,19 @@ def act(
     setup: Callable[[Env], dict[str, Any]],
     extra: dict[str, Any] | None = None,
     *,
-    name: str | None = None,
     hidden: set[str] | frozenset[str] = frozenset({"other_unit"}),
-    files: bool = False,
-    form: bool = True,
 ) -> Ep:
     """A case action (``/cases/{case}/act``) with the fields it needs besides action and version."""
     extra = extra or {}
     return Ep(
-        name or action,
+        action,
         "POST",
-        "/cases/{case}/act" if form else "/api/v1/cases/{case}/actions",
-        303 if form else 200,
+        "/cases/{case}/act",
+        303,
         allowed,
         setup,
         lambda c: {"action": action, "version": c["version"], **extra},
         hidden=set(hidden),
-        files=files,
         action=action,
     )
 
@@ -183,25 +184,104 @@ def add_commitment(name: str, allowed: set[str], unit: str | None = None, **kw: 
     return Ep(name, "POST", "/cases/{case}/commitments", 303, allowed, setup, body, hidden={"other_unit"}, action="add_commitment", **kw)
 
 
-# Every action of the state machine, as the forms send it; the API twin of each is derived below.
-ACTIONS = [
-    act("assign", OFFICE, case_in("pending"), {"unit_id": 1}, hidden={"unit", "other_unit"}),
-    act("accept", {"unit"}, case_in("assigned")),
-    act("return", {"unit"}, case_in("assigned"), {"note": "不属于本单位职责"}),
-    act("respond", {"unit"}, case_in("in_progress"), {"response": "已回复"}),
-    act("track", {"unit", "monitor", "admin"}, case_in("responded")),
-    # Decision: leaders may 督办 (docs/ledger.md "Decisions").
-    act("supervise", SUPERVISORS, case_in("in_progress"), {"note": "请加快办理"}),
-    act("request_extension", {"unit"}, case_in("in_progress"), {"extension_days": "3", "note": "需协调"}),
-    act("approve_extension", OFFICE, with_extension),
-    act("reject_extension", OFFICE, with_extension, {"note": "理由不充分"}),
-    act("close", OFFICE, case_in("responded", commitments=False)),
-    add_commitment("add commitment", {"unit", "monitor", "admin"}),
-    add_commitment("add commitment for own unit", {"unit", "monitor", "admin"}, unit="own"),
-    # Decision: a unit commits only for itself; the office records another unit's commitment.
-    add_commitment("add commitment for another unit", OFFICE, unit="other"),
-    com_act("fulfil", {"unit"}, case_in("fulfilling"), {"fulfilment": "已整改"}, files=True),
-    # Decision: each unit records its own fulfilment; the host unit cannot record another unit's.
+# -- the actions, generated from the state machine's rule table ------------------------------------
+# Who may do an action comes from the table (``Rule.roles``): "unit" is the unit of the case (or of
+# the commitment), "other_unit" a unit of another case, which cannot even see this one (404). What
+# the request carries comes from the table too: the note when ``note_required``, and every field in
+# ``needs``. What the table cannot say is the object to act on: SETUPS gives, per action, a case or
+# commitment in a state the rule allows (checked when the row runs), and any other field it takes.
+# An action added to the table without a setup here fails ``test_every_action_is_in_the_matrix``.
+ROLE_OF = {"unit": Role.UNIT, "monitor": Role.MONITOR, "leader": Role.LEADER, "admin": Role.ADMIN}
+SAMPLE = {
+    "note": "请说明情况",
+    "response": "已回复",
+    "extension_days": "3",
+    "fields": {"region": "芙蓉墩镇"},
+    "fulfilment": "已整改",
+    "disclosure_channel": "县政府网站",
+    "satisfaction": "满意",
+}
+FORM_CANNOT_SEND = {"fields"}  # a mapping: only the API takes it
+
+Setup = Callable[[Env], dict[str, Any]]
+CASE_SETUPS: dict[str, tuple[Setup, dict[str, Any]]] = {
+    "assign": (case_in("pending"), {"unit_id": 1}),
+    "accept": (case_in("assigned"), {}),
+    "return": (case_in("assigned"), {}),
+    "respond": (case_in("in_progress"), {}),
+    "track": (case_in("responded"), {}),
+    "close": (case_in("responded", commitments=False), {}),
+    "request_extension": (case_in("in_progress"), {}),
+    "approve_extension": (with_extension, {}),
+    "reject_extension": (with_extension, {}),
+    "supervise": (case_in("in_progress"), {}),
+    "edit": (case_in("in_progress"), {}),
+}
+COMMITMENT_SETUPS: dict[str, tuple[Setup, dict[str, Any]]] = {
+    "fulfil": (case_in("fulfilling"), {}),
+    "reject": (case_in("fulfilled"), {}),
+    "disclose": (case_in("fulfilled"), {"disclosure_url": "https://www.pengze.gov.cn/x"}),
+    "revisit": (case_in("fulfilled"), {}),
+    "supervise": (case_in("fulfilling"), {}),
+}
+
+
+def allowed_by(rule: Rule) -> set[str]:
+    return {name for name, role in ROLE_OF.items() if role in rule.roles}
+
+
+def fields_for(rule: Rule) -> dict[str, Any]:
+    return {**({"note": SAMPLE["note"]} if rule.note_required else {}), **{name: SAMPLE[name] for name, _ in rule.needs}}
+
+
+def checked(rule: Rule, setup: Setup, commitment: bool) -> Setup:
+    """``setup``, and a check that the object it made is in a state the rule allows, so that a refusal
+    in the matrix is about the role and never about the state."""
+
+    def run(env: Env) -> dict[str, Any]:
+        ctx = setup(env)
+        case = env.svc.get_case(SYSTEM, ctx["case"])
+        assert CaseStatus(case.status) in rule.sources, (rule.action, case.status)
+        if commitment:
+            com = next(c for c in case.commitments if c.id == ctx["com"])
+            assert CommitmentStatus(com.status) in rule.commitment_sources, (rule.action, com.status)
+        return ctx
+
+    return run
+
+
+def rule_rows(form: bool) -> list[Ep]:
+    rows = []
+    for action, rule in CASE_RULES.items():
+        if rule.route != "act":
+            continue  # 登记承诺 has its own route: add_commitment rows below
+        if form and any(name in FORM_CANNOT_SEND for name, _ in rule.needs):
+            continue
+        setup, extra = CASE_SETUPS[action]
+        # A case waiting for assignment belongs to no unit: every unit is refused as if it did not exist.
+        hidden = {"unit", "other_unit"} if rule.sources == {CaseStatus.PENDING} else {"other_unit"}
+        ep = act(action, allowed_by(rule), checked(rule, setup, False), {**fields_for(rule), **extra}, hidden=hidden)
+        rows.append(ep if form else api_twin(ep))
+    for action, rule in COMMITMENT_RULES.items():
+        setup, extra = COMMITMENT_SETUPS[action]
+        ep = com_act(action, allowed_by(rule), checked(rule, setup, True), {**fields_for(rule), **extra}, files=form and rule.uploads)
+        rows.append(ep if form else api_twin(ep))
+    return rows
+
+
+def add_commitment_rows() -> list[Ep]:
+    rule = CASE_RULES["add_commitment"]
+    return [
+        add_commitment("add commitment", allowed_by(rule)),
+        add_commitment("add commitment for own unit", allowed_by(rule), unit="own"),
+        # Decision: a unit commits only for itself; the office records another unit's commitment.
+        add_commitment("add commitment for another unit", allowed_by(rule) - {"unit"}, unit="other"),
+    ]
+
+
+# The decisions of docs/ledger.md ("Decisions") that the table alone does not show.
+DECISIONS = [
+    # Each unit records its own fulfilment; the host unit cannot record another unit's.
     com_act(
         "fulfil",
         {"other_unit"},
@@ -210,16 +290,7 @@ ACTIONS = [
         name="fulfil another unit's commitment",
         hidden=set(),
     ),
-    # Decision: only the office publishes; a unit's fulfilment is reviewed first.
-    com_act(
-        "disclose", OFFICE, case_in("fulfilled"), {"disclosure_channel": "县政府网站", "disclosure_url": "https://www.pengze.gov.cn/x"}
-    ),
-    com_act("reject", OFFICE, case_in("fulfilled"), {"note": "佐证不足"}),
-    com_act("revisit", OFFICE, case_in("fulfilled"), {"satisfaction": "满意"}),
-    com_act("supervise", SUPERVISORS, case_in("fulfilling"), {"note": "请按期落实"}),
 ]
-# 修改 (edit) carries a mapping of fields, which only the API takes.
-API_ONLY = [act("edit", OFFICE, case_in("in_progress"), {"fields": {"region": "芙蓉墩镇"}}, form=False, name="API edit")]
 
 
 def api_twin(ep: Ep) -> Ep:
@@ -239,11 +310,15 @@ def api_twin(ep: Ep) -> Ep:
     return Ep(f"API {ep.name}", "POST", path, ok, ep.allowed, ep.setup, body, hidden=ep.hidden, action=ep.action)
 
 
+FORM_ROWS = rule_rows(form=True)
+API_ROWS = rule_rows(form=False)
+
+
 def seed_briefing(env: Env) -> dict[str, Any]:
     """A recorded briefing run sent to 县人力资源和社会保障局 (other_unit), with one archived file."""
     import tempfile
 
-    from ledger.briefing.runs import Archive, period_for
+    from briefings.runs import Archive, period_for
     from yuqing.timeutil import now
 
     archive = env.app.state.briefings = Archive(env.url, tempfile.mkdtemp(prefix="yuqing-briefings-"), None, "http://ledger.test")
@@ -259,10 +334,10 @@ def seed_special(env: Env) -> dict[str, Any]:
     """An event with one post in the store, and an archive that may make a 专报 of it (Word only)."""
     import tempfile
 
-    from ledger.briefing.config import BriefingConfig
-    from ledger.briefing.runs import Archive
+    from app.settings import DatabaseConfig, Settings
+    from briefings.runs import Archive
+    from ledger.briefing_config import BriefingConfig
     from ledger.config import LedgerConfig
-    from yuqing.settings import DatabaseConfig, Settings
 
     out = tempfile.mkdtemp(prefix="yuqing-briefings-")
     settings = Settings(database=DatabaseConfig(url=env.url), ledger=LedgerConfig(briefing=BriefingConfig(out_dir=out, pdf=False)))
@@ -290,6 +365,36 @@ def saved_search(env: Env) -> dict[str, Any]:
     for role in READERS:
         table.save(env.world.actors[role].user_id, name, {"q": "工资"})
     return {"name": name}
+
+
+def a_scheme(env: Env) -> dict[str, Any]:
+    """A saved 监测方案 of its own, and a background backfill that has no store to work on (the
+    matrix is about who may save, not about re-tagging)."""
+    from schemes.backfill_job import BackfillJob
+    from schemes.store import SchemeStore
+
+    table = env.app.state.schemes = getattr(env.app.state, "schemes", None) or SchemeStore(env.url)
+    if getattr(env.app.state, "scheme_backfill", None) is None:
+        env.app.state.scheme_backfill = BackfillJob(table, lambda: None)
+    name = f"矩阵方案{next(_n)}"
+    table.save_all([{"name": name, "include": "矩阵词"}])
+    return {"scheme": name}
+
+
+def scheme_body(c: dict[str, Any]) -> dict[str, Any]:
+    return {"name": f"矩阵新方案{next(_n)}", "include": "矩阵 方案", "active": "on", "days": "7"}
+
+
+def a_policy(env: Env) -> dict[str, Any]:
+    from schemes.policies import PolicyStore
+
+    table = env.app.state.policies = getattr(env.app.state, "policies", None) or PolicyStore(env.url)
+    p = table.save({"title": f"矩阵政策{next(_n)}", "issuer": "县政府", "published": "2026-11-01", "keywords": "矩阵"}, by="matrix")
+    return {"policy": p.id}
+
+
+def policy_body(c: dict[str, Any]) -> dict[str, Any]:
+    return {"title": f"矩阵新政策{next(_n)}", "issuer": "县政府", "published": "2026-11-01", "keywords": "矩阵"}
 
 
 ENDPOINTS = [
@@ -339,7 +444,21 @@ ENDPOINTS = [
     Ep("GET /attachments/{att}", "GET", "/attachments/{att}", 200, EVERYONE, with_attachment, hidden={"other_unit"}),
     # forms
     Ep("POST /cases/new", "POST", "/cases/new", 303, OFFICE, body=lambda c: case_form()),
-    *ACTIONS,
+    *FORM_ROWS,
+    *add_commitment_rows(),
+    *DECISIONS,
+    # 监测方案 (schemes) and 政策舆情 (policies): the office manages both; leaders read policies
+    Ep("GET /schemes", "GET", "/schemes", 200, OFFICE, a_scheme),
+    Ep("GET /schemes/new", "GET", "/schemes/new", 200, OFFICE),
+    Ep("GET /schemes/edit", "GET", "/schemes/edit?name={scheme}", 200, OFFICE, a_scheme),
+    Ep("POST /schemes/preview", "POST", "/schemes/preview", 200, OFFICE, a_scheme, scheme_body),
+    Ep("POST /schemes/save", "POST", "/schemes/save", 303, OFFICE, a_scheme, scheme_body),
+    Ep("GET /policies", "GET", "/policies", 200, SUPERVISORS, a_policy),
+    Ep("GET /policies/new", "GET", "/policies/new", 200, OFFICE),
+    Ep("GET /policies/{policy}", "GET", "/policies/{policy}", 200, SUPERVISORS, a_policy),
+    Ep("GET /policies/{policy}/edit", "GET", "/policies/{policy}/edit", 200, OFFICE, a_policy),
+    Ep("POST /policies/save", "POST", "/policies/save", 303, OFFICE, a_policy, policy_body),
+    Ep("POST /policies/{policy}/delete", "POST", "/policies/{policy}/delete", 303, OFFICE, a_policy),
     Ep("POST /events/case", "POST", "/events/case", 303, OFFICE, new_post, lambda c: {"post_id": c["post"]}),
     Ep("POST /alerts/{alert}/case", "POST", "/alerts/{alert}/case", 303, OFFICE, seed_alert),
     Ep("POST /alerts/{alert}/ack", "POST", "/alerts/{alert}/ack", 303, OFFICE, seed_alert, lambda c: {"note": "已知悉"}),
@@ -365,8 +484,26 @@ ENDPOINTS = [
     Ep("API case", "GET", "/api/v1/cases/{case}", 200, EVERYONE, case_in("assigned"), hidden={"other_unit"}),
     Ep("API audit", "GET", "/api/v1/cases/{case}/audit", 200, EVERYONE, case_in("assigned"), hidden={"other_unit"}),
     Ep("API create", "POST", "/api/v1/cases", 201, OFFICE, body=lambda c: case_form()),
-    *API_ONLY,
-    *(api_twin(e) for e in ACTIONS),
+    *API_ROWS,
+    *(api_twin(e) for e in (*add_commitment_rows(), *DECISIONS)),
+    Ep("API schemes", "GET", "/api/v1/schemes", 200, OFFICE, a_scheme),
+    Ep("API scheme backfill", "GET", "/api/v1/schemes/backfill", 200, OFFICE, a_scheme),
+    Ep(
+        "API scheme create",
+        "POST",
+        "/api/v1/schemes",
+        201,
+        OFFICE,
+        a_scheme,
+        lambda c: {"name": f"矩阵接口方案{next(_n)}", "include": "矩阵"},
+    ),
+    Ep("API scheme update", "PUT", "/api/v1/schemes/{scheme}", 200, OFFICE, a_scheme, lambda c: {"include": "矩阵 更新"}),
+    Ep("API scheme preview", "POST", "/api/v1/schemes/preview", 200, OFFICE, body=lambda c: {"name": "x", "include": "矩阵", "days": 7}),
+    Ep("API policies", "GET", "/api/v1/policies", 200, SUPERVISORS, a_policy),
+    Ep("API policy", "GET", "/api/v1/policies/{policy}", 200, SUPERVISORS, a_policy),
+    Ep("API policy create", "POST", "/api/v1/policies", 201, OFFICE, body=policy_body),
+    Ep("API policy update", "PUT", "/api/v1/policies/{policy}", 200, OFFICE, a_policy, policy_body),
+    Ep("API policy delete", "DELETE", "/api/v1/policies/{policy}", 200, OFFICE, a_policy),
 ]
 
 
@@ -394,32 +531,105 @@ def test_every_endpoint_is_in_the_matrix(env: Env) -> None:
             .replace("{run}", "{run_id}")
             .replace("{user}", "{user_id}")
             .replace("{token}", "{token_id}")
-            .replace("{q}", ""),
+            .replace("{policy}", "{policy_id}")
+            .replace("{scheme}", "{name}")
+            .replace("{q}", "")
+            .split("?")[0],
         )
         for e in ENDPOINTS
     }
-    routes = {(m, r.path) for r in env.app.routes for m in getattr(r, "methods", ()) if m != "HEAD"}
-    missing = routes - covered - {("POST", "/login"), ("POST", "/logout"), ("GET", "/"), ("POST", "/admin/users")}
+    routes = {(m, re.sub(r":\w+}", "}", path)) for m, path in all_routes(env.app)}
+    assert len(routes) > 80  # the whole app, included routers too (FastAPI nests them)
+    missing = routes - covered - {("POST", "/login"), ("POST", "/logout"), ("GET", "/"), ("POST", "/admin/users")} - NOT_YET
     assert missing == set()
 
 
+# Routes of later issues that have no rows yet (their own tests check who may use them). Listed so
+# that any *new* route still fails the test above until it has rows.
+NOT_YET = {
+    ("GET", "/posts/{post_id}"),
+    ("POST", "/posts/{post_id}/corrections"),
+    ("GET", "/api/v1/posts/{post_id}/corrections"),
+    ("POST", "/api/v1/posts/{post_id}/corrections"),
+    ("GET", "/quality"),
+    ("GET", "/quality/corrections.jsonl"),
+    ("GET", "/timeliness"),
+    ("GET", "/timeliness.xlsx"),
+    ("POST", "/briefings/special"),
+}
+
+
+def all_routes(app: Any) -> set[tuple[str, str]]:
+    """(method, path) of every route, descending into included routers: FastAPI 0.165 keeps an
+    included router as one entry of ``app.routes``, so a flat read saw none of them."""
+
+    def walk(routes: Any) -> Any:
+        for r in routes:
+            inner = getattr(r, "original_router", None)
+            if inner is not None:
+                yield from walk(inner.routes)
+            else:
+                yield from ((m, r.path) for m in getattr(r, "methods", None) or () if m != "HEAD")
+
+    return set(walk(app.routes))
+
+
 def test_every_action_is_in_the_matrix() -> None:
-    """A new action of the state machine must get rows here, through the forms and through the API."""
-    from ledger.states import CASE_RULES, COMMITMENT_RULES
+    """A new action of the state machine must get a setup here; its rows, through the forms and
+    through the API, and who is allowed in them, then come from the rule table."""
+    act_actions = {a for a, r in CASE_RULES.items() if r.route == "act"}
+    assert set(CASE_SETUPS) == act_actions, "an action of ledger.states.CASE_RULES has no setup in CASE_SETUPS"
+    assert set(COMMITMENT_SETUPS) == set(COMMITMENT_RULES), "an action of COMMITMENT_RULES has no setup in COMMITMENT_SETUPS"
 
-    def covered(prefix: str) -> set[str]:
-        return {e.action for e in ENDPOINTS if e.action and (e.path.startswith("/api/v1") == (prefix == "api"))}
+    generated = {id(e) for e in (*FORM_ROWS, *API_ROWS)}
 
-    case_actions = set(CASE_RULES)
-    commitment_actions = {f"{a}" for a in COMMITMENT_RULES}
-    assert case_actions - {"edit"} <= covered("form")  # edit takes a mapping of fields: API only
-    assert case_actions <= covered("api")
-    for kind in ("form", "api"):
-        com_rows = {e.action for e in ENDPOINTS if e.path.endswith(("/commitments/{com}/act", "/commitments/{com}/actions"))}
-        assert commitment_actions <= com_rows, kind
-        assert {e.name for e in ENDPOINTS if e.action} >= {
-            f"API {n}" for n in ("fulfil another unit's commitment", "add commitment for another unit")
-        }
+    def rows(api: bool, path_end: tuple[str, ...]) -> dict[str, Ep]:
+        return {e.action: e for e in ENDPOINTS if e.action and e.api == api and e.path.endswith(path_end) and id(e) in generated}
+
+    form_sends = {a for a in act_actions if not any(n in FORM_CANNOT_SEND for n, _ in CASE_RULES[a].needs)}
+    assert set(rows(False, ("/cases/{case}/act",))) == form_sends
+    assert set(rows(True, ("/cases/{case}/actions",))) == act_actions
+    for api, end in ((False, "/commitments/{com}/act"), (True, "/commitments/{com}/actions")):
+        assert set(rows(api, (end,))) == set(COMMITMENT_RULES)
+    for api in (False, True):
+        for action, ep in rows(api, ("/act", "/actions")).items():
+            rule = CASE_RULES[action] if "/cases/" in ep.path else COMMITMENT_RULES[action]
+            assert ep.allowed == allowed_by(rule) and "other_unit" in ep.hidden, ep.name
+    assert {e.name for e in ENDPOINTS if e.action} >= {
+        f"API {n}" for n in ("fulfil another unit's commitment", "add commitment for another unit")
+    }
+    assert {e.action for e in ENDPOINTS if e.path.endswith("/commitments")} == {"add_commitment"}
+    assert not {a for a, r in CASE_RULES.items() if r.route != "act"} - {"add_commitment"}
+
+
+# Who may do what, as docs/ledger.md decides it, written out by hand: the action rows take their
+# expectations from the rule table, so this pins the table itself.
+DECIDED = {
+    "assign": OFFICE,
+    "accept": {"unit"},
+    "return": {"unit"},
+    "respond": {"unit"},
+    "track": {"unit", "monitor", "admin"},
+    "close": OFFICE,
+    "request_extension": {"unit"},
+    "approve_extension": OFFICE,
+    "reject_extension": OFFICE,
+    "supervise": SUPERVISORS,  # leaders may 督办
+    "edit": OFFICE,
+    "add_commitment": {"unit", "monitor", "admin"},
+}
+DECIDED_COMMITMENTS = {
+    "fulfil": {"unit"},
+    "reject": OFFICE,
+    "disclose": OFFICE,  # only the office publishes
+    "revisit": OFFICE,
+    "supervise": SUPERVISORS,
+}
+
+
+def test_the_rule_table_grants_what_was_decided() -> None:
+    assert {a: allowed_by(r) for a, r in CASE_RULES.items()} == DECIDED
+    assert {a: allowed_by(r) for a, r in COMMITMENT_RULES.items()} == DECIDED_COMMITMENTS
 
 
 @pytest.mark.parametrize("ep", ENDPOINTS, ids=[e.name for e in ENDPOINTS])
@@ -433,7 +643,7 @@ def test_matrix(env: Env, ep: Ep, tmp_path: Any) -> None:
         if ep.method == "GET":
             r = client.get(url)
         elif ep.api:
-            r = client.post(url, json=ep.body(ctx) if ep.body else {})
+            r = client.request(ep.method, url, json=ep.body(ctx) if ep.body else {})
         else:
             files = {"files": ("现场照片.pdf", PDF, "application/pdf")} if ep.files else None
             r = client.form(url, ep.body(ctx) if ep.body else {}, files=files)

@@ -20,12 +20,13 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from alerts.config import AlertsConfig
-from ledger.briefing.build import Output, make_briefing, parse_period, produce, write_pdf, write_word
-from ledger.briefing.charts import charts, resolve_font
-from ledger.briefing.config import BriefingConfig
-from ledger.briefing.model import Briefing, BriefingError, Change, Period
-from ledger.briefing.pdf import to_pdf
-from ledger.briefing.schedule import JOB_ID, run_scheduled, schedule
+from app.settings import DatabaseConfig, Settings, StoreConfig, load_settings
+from briefings.build import Output, make_briefing, parse_period, produce, write_pdf, write_word
+from briefings.charts import charts, resolve_font
+from briefings.model import Briefing, BriefingError, Change, Period
+from briefings.pdf import to_pdf
+from briefings.schedule import JOB_ID, run_scheduled, schedule
+from ledger.briefing_config import BriefingConfig
 from ledger.config import LedgerConfig
 from ledger.db import Database
 from ledger.schemas import CaseAction, CommitmentAction, NewCase, NewCommitment
@@ -33,7 +34,6 @@ from ledger.service import LedgerService
 from ledger.states import SYSTEM, Role
 from yuqing.errors import ConfigError
 from yuqing.events import PostClassified, Risk, Source
-from yuqing.settings import DatabaseConfig, Settings, StoreConfig, load_settings
 from yuqing.store.sqlite import SqliteStore
 from yuqing.timeutil import TZ
 
@@ -485,7 +485,7 @@ def test_period_from_the_command_line() -> None:
     ],
 )
 def test_cron_days_are_crontab_days(expr: str, next_run: datetime) -> None:
-    from ledger.briefing.config import cron_trigger
+    from ledger.briefing_config import cron_trigger
 
     wednesday = datetime(2026, 11, 25, 12, 0, tzinfo=TZ)
     assert cron_trigger(expr, timezone=TZ).get_next_fire_time(None, wednesday) == next_run.replace(tzinfo=TZ)
@@ -503,7 +503,7 @@ def test_bad_settings_name_the_key(tmp_path: Path) -> None:
 
 
 def test_cli_writes_the_word_file_and_prints_its_path(world: World, tmp_path: Path) -> None:
-    from yuqing.cli import main
+    from app.cli import main
 
     config = tmp_path / "yuqing.yaml"
     config.write_text(
@@ -525,6 +525,39 @@ def test_cli_writes_the_word_file_and_prints_its_path(world: World, tmp_path: Pa
     assert bad.exit_code == 2 and "--since" in bad.stderr
 
 
+def test_cli_briefing_for_one_scheme(world: World, tmp_path: Path) -> None:
+    """`yuqing brief --scheme`: the post figures are the scheme's posts only, in a directory and with
+    a heading of their own; an unknown scheme is refused with the names there are."""
+    from schemes.backfill import backfill
+    from schemes.store import SchemeStore
+    from yuqing.cli import main
+    from yuqing.store import Query
+
+    store = SqliteStore(f"sqlite:///{tmp_path}/store.db")
+    store.write(world.store.search(Query(limit=1000)).hits)
+    table = SchemeStore(f"sqlite:///{tmp_path}/ledger.db")
+    table.save_all([{"name": "欠薪", "include": "工资 欠薪 拖欠", "topics": ["工资拖欠"]}, {"name": "其他方案", "include": "小区"}])
+    assert backfill(store, table).finished
+    table.close()
+    mine = store.search(Query(scheme="欠薪", since=SINCE, until=UNTIL, limit=0)).total
+    assert 0 < mine < 10  # the period holds 10 posts
+    store.close()
+    config = tmp_path / "yuqing.yaml"
+    config.write_text(
+        f"store: {{url: 'sqlite:///{tmp_path}/store.db'}}\ndatabase: {{url: 'sqlite:///{tmp_path}/ledger.db'}}\n", encoding="utf-8"
+    )
+    args = ["-c", str(config), "brief", "--since", "2026-11-16", "--until", "2026-11-22", "--out", "out", "--no-pdf"]
+    result = CliRunner().invoke(main, [*args, "--scheme", "欠薪"])
+    assert result.exit_code == 0, result.output + str(result.exception)
+    path = Path("out/欠薪/舆情风险研判简报_20261116-20261122.docx")
+    assert result.stdout.splitlines() == [str(path)]
+    assert "（监测方案：欠薪）" in doc_text(path)
+    assert doc_tables(path)["总体态势"][1][1] == str(mine)
+    bad = CliRunner().invoke(main, [*args, "--scheme", "没有这个方案"])
+    assert bad.exit_code == 2 and "没有这个方案" in bad.stderr and "其他方案、欠薪" in bad.stderr
+    assert not Path("out/没有这个方案").exists()
+
+
 def test_scheduled_job_covers_the_whole_days_before_it_runs(world: World, tmp_path: Path) -> None:
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -543,8 +576,8 @@ def test_scheduled_job_covers_the_whole_days_before_it_runs(world: World, tmp_pa
 # -- the demo ------------------------------------------------------------------------------------
 def test_briefing_right_after_the_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from alerts.store import AlertStore
-    from yuqing.cli import main
-    from yuqing.demo import run_demo
+    from app.cli import main
+    from app.demo import run_demo
 
     summary = run_demo(tmp_path / "demo", echo=lambda _: None)
     monkeypatch.chdir(tmp_path / "demo")

@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ledger.briefing.build import make_briefing, write_word
-from ledger.briefing.model import Period
+from app.settings import DatabaseConfig, Settings, StoreConfig
+from briefings.build import make_briefing, write_word
+from briefings.model import Period
 from ledger.config import LedgerConfig
 from ledger.db import Database
 from ledger.schemas import CaseAction, NewCase
@@ -16,7 +17,6 @@ from ledger.service import LedgerService
 from ledger.states import SYSTEM, Role
 from tests.alerts.conftest import make_post
 from tests.ledger.test_briefing import doc_tables, doc_text
-from yuqing.settings import DatabaseConfig, Settings, StoreConfig
 from yuqing.store.sqlite import SqliteStore
 from yuqing.timeutil import TZ
 

@@ -4,7 +4,7 @@ without replies or a named unit."""
 
 from __future__ import annotations
 
-from ledger.briefing.build import Output
+from briefings.build import Output
 from tests.ledger.test_briefing import doc_tables, doc_text, made, world  # noqa: F401  (fixtures)
 
 

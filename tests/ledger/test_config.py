@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from app.settings import load_settings
 from ledger.masking import mask, mask_name
 from yuqing.errors import ConfigError
-from yuqing.settings import load_settings
 
 
 def load(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]

@@ -16,13 +16,13 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from app.cli import main as cli
 from corrections.export import corrections_for_training
 from processors.models import Models
 from processors.train import MODELS, load_rows
 from processors.train import main as train
 from tests.ledger.conftest import PASSWORD, Env
 from tests.ledger.test_corrections_web import cenv, other, posts  # noqa: F401  (fixtures)
-from yuqing.cli import main as cli
 from yuqing.events import PostClassified
 from yuqing.store import Store
 from yuqing.text import tokenize

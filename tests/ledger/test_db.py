@@ -13,13 +13,13 @@ from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import inspect
 
+from app.cli import main
+from app.settings import BusConfig, DatabaseConfig, Settings, StoreConfig
 from ledger.db import VERSION_TABLE, Database, DatabaseError, check_database, current_revision, downgrade, head_revision, migrate
 from ledger.tables import Base
 from tests.ledger.conftest import Env, free_port
-from yuqing.cli import main
 from yuqing.events import PostClassified
 from yuqing.runtime import Runtime
-from yuqing.settings import BusConfig, DatabaseConfig, Settings, StoreConfig
 
 
 def test_migrations_match_the_models(env: Env) -> None:
@@ -65,13 +65,13 @@ def _settings(tmp_path: Path, port: int) -> Settings:
 def test_yuqing_run_serves_the_ledger_and_schedules_its_jobs(tmp_path: Path) -> None:
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from ledger.stage import start
+    from app.run import start_all
 
     port = free_port()
     runtime = Runtime(_settings(tmp_path, port))
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
     stop = threading.Event()
-    threads = start(runtime, scheduler, stop)
+    threads = start_all(runtime, scheduler, stop, stages=["ledger.stage:start", "web.stage:start"])
     try:
         deadline = time.monotonic() + 10
         while True:
@@ -111,11 +111,12 @@ def _posts(n: int) -> list[PostClassified]:
 def test_demo_step_seeds_cases_from_the_riskiest_events(tmp_path: Path) -> None:
     from ledger.demo import step
     from ledger.states import SYSTEM
+    from processors.classify import Classifier
     from web import create_app
 
     runtime = Runtime(_settings(tmp_path, 0))
     runtime.store.write(_posts(8))
-    lines = step(runtime, lambda s: None)
+    lines = step(runtime, lambda s: None, classify=Classifier(runtime.settings.processors).classify)
     assert lines[0].startswith("台账：新立案 6 件（") and "超期督办 1 条" in lines[0]
     assert "yuqing ledger serve" in lines[1] and "http://127.0.0.1:8600/" in lines[1]
     assert (

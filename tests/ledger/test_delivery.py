@@ -17,19 +17,19 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from alerts import db as alerts_db
-from alerts.config import RetryConfig
-from ledger.briefing.config import BriefingConfig
-from ledger.briefing.model import Period
-from ledger.briefing.runs import Archive, period_for, run_briefing
+from app.settings import DatabaseConfig, Settings, StoreConfig
+from briefings.model import Period
+from briefings.runs import Archive, period_for, run_briefing
+from ledger.briefing_config import BriefingConfig
 from ledger.channels import Outbox
 from ledger.config import LedgerConfig
 from ledger.reminders import deliver_pending, run_reminders, sent_reminders
 from ledger.schemas import CaseAction, NewCase
+from notify.config import RetryConfig
 from tests.alerts import conftest as alerts_conftest
 from tests.alerts.conftest import Receiver, free_port
 from tests.ledger.conftest import BASE, Env
 from tests.ledger.test_briefing import post
-from yuqing.settings import DatabaseConfig, Settings, StoreConfig
 from yuqing.store.sqlite import SqliteStore
 from yuqing.timeutil import TZ
 
@@ -132,7 +132,7 @@ def test_a_failed_reminder_is_retried_and_the_record_follows(env: Env, receiver:
 
 
 def test_two_processes_do_not_send_one_delivery_twice(env: Env, receiver: Receiver, outbox: tuple[Outbox, Clock]) -> None:
-    from alerts.notifiers.base import Notification
+    from notify.base import Notification
 
     box, clock = outbox
     other = Outbox(box.config, box.store.url, RetryConfig(), clock=clock)  # a second `yuqing run` on the same database
@@ -268,7 +268,7 @@ def weekly(
     """One scheduled 周报 with PDF, run by the job APScheduler holds, emailed to aiosmtpd (made once: LibreOffice is slow)."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from ledger.briefing.schedule import schedule
+    from briefings.schedule import schedule
 
     tmp = tmp_path_factory.mktemp("weekly")
     rec, port = smtp
@@ -404,8 +404,8 @@ def test_the_archive_page_and_downloads_follow_authorisation(env: Env, tmp_path:
 
 # -- 专报 ----------------------------------------------------------------------------------------
 def test_special_report_for_one_event(tmp_path: Path, smtp: tuple[Smtp, int]) -> None:
-    from ledger.briefing.model import BriefingError
-    from ledger.briefing.runs import run_special
+    from briefings.model import BriefingError
+    from briefings.runs import run_special
 
     rec, port = smtp
     settings = _briefing_settings(tmp_path, port, pdf=False)
@@ -428,7 +428,7 @@ def test_special_report_for_one_event(tmp_path: Path, smtp: tuple[Smtp, int]) ->
 def test_brief_cli_records_and_delivers(tmp_path: Path, smtp: tuple[Smtp, int], monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    from yuqing.cli import main
+    from app.cli import main
 
     rec, port = smtp
     _store(tmp_path).close()
@@ -477,10 +477,10 @@ def test_special_report_from_the_web_page(env: Env, tmp_path: Path, smtp: tuple[
 def test_the_engine_sends_an_alert_to_its_topics_unit(tmp_path: Path, receiver: Receiver) -> None:
     from alerts.config import AlertsConfig
     from alerts.rules.registry import load_rules
+    from app.settings import BusConfig
     from tests.alerts.conftest import T0, make_harness_from, make_post
     from tests.alerts.conftest import Clock as AlertClock
     from yuqing.bus.sqlite import SqliteBus
-    from yuqing.settings import BusConfig
 
     rules = tmp_path / "rules.yaml"
     rules.write_text(
@@ -520,10 +520,10 @@ def test_yuqing_run_schedules_the_briefings_and_the_retry_job(tmp_path: Path, mo
 
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from ledger.briefing.runs import Archive as ArchiveType
-    from ledger.stage import start
+    from app.run import start_all
+    from app.settings import load_settings
+    from briefings.runs import Archive as ArchiveType
     from yuqing.runtime import Runtime
-    from yuqing.settings import load_settings
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "yuqing.yaml").write_text(
@@ -535,7 +535,7 @@ def test_yuqing_run_schedules_the_briefings_and_the_retry_job(tmp_path: Path, mo
     runtime = Runtime(load_settings(tmp_path / "yuqing.yaml", environ={}))
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
     stop = threading.Event()
-    threads = start(runtime, scheduler, stop)
+    threads = start_all(runtime, scheduler, stop, stages=["ledger.stage:start", "briefings.stage:start"])
     try:
         jobs = {j.id: j for j in scheduler.get_jobs()}
         assert {"ledger:reminders", "ledger:deliveries", "ledger:briefing:weekly", "ledger:briefing:monthly"} <= set(jobs)

@@ -84,7 +84,7 @@ def pg_behind_proxy() -> Iterator[tuple[str, object]]:
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_postgres_away_under_load_gives_503_and_nothing_half_applied(pg_behind_proxy: tuple[str, object]) -> None:
-    from ledger.stage import serve_in_thread
+    from web.serve import serve_in_thread
 
     url, proxy = pg_behind_proxy
     db = Database(url)

@@ -462,10 +462,10 @@ def test_behind_a_proxy_the_forwarded_scheme_makes_the_cookie_secure(env: Env, l
 def test_cli_password_reset_ends_sessions_and_refuses_weak_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
+    from app.cli import main
     from ledger.config import LedgerConfig
     from ledger.db import Database
     from ledger.service import LedgerService
-    from yuqing.cli import main
 
     url = f"sqlite:///{tmp_path}/ledger.db"
     monkeypatch.setenv("YUQING_DATABASE__URL", url)

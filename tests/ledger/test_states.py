@@ -4,6 +4,7 @@ refused with a clear error."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
@@ -29,12 +30,48 @@ CASE_ACTIONS = [a for a in states.CASE_RULES if a != "add_commitment"]
 COMMITMENT_ACTIONS = list(states.COMMITMENT_RULES)
 
 
+Move = tuple[str, Actor, dict[str, Any]]  # (action, actor, keyword arguments of states.apply)
+
+
+def changes(before: CaseView, after: CaseView) -> bool:
+    """Whether a move changed a state: the case's, a commitment's, or the set of commitments."""
+    return (before.status, [c.status for c in before.commitments]) != (after.status, [c.status for c in after.commitments])
+
+
+def progress_moves(case: CaseView, actors: list[Actor], assign_to: list[int], new_commitment: Any) -> list[Move]:
+    """Every move the state machine allows now that changes a state (``states.can`` says which are
+    allowed; ``new_commitment(actor)`` is the commitment ``actor`` would record, None for none).
+    At most two commitments, so that a walk gets somewhere instead of only adding them."""
+    out: list[Move] = []
+    for actor in actors:
+        for action in CASE_ACTIONS:
+            if states.can(case, action, actor):
+                out += [(action, actor, {"unit_id": u}) for u in (assign_to if action == "assign" else [0])]
+        new = new_commitment(actor)
+        if new is not None and len(case.commitments) < 2 and states.can(case, "add_commitment", actor):
+            out.append(("add_commitment", actor, {"new_commitment": new}))
+        out += [
+            (action, actor, {"commitment_id": c.id})
+            for c in case.commitments
+            for action in COMMITMENT_ACTIONS
+            if states.can(case, action, actor, c.id)
+        ]
+    return [m for m in out if changes(case, states.apply(case, m[0], m[1], **m[2]))]
+
+
+ALL_CASE_STATES = set(CaseStatus)
+ALL_COMMITMENT_STATES = set(CommitmentStatus)
+
+
 class PureMachine(RuleBasedStateMachine):
+    # The states every run visited, over the whole test (the test asserts that they are all of them).
+    visited: set[CaseStatus | CommitmentStatus] = set()
+
     def __init__(self) -> None:
         super().__init__()
         self.case = CaseView(status=CaseStatus.PENDING)
         self.next_id = 1
-        self.seen: set[CaseStatus] = set()
+        self._visit()
 
     @rule(actor=st.sampled_from(ACTORS), action=st.sampled_from(CASE_ACTIONS), unit=st.sampled_from([1, 2]))
     def case_action(self, actor: Actor, action: str, unit: int) -> None:
@@ -53,6 +90,21 @@ class PureMachine(RuleBasedStateMachine):
         cid = self.case.commitments[which % len(self.case.commitments)].id
         self._try(lambda: states.apply(self.case, action, actor, commitment_id=cid))
 
+    @rule(data=st.data(), steps=st.integers(1, 10))
+    def advance(self, data: st.DataObject, steps: int) -> None:
+        """Up to ``steps`` moves that change a state, each drawn from those allowed now: random
+        actions are mostly refused, and without these walks a run would not get past 办理中."""
+        for _ in range(steps):
+            new = CommitmentView(self.next_id, CommitmentStatus.OPEN, data.draw(st.sampled_from([1, 2])))
+            moves = progress_moves(self.case, ACTORS, [1, 2], lambda a, new=new: new)
+            if not moves:
+                return
+            move = data.draw(st.sampled_from(moves))
+            assert self._try(partial(states.apply, self.case, move[0], move[1], **move[2])), move
+            if move[0] == "add_commitment":
+                self.next_id += 1
+            assert states.invariant_violations(self.case) == []
+
     def _try(self, fn: Any) -> bool:
         before = self.case
         try:
@@ -61,8 +113,11 @@ class PureMachine(RuleBasedStateMachine):
             assert any(w in str(exc) for w in ("「", "没有", "需要")), str(exc)
             assert self.case is before
             return False
-        self.seen.add(self.case.status)
+        self._visit()
         return True
+
+    def _visit(self) -> None:
+        PureMachine.visited |= {self.case.status, *(c.status for c in self.case.commitments)}
 
     @invariant()
     def valid(self) -> None:
@@ -70,7 +125,11 @@ class PureMachine(RuleBasedStateMachine):
 
 
 def test_no_sequence_of_actions_reaches_an_invalid_state() -> None:
-    run_state_machine_as_test(PureMachine, settings=settings(max_examples=300, stateful_step_count=40, deadline=None))
+    PureMachine.visited = set()
+    run_state_machine_as_test(PureMachine, settings=settings(max_examples=150, stateful_step_count=40, deadline=None))
+    # The run went everywhere: every state of a case and of a commitment, not only up to 办理中.
+    assert ALL_CASE_STATES - PureMachine.visited == set()
+    assert ALL_COMMITMENT_STATES - PureMachine.visited == set()
 
 
 def _walk(actions: list[tuple[str, Actor, dict[str, Any]]]) -> CaseView:
@@ -158,12 +217,14 @@ class ServiceMachine(RuleBasedStateMachine):
     """Model-based: every action goes to the service and to the pure model; they must agree."""
 
     env: Env
+    visited: set[CaseStatus | CommitmentStatus] = set()  # the states the service reached, over the test
 
     @initialize()
     def new_case(self) -> None:
         self.case = self.env.case("pending")
         self.model = view_of(self.case)
         self.audit = 1
+        ServiceMachine.visited.add(self.model.status)
         self.actors = {r: self.env.world.actors[r] for r in ("unit", "other_unit", "monitor", "leader", "admin")}
 
     def _run(self, expect: Any, call: Any) -> None:
@@ -189,12 +250,52 @@ class ServiceMachine(RuleBasedStateMachine):
         assert got.status is self.model.status
         assert [c.status for c in got.commitments] == [c.status for c in self.model.commitments]
         assert got.unit_id == self.model.unit_id and got.extension_pending == self.model.extension_pending
+        ServiceMachine.visited |= {got.status, *(c.status for c in got.commitments)}
         derived = 1 if (got.status is not before_status and self._last_was_commitment) else 0
         self.audit += 1 + derived
         assert len(self.env.svc.audit(self.actors["admin"], self.case.id)) == self.audit
 
     @rule(role=st.sampled_from(["unit", "monitor", "leader", "admin"]), action=st.sampled_from(CASE_ACTIONS))
     def case_action(self, role: str, action: str) -> None:
+        self._case_action(role, action)
+
+    @rule(role=st.sampled_from(["unit", "monitor", "leader"]))
+    def add_commitment(self, role: str) -> None:
+        self._add_commitment(role)
+
+    @rule(role=st.sampled_from(["unit", "monitor", "admin"]), action=st.sampled_from(COMMITMENT_ACTIONS), which=st.integers(0, 2))
+    def commitment_action(self, role: str, action: str, which: int) -> None:
+        if not self.case.commitments:
+            return
+        self._commitment_action(role, action, self.case.commitments[which % len(self.case.commitments)].id)
+
+    @rule(data=st.data(), steps=st.integers(1, 10))
+    def advance(self, data: st.DataObject, steps: int) -> None:
+        """Up to ``steps`` moves that change a state, each drawn from those the model allows now,
+        through the service: without these walks a run would not get past 办理中."""
+        roles = {a: r for r, a in self.actors.items()}
+        unit_id = self.env.world.actors["unit"].unit_id
+        assert unit_id is not None
+
+        def new_commitment(actor: Actor) -> CommitmentView | None:
+            # A unit commits only for itself; the office's commitment is the case unit's by default.
+            return CommitmentView(-1, CommitmentStatus.OPEN, actor.unit_id or self.model.unit_id or unit_id)
+
+        for _ in range(steps):
+            moves = progress_moves(self.model, list(self.actors.values()), [unit_id], new_commitment)
+            if not moves:
+                return
+            action, actor, kw = data.draw(st.sampled_from(moves))
+            audit = self.audit
+            if action == "add_commitment":
+                self._add_commitment(roles[actor])
+            elif "commitment_id" in kw:
+                self._commitment_action(roles[actor], action, kw["commitment_id"])
+            else:
+                self._case_action(roles[actor], action)
+            assert self.audit > audit, f"the service refused {action} by {actor.username}, which the model allows"
+
+    def _case_action(self, role: str, action: str) -> None:
         actor = self.actors[role]
         unit_id = self.env.world.actors["unit"].unit_id
         req = CaseAction(
@@ -209,8 +310,7 @@ class ServiceMachine(RuleBasedStateMachine):
         self._last_was_commitment = False
         self._run(lambda: states.apply(self.model, action, actor, unit_id=unit_id), lambda: self.env.svc.act(actor, self.case.id, req))
 
-    @rule(role=st.sampled_from(["unit", "monitor", "leader"]))
-    def add_commitment(self, role: str) -> None:
+    def _add_commitment(self, role: str) -> None:
         actor = self.actors[role]
         unit_id = self.env.world.actors["unit"].unit_id
         self._last_was_commitment = False
@@ -223,12 +323,9 @@ class ServiceMachine(RuleBasedStateMachine):
         )
         self.model = view_of(self.case)  # learn the commitment's real id
 
-    @rule(role=st.sampled_from(["unit", "monitor", "admin"]), action=st.sampled_from(COMMITMENT_ACTIONS), which=st.integers(0, 2))
-    def commitment_action(self, role: str, action: str, which: int) -> None:
-        if not self.case.commitments:
-            return
+    def _commitment_action(self, role: str, action: str, commitment_id: int) -> None:
         actor = self.actors[role]
-        com = self.case.commitments[which % len(self.case.commitments)]
+        com = next(c for c in self.case.commitments if c.id == commitment_id)
         req = CommitmentAction(
             action=action,
             version=com.version,
@@ -252,6 +349,10 @@ class ServiceMachine(RuleBasedStateMachine):
 
 def test_service_agrees_with_the_model_and_stays_valid(env: Env) -> None:
     ServiceMachine.env = env
+    ServiceMachine.visited = set()
     run_state_machine_as_test(
         ServiceMachine, settings=settings(max_examples=12, stateful_step_count=25, deadline=None, suppress_health_check=list(HealthCheck))
     )
+    # Through the service and the database too, the run went everywhere.
+    assert ALL_CASE_STATES - ServiceMachine.visited == set()
+    assert ALL_COMMITMENT_STATES - ServiceMachine.visited == set()

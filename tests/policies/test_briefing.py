@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from ledger.briefing.build import write_word
-from ledger.briefing.model import Period
+from app.settings import DatabaseConfig, Settings, StoreConfig
+from briefings.build import write_word
+from briefings.model import Period
 from ledger.config import LedgerConfig
 from ledger.db import Database
 from ledger.schemas import NewCase
@@ -17,7 +18,6 @@ from ledger.states import SYSTEM, Role
 from schemes.policies import PolicyStore
 from tests.ledger.test_briefing import doc_text
 from yuqing.events import PostClassified, Risk, Source
-from yuqing.settings import DatabaseConfig, Settings, StoreConfig
 from yuqing.store.sqlite import SqliteStore
 from yuqing.text import tokenize
 from yuqing.timeutil import TZ

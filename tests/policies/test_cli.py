@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from yuqing.cli import main
+from app.cli import main
 
 YAML = """policies:
   - title: 九江市住房公积金缴存管理办法

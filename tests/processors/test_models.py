@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from processors import train
-from processors.model import ModelBundle, Vectorizer
+from processors.linear import ModelBundle, Vectorizer
 from processors.models import MODEL_DIR, Models
 from processors.sentiment import TokenBayes, is_praise
 
@@ -138,8 +138,83 @@ def test_hashed_features_give_the_dict_lookups_answer() -> None:
     assert hashed == len(cases)
 
 
+def test_batched_features_give_each_posts_own_answer() -> None:
+    """``transform_posts`` over a batch (hashed together, split per post) returns, for every
+    post, exactly the vector of the dict lookups, whatever its neighbours in the batch: empty and
+    one-character titles, title-less posts and empty posts among real ones."""
+    from processors.features import LEAD_TOKENS, topic_features
+    from yuqing.text import tokenize
+
+    vz = Models.load().bundle.vectorizer  # type: ignore[union-attr]
+    cases = [(r["title"], r.get("content", "")) for r in ROWS[:40]]
+    cases[3:3] = [("", "只有正文"), ("工", ""), ("", ""), ("A-3栋 3.5米", "wifi 5g 12345热线"), ("", "")]
+    cases.append(("工", "资"))
+    posts = [(t, tokenize(t), tokenize(c)) for t, c in cases]
+    got = vz.transform_posts(posts, LEAD_TOKENS)
+    assert len(got) == len(posts)
+    for (title, tt, bt), (idx, w) in zip(posts, got, strict=True):
+        want = vz.transform(topic_features(title, tt, bt))
+        assert np.array_equal(idx, want[0]) and np.array_equal(w, want[1]), title
+    assert vz.transform_posts([], LEAD_TOKENS) == []
+
+
+def test_batch_with_a_token_the_hashes_cannot_take_is_still_answered() -> None:
+    from processors.features import LEAD_TOKENS, topic_features
+
+    vz = Models.load().bundle.vectorizer  # type: ignore[union-attr]
+    long = "长" * 5000  # beyond the table of powers: this batch goes post by post
+    posts = [("工资", ["工资"], ["拖欠", long]), ("环境", ["环境"], ["污染"])]
+    got = vz.transform_posts(posts, LEAD_TOKENS)
+    for (title, tt, bt), (idx, w) in zip(posts, got, strict=True):
+        want = vz.transform(topic_features(title, tt, bt))
+        assert np.array_equal(idx, want[0]) and np.allclose(w, want[1]), title
+
+
+def test_vocabulary_lookup_table_finds_every_entry_and_nothing_else() -> None:
+    from processors.linear import feature_hashes
+
+    words = [f"词{i}" for i in range(5000)]
+    vz = Vectorizer(words, np.ones(len(words)))
+    h = feature_hashes(words)
+    assert h is not None
+    assert list(vz._lookup(h)) == list(range(len(words)))
+    other = feature_hashes([f"外{i}" for i in range(5000)])
+    assert other is not None and (vz._lookup(other) == -1).all()
+
+
 def test_vocabulary_with_unhashable_entries_falls_back_to_the_dict() -> None:
     vz = Vectorizer(["a", "", "b"], np.ones(3))  # an empty feature cannot be hashed here
     assert vz.transform_post("t", ["a"], ["b"], 60) is None
     idx, _ = vz.transform(["a", "b", "zz"])
     assert list(idx) == [0, 2]
+
+
+def test_fast_macro_f1_is_scikit_learns() -> None:
+    """The offset search's macro-F1 by counting equals scikit-learn's, including a class that is
+    never predicted and one that is neither true nor predicted (left out of the average)."""
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(5)
+    for k, present in ((4, 4), (6, 4)):
+        y = rng.integers(0, present, 500)
+        p = np.where(rng.random(500) < 0.7, y, rng.integers(0, present - 1, 500))
+        assert train._fast_macro_f1(y, p, k) == pytest.approx(f1_score(y, p, average="macro"), abs=1e-12)
+
+
+def test_offsets_are_the_same_with_the_fast_f1(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tune_offsets picks the same offsets and boosts with the counting macro-F1 as with
+    scikit-learn's, and they do not lower macro-F1."""
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(9)
+    labels = ["a", "其他", "z"]
+    y = rng.choice(labels, 400, p=[0.15, 0.75, 0.1])
+    scores = rng.normal(size=(400, 3)).astype(np.float32) + (y[:, None] == np.array(labels)) * 1.2
+    priors = (rng.random((400, 3)) < 0.1).astype(np.float32)
+    fast = train.tune_offsets(scores, y, labels, priors)
+    monkeypatch.setattr(train, "_fast_macro_f1", lambda yi, pi, k: float(f1_score(yi, pi, average="macro")))
+    slow = train.tune_offsets(scores, y, labels, priors)
+    np.testing.assert_array_equal(fast[0], slow[0])
+    np.testing.assert_array_equal(fast[1], slow[1])
+    pred = np.array(labels)[(scores + fast[0] + priors * fast[1]).argmax(1)]
+    assert train._macro_f1(y, pred) >= train._macro_f1(y, np.array(labels)[scores.argmax(1)])

@@ -46,7 +46,7 @@ def test_backfill_resumes_after_sigkill_and_tags_every_post(tmp_path: Path) -> N
     table.save_all(SCHEMES)
     (tmp_path / "yuqing.yaml").write_text(f"store:\n  url: {store_url}\ndatabase:\n  url: {db_url}\n", encoding="utf-8")
     env = os.environ | {"PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "yuqing", "-c", str(tmp_path / "yuqing.yaml"), "schemes", "backfill", "--batch", "5"]
+    cmd = [sys.executable, "-m", "yuqing", "-c", str(tmp_path / "yuqing.yaml"), "schemes", "backfill", "--batch", "5", "--lease", "2"]
 
     proc = subprocess.Popen([*cmd, "--pause", "0.1"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from app.settings import load_settings
 from ledger.timeliness.attribution import UnitMatcher
 from ledger.timeliness.config import TimelinessConfig, UnitAliases
 from yuqing.errors import ConfigError
-from yuqing.settings import load_settings
 
 ROWS = [json.loads(line) for line in (Path(__file__).resolve().parents[1] / "data" / "timeliness_replies.jsonl").open(encoding="utf-8")]
 A7 = [

@@ -17,12 +17,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 from yuqing.errors import ConfigError
 from yuqing.events import PostClassified
 from yuqing.query import Expr
+from yuqing.timeutil import aware
 
 CountField = Literal["topic", "sentiment", "risk_level", "source", "region", "event_id"]
 RefreshPolicy = Literal["wait_for", "true", "false"]
@@ -37,9 +38,10 @@ class Query:
     source: str | None = None  # source id
     region: str | None = None
     event_id: str | None = None
-    # any-of filters, for the event clusterer's batched lookups (processors/events.py)
+    # any-of filters, for the event clusterer's batched lookups (processors/clustering.py)
     event_ids: tuple[str, ...] | None = None  # posts of any of these events
     event_keys: tuple[str, ...] | None = None  # posts carrying any of these lookup keys
+    ids: tuple[str, ...] | None = None  # posts with any of these ids (the workbench: which of an alert's posts are in a scheme)
     since: datetime | None = None  # published_at >= since
     until: datetime | None = None  # published_at < until
     limit: int = 20
@@ -56,6 +58,30 @@ class SearchResult:
     hits: list[PostClassified] = field(default_factory=list)
 
 
+class PostBrief(NamedTuple):
+    """What the event clusterer reads of a stored post (``Store.brief``): no tokens, no
+    validation of the whole document."""
+
+    id: str
+    event_id: str
+    published_at: datetime
+    source: str  # source id
+    title: str
+    content: str
+
+
+def stored_time(text: str) -> datetime:
+    """A stored document's ``published_at`` (ISO 8601, as written), in Shanghai time as the
+    event schemas have it."""
+    return aware(datetime.fromisoformat(text))
+
+
+@dataclass
+class BriefResult:
+    total: int
+    hits: list[PostBrief] = field(default_factory=list)
+
+
 class Store(Protocol):
     url: str
 
@@ -65,6 +91,10 @@ class Store(Protocol):
     def get(self, post_id: str) -> PostClassified | None: ...
 
     def search(self, query: Query) -> SearchResult: ...
+
+    def brief(self, query: Query) -> BriefResult:
+        """``search``, reading only the fields of ``PostBrief`` (the same posts, the same order):
+        the event clusterer's lookups, which would otherwise decode every candidate's tokens."""
 
     def count_by(self, field: CountField, query: Query = Query()) -> dict[str, int]: ...
 

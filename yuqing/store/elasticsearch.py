@@ -33,7 +33,7 @@ from elasticsearch import ApiError, AuthenticationException, AuthorizationExcept
 from yuqing.errors import ConfigError, StoreError
 from yuqing.events import PostClassified
 from yuqing.query import Expr, Regex, Word
-from yuqing.store import CountField, Query, RefreshPolicy, SearchResult
+from yuqing.store import BriefResult, CountField, PostBrief, Query, RefreshPolicy, SearchResult, stored_time
 from yuqing.text import index_terms, query_terms
 from yuqing.timeutil import aware
 
@@ -50,6 +50,7 @@ for _name in ("elastic_transport.transport", "elastic_transport.node_pool"):
 
 # Fields added to the PostClassified document for searching; stripped again on read.
 _DERIVED = ("terms", "published_at_us")
+_BRIEF = ("id", "event_id", "published_at", "source.id", "title", "content")  # PostBrief's fields
 
 # Query field -> document field, for filters and counts.
 _FIELDS: dict[str, str] = {
@@ -387,6 +388,8 @@ class ElasticsearchStore:
             clauses.append({"terms": {"event_id": list(q.event_ids)}})
         if q.event_keys is not None:
             clauses.append({"terms": {"event_keys": list(q.event_keys)}})
+        if q.ids is not None:
+            clauses.append({"terms": {"id": list(q.ids)}})
         bounds: dict[str, int] = {}
         if q.since is not None:
             bounds["gte"] = epoch_us(q.since)
@@ -397,12 +400,29 @@ class ElasticsearchStore:
         return clauses
 
     def search(self, query: Query) -> SearchResult:
+        total, docs = self._search(query, {"source_excludes": list(_DERIVED)})
+        return SearchResult(total, [from_document(d) for d in docs])
+
+    def brief(self, query: Query) -> BriefResult:
+        total, docs = self._search(query, {"source_includes": list(_BRIEF)})
+        return BriefResult(
+            total,
+            [
+                PostBrief(
+                    d["id"], d["event_id"], stored_time(d["published_at"]), d["source"]["id"], d.get("title") or "", d.get("content") or ""
+                )
+                for d in docs
+            ],
+        )
+
+    def _search(self, query: Query, source: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
+        """(total, the ``_source`` of each hit of the page), ``source``: which fields to return."""
         clauses = self._filter(query)
         if clauses is None:
-            return SearchResult(0)
+            return 0, []
         es_query = {"bool": {"filter": clauses}}
         if query.offset + query.limit > self.result_window:
-            return self._deep_page(es_query, query.offset, query.limit)
+            return self._deep_page(es_query, query.offset, query.limit, source)
         resp = self._call(
             "search",
             lambda: self._es.search(
@@ -412,13 +432,13 @@ class ElasticsearchStore:
                 from_=query.offset,
                 size=query.limit,
                 track_total_hits=True,
-                source_excludes=list(_DERIVED),
+                **source,
             ),
         )
         hits = resp["hits"]["hits"]
-        return SearchResult(int(resp["hits"]["total"]["value"]), [from_document(h["_source"]) for h in hits])
+        return int(resp["hits"]["total"]["value"]), [h["_source"] for h in hits]
 
-    def _deep_page(self, es_query: dict[str, Any], offset: int, limit: int) -> SearchResult:
+    def _deep_page(self, es_query: dict[str, Any], offset: int, limit: int, source: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
         """A page past ``result_window``: walk there with search_after, which the unique sort
         key (published_at_us, id) makes exact. Costly, but the same answer as from/size."""
         total = self._count(es_query["bool"]["filter"])
@@ -427,7 +447,7 @@ class ElasticsearchStore:
         def page(size: int, with_source: bool) -> list[dict[str, Any]]:
             params: dict[str, Any] = {"index": self.alias, "query": es_query, "sort": _SORT, "size": size, "track_total_hits": False}
             if with_source:
-                params["source_excludes"] = list(_DERIVED)
+                params.update(source)
             else:
                 params["source"] = False
             if after is not None:
@@ -438,16 +458,16 @@ class ElasticsearchStore:
         while skip > 0:
             hits = page(min(skip, self.result_window), with_source=False)
             if not hits:
-                return SearchResult(total)
+                return total, []
             after, skip = hits[-1]["sort"], skip - len(hits)
-        out: list[PostClassified] = []
+        out: list[dict[str, Any]] = []
         while len(out) < limit:
             hits = page(min(limit - len(out), self.result_window), with_source=True)
             if not hits:
                 break
             after = hits[-1]["sort"]
-            out += [from_document(h["_source"]) for h in hits]
-        return SearchResult(total, out)
+            out += [h["_source"] for h in hits]
+        return total, out
 
     def _count(self, clauses: list[dict[str, Any]]) -> int:
         resp = self._call("count", lambda: self._es.count(index=self.alias, query={"bool": {"filter": clauses}}))

@@ -21,7 +21,7 @@ from yuqing.errors import StoreError
 from yuqing.events import PostClassified
 from yuqing.query import Expr, Regex, Word
 from yuqing.sqlite_util import connect, sqlite_path
-from yuqing.store import CountField, Query, SearchResult
+from yuqing.store import BriefResult, CountField, PostBrief, Query, SearchResult, stored_time
 from yuqing.text import index_terms, query_terms
 from yuqing.timeutil import TZ
 
@@ -174,6 +174,9 @@ class SqliteStore:
         if q.event_ids is not None:
             clauses.append("event_id IN (SELECT value FROM json_each(?))")
             args.append(json.dumps(list(q.event_ids)))
+        if q.ids is not None:
+            clauses.append("id IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(list(q.ids)))
         if q.event_keys is not None:
             clauses.append("rid IN (SELECT rid FROM post_keys WHERE key IN (SELECT value FROM json_each(?)))")
             args.append(json.dumps(list(q.event_keys)))
@@ -200,6 +203,23 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 raise StoreError(f"embedded store {self.path}: search failed: {exc}") from exc
         return SearchResult(int(total), [PostClassified.model_validate_json(r[0]) for r in rows])
+
+    def brief(self, query: Query) -> BriefResult:
+        where = self._where(query)
+        if where is None:
+            return BriefResult(0)
+        sql, args = where
+        with self._lock:
+            try:
+                total = self._conn.execute(f"SELECT COUNT(*) FROM posts{sql}", args).fetchone()[0]
+                rows = self._conn.execute(
+                    "SELECT id, event_id, json_extract(doc, '$.published_at'), source, json_extract(doc, '$.title'),"
+                    f" json_extract(doc, '$.content') FROM posts{sql} ORDER BY published_ts DESC, id LIMIT ? OFFSET ?",
+                    [*args, query.limit, query.offset],
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"embedded store {self.path}: search failed: {exc}") from exc
+        return BriefResult(int(total), [PostBrief(i, e, stored_time(p), src, t or "", c or "") for i, e, p, src, t, c in rows])
 
     def count_by(self, field: CountField, query: Query = Query()) -> dict[str, int]:
         return self._group(_COLUMNS[field], query)

@@ -1,1 +1,0 @@
-"""Notifiers: one module per channel behind a registry (``alerts.notifiers.registry``)."""

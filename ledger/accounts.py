@@ -1,0 +1,237 @@
+"""Accounts: units, users, roles, sign-in, browser sessions and API tokens.
+
+Who may manage them: administrators (and each user their own password and sessions). Passwords are
+argon2 hashes (``ledger.security``); session and API tokens are stored only as their hashes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ledger.context import LedgerContext
+from ledger.errors import InvalidInput, NotFound, PermissionDenied
+from ledger.security import burn_time, hash_password, new_session_token, new_token, token_hash, verify_password
+from ledger.states import ROLE_LABELS, Actor, Role
+from ledger.tables import ApiToken, SessionRow, Unit, User
+from ledger.text import clean_text
+from yuqing.timeutil import now as _now
+
+
+class Accounts:
+    def __init__(self, ctx: LedgerContext) -> None:
+        self.ctx = ctx
+
+    # -- units and users ----------------------------------------------------------------------
+    def list_units(self, *, active_only: bool = False) -> list[Unit]:
+        with self.ctx.db.read() as s:
+            q = select(Unit).order_by(Unit.id)
+            if active_only:
+                q = q.where(Unit.active.is_(True))
+            return list(s.scalars(q))
+
+    def unit_by_name(self, name: str) -> Unit | None:
+        with self.ctx.db.read() as s:
+            return s.scalar(select(Unit).where(Unit.name == name))
+
+    def create_unit(self, actor: Actor, name: str, kind: str = "部门", contact: str = "") -> Unit:
+        require_role(actor, {Role.ADMIN}, "管理单位")
+        name, kind, contact = clean_text(name).strip(), clean_text(kind).strip(), clean_text(contact).strip()
+        if len(name) > 100 or len(kind) > 20 or len(contact) > 100:
+            raise InvalidInput("单位名称最多 100 字，类型最多 20 字，联系方式最多 100 字", field="name")
+        if not name:
+            raise InvalidInput("单位名称不能为空", field="name")
+        try:
+            with self.ctx.db.write() as s:
+                unit = Unit(name=name, kind=kind or "部门", contact=contact)
+                s.add(unit)
+                s.flush()
+                return unit
+        except IntegrityError as exc:
+            raise InvalidInput(f"单位「{name}」已存在", field="name") from exc
+
+    def set_unit_active(self, actor: Actor, unit_id: int, active: bool) -> None:
+        require_role(actor, {Role.ADMIN}, "管理单位")
+        with self.ctx.db.write() as s:
+            unit = s.get(Unit, unit_id)
+            if unit is None:
+                raise NotFound("没有这个单位")
+            unit.active = active
+
+    def list_users(self, actor: Actor) -> list[User]:
+        require_role(actor, {Role.ADMIN}, "管理用户")
+        with self.ctx.db.read() as s:
+            return list(s.scalars(select(User).order_by(User.id)))
+
+    def create_user(
+        self, actor: Actor, username: str, password: str, role: Role | str, *, unit_id: int | None = None, display_name: str = ""
+    ) -> User:
+        require_role(actor, {Role.ADMIN}, "管理用户")
+        try:
+            role = Role(role)
+        except ValueError as exc:
+            raise InvalidInput(f"未知角色 {role!r}（可选：{', '.join(r.value for r in Role)}）", field="role") from exc
+        username, display_name = clean_text(username).strip(), clean_text(display_name).strip()
+        if not username or len(username) > 64:
+            raise InvalidInput("用户名须为 1-64 个字符", field="username")
+        if any(c.isspace() for c in username):
+            raise InvalidInput("用户名不能含空格", field="username")
+        if len(display_name) > 64:
+            raise InvalidInput("姓名最多 64 个字符", field="display_name")
+        if (role is Role.UNIT) != (unit_id is not None):
+            raise InvalidInput("承办单位用户必须指定单位，其他角色不属于单位", field="unit_id")
+        pw_hash = hash_password(password, [username, display_name])
+        try:
+            with self.ctx.db.write() as s:
+                if unit_id is not None and s.get(Unit, unit_id) is None:
+                    raise InvalidInput("没有这个单位", field="unit_id")
+                user = User(
+                    username=username, display_name=display_name or username, role=role.value, unit_id=unit_id, password_hash=pw_hash
+                )
+                s.add(user)
+                s.flush()
+                s.refresh(user)
+                return user
+        except IntegrityError as exc:
+            raise InvalidInput(f"用户名「{username}」已存在", field="username") from exc
+
+    def set_password(self, actor: Actor, user_id: int, password: str) -> None:
+        """A new password (the user's own, or a reset by an administrator); ends all the user's sessions."""
+        if actor.user_id != user_id:
+            require_role(actor, {Role.ADMIN}, "管理用户")
+        with self.ctx.db.read() as s:
+            found = s.get(User, user_id)
+            if found is None:
+                raise NotFound("没有这个用户")
+            names = [found.username, found.display_name]
+        pw_hash = hash_password(password, names)
+        with self.ctx.db.write() as s:
+            user = s.get(User, user_id)
+            if user is None:
+                raise NotFound("没有这个用户")
+            user.password_hash = pw_hash
+            s.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
+
+    def set_user_active(self, actor: Actor, user_id: int, active: bool) -> None:
+        require_role(actor, {Role.ADMIN}, "管理用户")
+        with self.ctx.db.write() as s:
+            user = s.get(User, user_id)
+            if user is None:
+                raise NotFound("没有这个用户")
+            user.active = active
+            if not active:
+                s.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
+
+    def authenticate(self, username: str, password: str) -> Actor | None:
+        with self.ctx.db.read() as s:
+            user = s.scalar(select(User).where(User.username == username.strip()))
+        if user is None or not user.active:
+            burn_time(password)
+            return None
+        if not verify_password(user.password_hash, password):
+            return None
+        with self.ctx.db.write() as s:
+            s.execute(update(User).where(User.id == user.id).values(last_login_at=self.ctx.clock()))
+        return actor_of(user)
+
+    def actor(self, user_id: int) -> Actor | None:
+        with self.ctx.db.read() as s:
+            user = s.get(User, user_id)
+            return actor_of(user) if user is not None and user.active else None
+
+    # -- browser sessions (server-side, so they can be ended) ----------------------------------
+    def start_session(self, user_id: int, address: str = "") -> str:
+        """A new session for ``user_id``; returns the token the cookie carries (stored only as its hash).
+        Sessions run on the wall clock, not the ledger's clock (which tests and the demo move)."""
+        token, digest = new_session_token()
+        at = _now()
+        with self.ctx.db.write() as s:
+            s.execute(delete(SessionRow).where(SessionRow.expires_at <= at))  # housekeeping: expired rows
+            s.add(
+                SessionRow(
+                    id=digest,
+                    user_id=user_id,
+                    created_at=at,
+                    expires_at=at + timedelta(hours=self.ctx.config.session_hours),
+                    address=address[:64],
+                )
+            )
+        return token
+
+    def actor_for_session(self, token: str) -> Actor | None:
+        """The signed-in user of a live session; None when it ended, expired or the user was deactivated."""
+        # One query of the columns an Actor needs (it runs on every page view), not two ORM loads.
+        query = select(*ACTOR_COLUMNS, SessionRow.expires_at).join(User, User.id == SessionRow.user_id)
+        with self.ctx.db.read() as s:
+            row = s.execute(query.where(SessionRow.id == token_hash(token))).first()
+        if row is None or row.expires_at <= _now() or not row.active:
+            return None
+        return actor_of_row(row)
+
+    def end_session(self, token: str) -> None:
+        with self.ctx.db.write() as s:
+            s.execute(delete(SessionRow).where(SessionRow.id == token_hash(token)))
+
+    def end_sessions(self, actor: Actor, user_id: int) -> int:
+        """Signs ``user_id`` out everywhere (an administrator, or the user); returns how many sessions ended."""
+        if actor.user_id != user_id:
+            require_role(actor, {Role.ADMIN}, "管理用户")
+        with self.ctx.db.write() as s:
+            return int(s.execute(delete(SessionRow).where(SessionRow.user_id == user_id)).rowcount or 0)  # type: ignore[attr-defined]
+
+    def issue_token(self, actor: Actor, user_id: int, name: str = "") -> str:
+        """A new API token acting as ``user_id``; returns the token, which is stored only as its hash."""
+        require_role(actor, {Role.ADMIN}, "签发接口令牌")
+        name = clean_text(name).strip()
+        if len(name) > 100:
+            raise InvalidInput("令牌名称最多 100 个字符", field="name")
+        token, digest, prefix = new_token()
+        with self.ctx.db.write() as s:
+            if s.get(User, user_id) is None:
+                raise NotFound("没有这个用户")
+            s.add(ApiToken(user_id=user_id, name=name, token_hash=digest, prefix=prefix))
+        return token
+
+    def list_tokens(self, actor: Actor) -> list[ApiToken]:
+        require_role(actor, {Role.ADMIN}, "管理接口令牌")
+        with self.ctx.db.read() as s:
+            return list(s.scalars(select(ApiToken).order_by(ApiToken.id)))
+
+    def revoke_token(self, actor: Actor, token_id: int) -> None:
+        require_role(actor, {Role.ADMIN}, "管理接口令牌")
+        with self.ctx.db.write() as s:
+            tok = s.get(ApiToken, token_id)
+            if tok is None:
+                raise NotFound("没有这个令牌")
+            tok.revoked_at = self.ctx.clock()
+
+    def actor_for_token(self, token: str) -> Actor | None:
+        # One query of the columns an Actor needs (it runs on every API call), not ORM objects.
+        query = select(*ACTOR_COLUMNS, ApiToken.revoked_at).join(User, User.id == ApiToken.user_id)
+        with self.ctx.db.read() as s:
+            row = s.execute(query.where(ApiToken.token_hash == token_hash(token))).first()
+        if row is None or row.revoked_at is not None or not row.active:
+            return None
+        return actor_of_row(row)
+
+
+def require_role(actor: Actor, roles: Collection[Role], what: str) -> None:
+    """Refuses ``actor`` unless its role is one of ``roles``, naming the role and ``what`` it may not do."""
+    if actor.role not in roles:
+        raise PermissionDenied(f"{ROLE_LABELS[actor.role]}无权{what}")
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user_id=user.id, username=user.username, role=Role(user.role), unit_id=user.unit_id, display_name=user.display_name)
+
+
+# The columns an Actor needs: sign-in checks on every request read these, not ORM objects.
+ACTOR_COLUMNS = (User.id, User.username, User.role, User.unit_id, User.display_name, User.active)
+
+
+def actor_of_row(row: Any) -> Actor:
+    return Actor(user_id=row.id, username=row.username, role=Role(row.role), unit_id=row.unit_id, display_name=row.display_name)

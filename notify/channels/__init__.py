@@ -1,0 +1,1 @@
+"""One module per channel, found by the registry (``notify.registry.NOTIFIERS``)."""

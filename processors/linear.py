@@ -1,0 +1,276 @@
+"""Linear classifiers over one shared TF-IDF vector, stored as a small ``.npz``, run with numpy.
+
+Training uses scikit-learn (``processors.train``); inference needs only numpy: the post's
+features are vectorised once (sublinear tf × idf, l2-normalised, exactly as scikit-learn's
+TfidfVectorizer does) and every head (topic, sentiment) is a gather and a sum over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import repeat
+from pathlib import Path
+
+import numpy as np
+
+from processors.features import topic_features
+
+Vector = tuple[np.ndarray, np.ndarray]  # (feature indices, weights)
+
+# --- feature hashing, vectorised -----------------------------------------------------------
+# A post has ~1,000 features; looking each up in a 67,000-entry dict costs more than every
+# other step of the topic and sentiment models together (a cache miss per feature). Instead each
+# feature is hashed to 64 bits with numpy, in one pass over the post's characters, and found by
+# a binary search in the vocabulary's sorted hashes. The answer is the dict's (a 64-bit hash of a
+# feature outside the vocabulary equals one inside it with odds of ~10^-14 a post; a vocabulary
+# with two equal hashes falls back to the dict).
+
+_P = np.uint64(0x100000001B3)  # polynomial base (odd)
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_POW = np.full(4096, _P, np.uint64)
+_POW[0] = 1
+_POW = np.cumprod(_POW)  # P**0, P**1, ... (wrapping)
+# a feature is a kind (plain token, title token, lead token, title bigram) and a text
+_KINDS = {"T": np.uint64(0x9E3779B97F4A7C15), "L": np.uint64(0xC2B2AE3D27D4EB4F), "C": np.uint64(0x165667B19E3779F9)}
+_PLAIN = np.uint64(0)
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    h = h ^ (h >> np.uint64(30))
+    h *= _M1
+    h ^= h >> np.uint64(27)
+    h *= _M2
+    return h ^ (h >> np.uint64(31))
+
+
+def _poly(texts: Sequence[str]) -> np.ndarray | None:
+    """A polynomial hash of each of ``texts`` (none of which is empty or holds NUL), vectorised;
+    None where that does not hold or a text is too long for the table of powers."""
+    if not texts:
+        return np.zeros(0, np.uint64)
+    cp = np.frombuffer("\x00".join(texts).encode("utf-32-le"), "<u4")
+    ends = np.flatnonzero(cp == 0)
+    if ends.size != len(texts) - 1:
+        return None
+    starts = np.empty(len(texts), np.int64)
+    starts[0] = 0
+    starts[1:] = ends + 1
+    seg = np.zeros(cp.size, np.int64)
+    seg[ends + 1] = 1
+    pos = np.arange(cp.size) - starts[np.cumsum(seg)]
+    if starts[-1] >= cp.size or (np.diff(starts) < 2).any() or pos.max() >= _POW.size:
+        return None  # an empty text, or one of 4,096 characters or more
+    return np.add.reduceat(cp.astype(np.uint64) * _POW[pos], starts)
+
+
+def feature_hashes(features: Sequence[str]) -> np.ndarray | None:
+    """The 64-bit hash of each feature string (``T``/``L``/``C`` + text, or a plain token)."""
+    kinds = np.array([_KINDS.get(f[:1], _PLAIN) if f else _PLAIN for f in features], np.uint64)
+    texts = [f[1:] if f[:1] in _KINDS else f for f in features]
+    h = _poly(texts) if all(texts) else None
+    return None if h is None else _mix(h + kinds)
+
+
+class Vectorizer:
+    def __init__(self, vocabulary: Sequence[str], idf: np.ndarray) -> None:
+        self.vocabulary = {f: i for i, f in enumerate(vocabulary)}
+        self.idf = idf.astype(np.float32)
+        hashes = feature_hashes(list(vocabulary))
+        self._hashes: np.ndarray | None = None
+        if hashes is not None:
+            order = np.argsort(hashes, kind="stable")
+            sorted_h = hashes[order]
+            if not (sorted_h[1:] == sorted_h[:-1]).any():
+                self._hashes = sorted_h
+                self._table = self._build_table(hashes, np.arange(hashes.size, dtype=np.int64))
+
+    def transform(self, features: Sequence[str]) -> Vector:
+        ids = np.fromiter(map(self.vocabulary.get, features, repeat(-1)), np.int64, len(features))
+        return self._weigh(ids[ids >= 0])
+
+    def transform_post(self, title: str, title_tokens: list[str], body_tokens: list[str], lead: int) -> Vector | None:
+        """``transform(processors.features.topic_features(...))`` without making the feature
+        strings: title tokens (kind T), body tokens (plain), the first ``lead`` body tokens again
+        (kind L) and the title's character bigrams (kind C), hashed together. None when the
+        hashes cannot be used (then ``transform`` the feature strings)."""
+        if self._hashes is None:
+            return None
+        th, bh = _poly(title_tokens), _poly(body_tokens)
+        if th is None or bh is None:
+            return None
+        parts = [_mix(th + _KINDS["T"]), _mix(bh), _mix(bh[:lead] + _KINDS["L"])]
+        if len(title) > 1:
+            cp = np.frombuffer(title.encode("utf-32-le"), "<u4").astype(np.uint64)
+            parts.append(_mix(cp[:-1] + cp[1:] * _P + _KINDS["C"]))
+        ids = self._lookup(np.concatenate(parts))
+        return self._weigh(ids[ids >= 0])
+
+    def transform_posts(self, posts: Sequence[tuple[str, list[str], list[str]]], lead: int) -> list[Vector]:
+        """``transform_post`` of many posts (title, title tokens, body tokens) in one pass: the
+        same vectors, with numpy's cost per call paid once per batch instead of once per post.
+        Posts the hashes cannot take (see ``_poly``) are transformed from their feature strings."""
+        if not posts:
+            return []
+        if self._hashes is None:
+            return [self.transform(topic_features(t, tt, bt)) for t, tt, bt in posts]
+        tcount = np.fromiter((len(tt) for _, tt, _ in posts), np.int64, len(posts))
+        bcount = np.fromiter((len(bt) for _, _, bt in posts), np.int64, len(posts))
+        th = _poly([x for _, tt, _ in posts for x in tt])
+        bh = _poly([x for _, _, bt in posts for x in bt])
+        if th is None or bh is None:  # a token the hashes cannot take: post by post
+            out = []
+            for t, tt, bt in posts:
+                v = self.transform_post(t, tt, bt, lead)
+                out.append(v if v is not None else self.transform(topic_features(t, tt, bt)))
+            return out
+        n = len(posts)
+        which = np.arange(n)
+        # the first ``lead`` body tokens of each post: positions in bh
+        lcount = np.minimum(bcount, lead)
+        bstart = np.cumsum(bcount) - bcount
+        lpos = np.repeat(bstart - (np.cumsum(lcount) - lcount), lcount) + np.arange(lcount.sum())
+        # the title's character bigrams: pairs of adjacent code points within one title
+        titles = [t for t, _, _ in posts]
+        cp = np.frombuffer("".join(titles).encode("utf-32-le"), "<u4").astype(np.uint64)
+        tlen = np.fromiter(map(len, titles), np.int64, n)
+        pair = np.ones(max(cp.size - 1, 0), bool)
+        ends = np.cumsum(tlen)[:-1]
+        pair[ends[(ends > 0) & (ends < cp.size)] - 1] = False  # no pair across two titles
+        ccount = np.maximum(tlen - 1, 0)
+        h = np.concatenate(
+            [
+                _mix(th + _KINDS["T"]),
+                _mix(bh),
+                _mix(bh[lpos] + _KINDS["L"]),
+                _mix(cp[:-1][pair] + cp[1:][pair] * _P + _KINDS["C"]) if cp.size > 1 else np.zeros(0, np.uint64),
+            ]
+        )
+        post = np.concatenate([np.repeat(which, tcount), np.repeat(which, bcount), np.repeat(which, lcount), np.repeat(which, ccount)])
+        ids = self._lookup(h)
+        found = ids >= 0
+        # one sort for the batch: by post, then feature id (``np.unique`` per post, in one go)
+        key = np.unique(post[found] * np.int64(len(self.vocabulary)) + ids[found], return_counts=True)
+        keys, counts = key
+        owner = keys // len(self.vocabulary)
+        feat = keys % len(self.vocabulary)
+        w_all = (1.0 + np.log(counts)).astype(np.float32) * self.idf[feat]
+        bounds = np.searchsorted(owner, np.arange(n + 1))
+        out = []
+        for i in range(n):
+            a, b = bounds[i], bounds[i + 1]
+            if a == b:
+                out.append((np.zeros(0, np.int64), np.zeros(0, np.float32)))
+                continue
+            w = w_all[a:b]
+            w /= np.sqrt(np.dot(w, w))
+            out.append((feat[a:b], w))
+        return out
+
+    def _lookup(self, h: np.ndarray) -> np.ndarray:
+        """The vocabulary id of each hash, -1 where it is not in the vocabulary: an open-addressing
+        table (linear probing, a quarter full), so nearly every hash is settled by one gather."""
+        keys, ids, mask = self._table
+        slot = (h & mask).astype(np.int64)
+        out = np.full(h.size, -1, np.int64)
+        todo = np.arange(h.size)
+        while todo.size:
+            s = slot[todo]
+            k = keys[s]
+            hit = (k == h[todo]) & (ids[s] >= 0)
+            out[todo[hit]] = ids[s[hit]]
+            go_on = ~hit & (ids[s] >= 0)  # an occupied slot holding another hash: probe the next
+            todo = todo[go_on]
+            slot[todo] = (slot[todo] + 1) & int(mask)
+        return out
+
+    @staticmethod
+    def _build_table(hashes: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.uint64]:
+        size = 1 << max(4, int(4 * hashes.size - 1).bit_length())
+        mask = np.uint64(size - 1)
+        keys = np.zeros(size, np.uint64)
+        ids = np.full(size, -1, np.int64)
+        slot = (hashes & mask).astype(np.int64)
+        pending = np.arange(hashes.size)
+        while pending.size:
+            s = slot[pending]
+            free = ids[s] < 0
+            cand, cs = pending[free], s[free]
+            _, first = np.unique(cs, return_index=True)  # one hash per free slot this round
+            won = cand[first]
+            keys[slot[won]] = hashes[won]
+            ids[slot[won]] = order[won]
+            lost = np.ones(pending.size, bool)
+            lost[np.flatnonzero(free)[first]] = False
+            pending = pending[lost]
+            slot[pending] = (slot[pending] + 1) & (size - 1)
+        return keys, ids, mask
+
+    def _weigh(self, ids: np.ndarray) -> Vector:
+        if ids.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        idx, counts = np.unique(ids, return_counts=True)
+        w = (1.0 + np.log(counts)).astype(np.float32) * self.idf[idx]
+        w /= np.sqrt(np.dot(w, w))
+        return idx, w
+
+
+@dataclass
+class Head:
+    labels: list[str]
+    coef: np.ndarray  # (n_features, n_labels)
+    intercept: np.ndarray
+    prior: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # per-label offsets tuned after fitting
+
+    def __post_init__(self) -> None:
+        self.coef = self.coef.astype(np.float32)
+        self.intercept = self.intercept.astype(np.float32)
+        if self.prior.size == 0:
+            self.prior = np.zeros(len(self.labels), np.float32)
+
+    def scores(self, vec: Vector) -> np.ndarray:
+        idx, w = vec
+        base = self.intercept + self.prior
+        return base if idx.size == 0 else w @ self.coef[idx] + base
+
+    def proba(self, vec: Vector) -> np.ndarray:
+        s = self.scores(vec)
+        e = np.exp(s - s.max())
+        return e / e.sum()
+
+    def predict(self, vec: Vector) -> tuple[str, float]:
+        p = self.proba(vec)
+        i = int(p.argmax())
+        return self.labels[i], float(p[i])
+
+
+@dataclass
+class ModelBundle:
+    vectorizer: Vectorizer
+    heads: dict[str, Head]
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def save(self, path: Path) -> None:
+        arrays: dict[str, np.ndarray] = {
+            "vocabulary": np.array("\n".join(self.vectorizer.vocabulary)),
+            "idf": self.vectorizer.idf.astype(np.float16),
+            "heads": np.array(list(self.heads)),
+        }
+        for name, h in self.heads.items():
+            arrays[f"{name}_labels"] = np.array(h.labels)
+            arrays[f"{name}_coef"] = h.coef.astype(np.float16)
+            arrays[f"{name}_intercept"] = h.intercept
+            arrays[f"{name}_prior"] = h.prior
+        for k, v in self.meta.items():
+            arrays[f"meta_{k}"] = np.array(v)
+        np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, path: Path) -> ModelBundle:
+        with np.load(path, allow_pickle=False) as z:
+            vec = Vectorizer(str(z["vocabulary"]).split("\n"), z["idf"])
+            heads = {
+                str(n): Head([str(x) for x in z[f"{n}_labels"]], z[f"{n}_coef"], z[f"{n}_intercept"], z[f"{n}_prior"]) for n in z["heads"]
+            }
+            meta = {k[5:]: str(z[k]) for k in z.files if k.startswith("meta_")}
+        return cls(vec, heads, meta)
