@@ -528,9 +528,9 @@ def test_cli_writes_the_word_file_and_prints_its_path(world: World, tmp_path: Pa
 def test_cli_briefing_for_one_scheme(world: World, tmp_path: Path) -> None:
     """`yuqing brief --scheme`: the post figures are the scheme's posts only, in a directory and with
     a heading of their own; an unknown scheme is refused with the names there are."""
+    from app.cli import main
     from schemes.backfill import backfill
     from schemes.store import SchemeStore
-    from yuqing.cli import main
     from yuqing.store import Query
 
     store = SqliteStore(f"sqlite:///{tmp_path}/store.db")

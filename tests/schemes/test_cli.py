@@ -10,10 +10,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from app.cli import main
 from processors.classify import Classifier
 from schemes.store import SchemeStore
 from tests.core.test_store_contract import _collected
-from yuqing.cli import main
 from yuqing.store import Query, open_store
 from yuqing.timeutil import now
 
