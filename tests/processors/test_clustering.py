@@ -9,6 +9,7 @@ import random
 import subprocess
 import sys
 import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -176,11 +177,18 @@ def _run(
         )
         for _ in range(workers)
     ]
-    threads = [threading.Thread(target=s.drain, kwargs={"idle_polls": 3, "poll_timeout": 0.1}) for s in stages]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
+    # Drain until every post is stored: a worker that joined the group late may idle out before
+    # its partitions reach it (on a loaded machine the rebalance takes longer than its idle polls),
+    # so the workers drain again, as a long-running stage would, until nothing is left.
+    deadline = time.monotonic() + 300
+    while True:
+        threads = [threading.Thread(target=s.drain, kwargs={"idle_polls": 3, "poll_timeout": 0.1}) for s in stages]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=300)
+        if open_store(store_url).search(Query(limit=1)).total >= len(posts) or time.monotonic() > deadline:
+            break
     for s in stages:
         s.close()
     consumer = open_bus(bus_url, partitions=6).consumer(POSTS_CLASSIFIED, "check")
