@@ -76,6 +76,34 @@ class CaseQueries:
             else_=None,
         )
 
+    def conditions(
+        self,
+        actor: Actor,
+        at: datetime,
+        *,
+        unit_id: int | None = None,
+        status: str | None = None,
+        overdue: bool | None = None,
+        text: str | None = None,
+    ) -> list[Any]:
+        """The WHERE of ``list_cases`` (and of the lean reads, ``ledger.reads``): what ``actor`` may
+        see, narrowed by the filters."""
+        cond = [self.visible(actor)]
+        if unit_id is not None:
+            cond.append(Case.unit_id == unit_id)
+        if status:
+            try:
+                cond.append(Case.status == CaseStatus(status).value)
+            except ValueError as exc:
+                raise InvalidInput(f"未知状态 {status!r}", field="status") from exc
+        if overdue is not None:
+            clause = self.overdue_clause(at)
+            cond.append(clause if overdue else ~clause)
+        if text and text.strip():
+            like = f"%{escape_like(text.strip())}%"
+            cond.append(or_(*(col.like(like, escape="\\") for col in (Case.title, Case.summary, Case.number))))
+        return cond
+
     def list_cases(
         self,
         actor: Actor,
@@ -92,21 +120,7 @@ class CaseQueries:
         with no running deadline last) — the same rule as ``web.guide.deadline_of``."""
         if sort not in ("new", "deadline"):
             raise InvalidInput(f"未知排序 {sort!r}", field="sort")
-        at = self.ctx.clock()
-        cond = [self.visible(actor)]
-        if unit_id is not None:
-            cond.append(Case.unit_id == unit_id)
-        if status:
-            try:
-                cond.append(Case.status == CaseStatus(status).value)
-            except ValueError as exc:
-                raise InvalidInput(f"未知状态 {status!r}", field="status") from exc
-        if overdue is not None:
-            clause = self.overdue_clause(at)
-            cond.append(clause if overdue else ~clause)
-        if text and text.strip():
-            like = f"%{escape_like(text.strip())}%"
-            cond.append(or_(*(col.like(like, escape="\\") for col in (Case.title, Case.summary, Case.number))))
+        cond = self.conditions(actor, self.ctx.clock(), unit_id=unit_id, status=status, overdue=overdue, text=text)
         with self.ctx.db.read() as s:
             # The total rides along with the page (a window count over the filtered rows): one
             # query fewer. Only a page past the end, which has no row to carry it, counts apart.

@@ -17,11 +17,10 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.sql import Select
 
 from ledger import states
-from ledger.cases import escape_like
 from ledger.errors import InvalidInput
 from ledger.schemas import CaseOut
 from ledger.states import Actor, CaseStatus, CaseView, CommitmentStatus, CommitmentView
@@ -96,22 +95,8 @@ def case_conditions(
     overdue: bool | None = None,
     text: str | None = None,
 ) -> list[Any]:
-    """The WHERE of ``LedgerService.list_cases`` (``ledger.cases.CaseQueries``): what ``actor`` may see, narrowed by the filters."""
-    cond = [svc.cases.visible(actor)]
-    if unit_id is not None:
-        cond.append(Case.unit_id == unit_id)
-    if status:
-        try:
-            cond.append(Case.status == CaseStatus(status).value)
-        except ValueError as exc:
-            raise InvalidInput(f"未知状态 {status!r}", field="status") from exc
-    if overdue is not None:
-        clause = svc.overdue_clause(at)
-        cond.append(clause if overdue else ~clause)
-    if text and text.strip():
-        like = f"%{escape_like(text.strip())}%"
-        cond.append(or_(*(col.like(like, escape="\\") for col in (Case.title, Case.summary, Case.number))))
-    return cond
+    """The WHERE of ``LedgerService.list_cases``: what ``actor`` may see, narrowed by the filters."""
+    return svc.cases.conditions(actor, at, unit_id=unit_id, status=status, overdue=overdue, text=text)
 
 
 def case_page(
