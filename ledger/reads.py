@@ -85,20 +85,6 @@ class RecordPage:
     items: list[Any]  # SimpleNamespace records shaped like ledger.tables.Case
 
 
-def case_conditions(
-    svc: LedgerService,
-    actor: Actor,
-    at: datetime,
-    *,
-    unit_id: int | None = None,
-    status: str | None = None,
-    overdue: bool | None = None,
-    text: str | None = None,
-) -> list[Any]:
-    """The WHERE of ``LedgerService.list_cases``: what ``actor`` may see, narrowed by the filters."""
-    return svc.cases.conditions(actor, at, unit_id=unit_id, status=status, overdue=overdue, text=text)
-
-
 def case_page(
     svc: LedgerService,
     actor: Actor,
@@ -119,7 +105,7 @@ def case_page(
     if sort not in SORTS:
         raise InvalidInput(f"未知排序 {sort!r}", field="sort")
     at = at or svc.clock()
-    cond = case_conditions(svc, actor, at, unit_id=unit_id, status=status, overdue=overdue, text=text)
+    cond = svc.cases.conditions(actor, at, unit_id=unit_id, status=status, overdue=overdue, text=text)
     order = (*((svc.deadline_clause().asc().nulls_last(),) if sort == "deadline" else ()), Case.id.desc())
     query = _QUERIES["page_narrow" if narrow else "page"].where(*cond).order_by(*order).limit(limit).offset(offset)
     columns = PAGE_COLUMNS if narrow else CASE_COLUMNS

@@ -77,13 +77,8 @@ class Vectorizer:
         self.vocabulary = {f: i for i, f in enumerate(vocabulary)}
         self.idf = idf.astype(np.float32)
         hashes = feature_hashes(list(vocabulary))
-        self._hashes: np.ndarray | None = None
-        if hashes is not None:
-            order = np.argsort(hashes, kind="stable")
-            sorted_h = hashes[order]
-            if not (sorted_h[1:] == sorted_h[:-1]).any():
-                self._hashes = sorted_h
-                self._table = self._build_table(hashes, np.arange(hashes.size, dtype=np.int64))
+        # None (the feature strings are looked up in the dict) when two entries share a hash
+        self._table = self._build_table(hashes) if hashes is not None and np.unique(hashes).size == hashes.size else None
 
     def transform(self, features: Sequence[str]) -> Vector:
         ids = np.fromiter(map(self.vocabulary.get, features, repeat(-1)), np.int64, len(features))
@@ -94,7 +89,7 @@ class Vectorizer:
         strings: title tokens (kind T), body tokens (plain), the first ``lead`` body tokens again
         (kind L) and the title's character bigrams (kind C), hashed together. None when the
         hashes cannot be used (then ``transform`` the feature strings)."""
-        if self._hashes is None:
+        if self._table is None:
             return None
         th, bh = _poly(title_tokens), _poly(body_tokens)
         if th is None or bh is None:
@@ -112,7 +107,7 @@ class Vectorizer:
         Posts the hashes cannot take (see ``_poly``) are transformed from their feature strings."""
         if not posts:
             return []
-        if self._hashes is None:
+        if self._table is None:
             return [self.transform(topic_features(t, tt, bt)) for t, tt, bt in posts]
         tcount = np.fromiter((len(tt) for _, tt, _ in posts), np.int64, len(posts))
         bcount = np.fromiter((len(bt) for _, _, bt in posts), np.int64, len(posts))
@@ -170,6 +165,7 @@ class Vectorizer:
     def _lookup(self, h: np.ndarray) -> np.ndarray:
         """The vocabulary id of each hash, -1 where it is not in the vocabulary: an open-addressing
         table (linear probing, a quarter full), so nearly every hash is settled by one gather."""
+        assert self._table is not None
         keys, ids, mask = self._table
         slot = (h & mask).astype(np.int64)
         out = np.full(h.size, -1, np.int64)
@@ -177,15 +173,17 @@ class Vectorizer:
         while todo.size:
             s = slot[todo]
             k = keys[s]
-            hit = (k == h[todo]) & (ids[s] >= 0)
+            used = ids[s] >= 0
+            hit = used & (k == h[todo])
             out[todo[hit]] = ids[s[hit]]
-            go_on = ~hit & (ids[s] >= 0)  # an occupied slot holding another hash: probe the next
+            go_on = used & ~hit  # an occupied slot holding another hash: probe the next
             todo = todo[go_on]
             slot[todo] = (slot[todo] + 1) & int(mask)
         return out
 
     @staticmethod
-    def _build_table(hashes: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.uint64]:
+    def _build_table(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.uint64]:
+        """The table of ``_lookup``: each hash at its slot (or the next free one) with its index."""
         size = 1 << max(4, int(4 * hashes.size - 1).bit_length())
         mask = np.uint64(size - 1)
         keys = np.zeros(size, np.uint64)
@@ -199,7 +197,7 @@ class Vectorizer:
             _, first = np.unique(cs, return_index=True)  # one hash per free slot this round
             won = cand[first]
             keys[slot[won]] = hashes[won]
-            ids[slot[won]] = order[won]
+            ids[slot[won]] = won
             lost = np.ones(pending.size, bool)
             lost[np.flatnonzero(free)[first]] = False
             pending = pending[lost]
