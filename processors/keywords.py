@@ -312,6 +312,21 @@ def _score(word: str, c: int, info: _Info, in_title: set[str]) -> float:
     return c * info[0] if c > 1 or info[1] else 0.0
 
 
+@lru_cache(maxsize=1)
+def _once_ok() -> frozenset[str]:
+    """The words one mention outside the title is enough for (``_static``'s second field): the
+    common nouns of the IDF table, each looked at once here (their infos are kept in the cache).
+    ``keywords`` looks at a word said once outside the title only if it is one of these, found
+    for a whole post by one set intersection instead of a look-up per word."""
+    ok = []
+    for word, v in _idf()[0].items():
+        if v < RARE_IDF:
+            info = _cache[word] = _static(word) or _BAD
+            if info[1]:
+                ok.append(word)
+    return frozenset(ok)
+
+
 def keywords(tokens: list[str], k: int = 8, title_tokens: int = 0) -> list[str]:
     """The post's ``k`` keywords, best first. ``tokens`` are the title's tokens followed by the
     body's; the first ``title_tokens`` of them are the title."""
@@ -325,22 +340,24 @@ def keywords(tokens: list[str], k: int = 8, title_tokens: int = 0) -> list[str]:
     counts = Counter(units)
     in_title = set(tu)
     cache = _cache
+    once_ok = _once_ok()
     if len(cache) > CACHE_MAX:
         cache.clear()
+        _once_ok.cache_clear()
+        once_ok = _once_ok()
     get = cache.get
-    idf = _idf()[0]
     scores: dict[str, float] = {}
     starters: set[str] = set()
-    for word, c in counts.items():
+    # Most of a post's distinct words are said once outside the title, and such a word scores only
+    # if one mention is enough for it (``_once_ok``): those are found by one set intersection,
+    # the others need a look at each.
+    words = {w for w, c in counts.items() if c > 1}
+    words |= in_title
+    words |= once_ok.intersection(counts)
+    for word in words:
+        c = counts[word]
         info = get(word)
         if info is None:
-            if c == 1 and word not in in_title:
-                # Said once outside the title: only a common noun may count, so a word the corpus
-                # has (almost) never seen is skipped before the costlier look-ups (most of a
-                # post's distinct words are such, and new in every post).
-                v = idf.get(word)
-                if v is None or v >= RARE_IDF:
-                    continue
             info = cache[word] = _static(word) or _BAD
         if info is _BAD:
             continue
