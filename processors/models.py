@@ -75,11 +75,27 @@ class Models:
             return out
         vz = self.bundle.vectorizer
         one = vz.transform_post(posts[0][0], posts[0][2], posts[0][3], LEAD_TOKENS) if len(posts) == 1 else None
-        vecs = [one] if one is not None else vz.transform_posts([(t, tt, bt) for t, _, tt, bt in posts], LEAD_TOKENS)
-        return [self._predict(p, vec) for p, vec in zip(posts, vecs, strict=True)]
+        if one is not None:
+            return [self._predict(posts[0], one)]
+        # the heads score the whole batch at once (one gather and one segmented sum each)
+        batch = vz.transform_batch([(t, tt, bt) for t, _, tt, bt in posts], LEAD_TOKENS)
+        ts = self._topic.scores_batch(batch)
+        if self._boosts.any():
+            ts += np.array([prior_vector(p[0], self._topic.labels, self._boosts) for p in posts], np.float32).reshape(ts.shape)
+        ss = self._sentiment.scores_batch(batch)
+        best = ts.argmax(axis=1)
+        e = np.exp(ts - ts.max(axis=1, keepdims=True))
+        conf = e[np.arange(len(posts)), best] / e.sum(axis=1)
+        s = np.exp(ss - ss.max(axis=1, keepdims=True))
+        neg = s[:, self._neg] / s.sum(axis=1)
+        labels = self._topic.labels
+        return [
+            self._decide(p, labels[i], float(c), float(n))
+            for p, i, c, n in zip(posts, best.tolist(), conf.tolist(), neg.tolist(), strict=True)
+        ]
 
     def _predict(self, post: tuple[str, str, list[str], list[str]], vec: Vector) -> Prediction:
-        title, content, title_tokens, body_tokens = post
+        title = post[0]
         scores = self._topic.scores(vec)
         if self._boosts.any():
             scores = scores + prior_vector(title, self._topic.labels, self._boosts)
@@ -87,6 +103,11 @@ class Models:
         i = int(scores.argmax())
         topic, conf = self._topic.labels[i], float(e[i] / e.sum())
         neg = float(self._sentiment.proba(vec)[self._neg])
+        return self._decide(post, topic, conf, neg)
+
+    def _decide(self, post: tuple[str, str, list[str], list[str]], topic: str, conf: float, neg: float) -> Prediction:
+        """The prediction from the heads' answers: the Bayes blend, praise and the threshold."""
+        title, content, title_tokens, body_tokens = post
         if self.bayes is not None:
             neg = (1 - self.bayes_weight) * neg + self.bayes_weight * self.bayes.prob(title_tokens + body_tokens, "negative")
         if is_praise(title, content) and neg < PRAISE_MAX_NEGATIVITY:

@@ -218,3 +218,51 @@ def test_offsets_are_the_same_with_the_fast_f1(monkeypatch: pytest.MonkeyPatch) 
     np.testing.assert_array_equal(fast[1], slow[1])
     pred = np.array(labels)[(scores + fast[0] + priors * fast[1]).argmax(1)]
     assert train._macro_f1(y, pred) >= train._macro_f1(y, np.array(labels)[scores.argmax(1)])
+
+
+def test_heads_score_a_batch_as_they_score_each_post() -> None:
+    """``Head.scores_batch`` (one gather and one segmented sum for the batch) gives each post's
+    ``scores`` up to float32 rounding, empty posts included, and ``predict_many`` over a batch
+    gives every post the labels it gets alone."""
+    from processors.features import LEAD_TOKENS
+    from yuqing.text import tokenize
+
+    models = Models.load()
+    bundle = models.bundle
+    assert bundle is not None
+    cases = [(r["title"], r.get("content", "")) for r in ROWS[:60]]
+    cases[5:5] = [("", ""), ("工", ""), ("", "只有正文")]
+    posts = [(t, tokenize(t), tokenize(c)) for t, c in cases]
+    batch = bundle.vectorizer.transform_batch(posts, LEAD_TOKENS)
+    vecs = bundle.vectorizer.transform_posts(posts, LEAD_TOKENS)
+    for head in bundle.heads.values():
+        got = head.scores_batch(batch)
+        want = np.array([head.scores(v) for v in vecs])
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    many = models.predict_many([(t, c, tt, bt) for (t, c), (_, tt, bt) in zip(cases, posts, strict=True)])
+    alone = [models.predict(t, c, tt, bt) for (t, c), (_, tt, bt) in zip(cases, posts, strict=True)]
+    assert [(p.topic, p.sentiment) for p in many] == [(p.topic, p.sentiment) for p in alone]
+    assert np.allclose([p.topic_confidence for p in many], [p.topic_confidence for p in alone], atol=1e-5)
+    assert np.allclose([p.negativity for p in many], [p.negativity for p in alone], atol=1e-5)
+
+
+def test_vocabulary_hashes_in_one_pass_equal_each_features_own() -> None:
+    """``feature_hashes`` hashes the whole vocabulary in one vectorised pass; each hash must be
+    the one the post side computes for that feature alone (kind + polynomial hash of its text),
+    and the strings ``_poly`` cannot take give None."""
+    from processors.linear import _KINDS, _PLAIN, _mix, _poly, feature_hashes
+
+    def alone(f: str) -> int:
+        kind = _KINDS.get(f[:1], _PLAIN)
+        text = f[1:] if f[:1] in _KINDS else f
+        h = _poly([text])
+        assert h is not None
+        return int(_mix(h + kind)[0])
+
+    feats = ["工资", "T工资", "L拖", "C工资", "a", "TT", "LLx", "3.5", "Twifi", "x" * 4096, "T" + "y" * 4096]
+    got = feature_hashes(feats)
+    assert got is not None and got.tolist() == [alone(f) for f in feats]
+    for bad in (["工资", ""], ["T"], ["工资", "L"], ["a\x00b"], ["z" * 4097]):
+        assert feature_hashes(bad) is None, bad
+    assert feature_hashes([]) is not None and feature_hashes([]).size == 0  # type: ignore[union-attr]
