@@ -55,7 +55,7 @@ def _publish(store: AlertStore) -> None:
     try:
         bus = open_bus(s.bus.url, partitions=s.bus.partitions, **bus_options(s))
         try:
-            store.publish_outbox(bus)
+            store.outbox.flush(bus)
         finally:
             bus.close()
     except BusError as exc:

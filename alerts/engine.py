@@ -35,7 +35,7 @@ from alerts.rules.base import Rule
 from alerts.store import Alert, AlertStore, new_alert_id
 from yuqing.bus import Bus
 from yuqing.duration import chinese_duration
-from yuqing.errors import BackendError, BusError
+from yuqing.errors import BackendError
 from yuqing.events import PostClassified
 from yuqing.timeutil import now as wall_now
 
@@ -141,9 +141,11 @@ class Engine:
         for rule in self.rules:
             outs += rule.tick(now)
             rule.expire(now)
-        self._commit(outs, now)
+        self._commit(outs, now, scheduled=True)
 
-    def _commit(self, outs: list[Hit | Clear], now: datetime) -> None:
+    def _commit(self, outs: list[Hit | Clear], now: datetime, *, scheduled: bool = False) -> None:
+        """One transaction for ``outs`` and whatever is due; then the events it wrote go to the
+        bus (after an outage only the scheduled ``tick`` tries the bus again)."""
         ts = now.timestamp()
         self._touched = set()
         try:
@@ -170,15 +172,18 @@ class Engine:
             ) from exc
         if self._touched and self.on_deliveries is not None:
             self.on_deliveries(set(self._touched))
-        self.publish_events()
+        if scheduled:
+            self.publish_events()
+        else:
+            self.store.outbox.flush_after_commit(self.bus)
 
     def publish_events(self) -> int:
-        if self.bus is None:
-            return 0
+        """Publish the events waiting in the outbox (every tick; after an outage, what waited).
+        With the bus down they wait, said once per outage (``yuqing.outbox``)."""
         try:
-            return self.store.publish_outbox(self.bus)
-        except BusError as exc:
-            log.warning("alerts: could not publish alert events (will retry on the next tick): %s", exc)
+            return self.store.outbox.flush_pending(self.bus)
+        except SQLAlchemyError as exc:
+            log.warning("alerts: events wait in the outbox (database: %s)", str(exc).splitlines()[0][:200])
             return 0
 
     # -- hits -------------------------------------------------------------------------------
@@ -377,7 +382,7 @@ class Engine:
             conn, alert, "escalation", f"{alert.id}:e{alert.escalation_level}", targets, ts, escalation_after=chinese_duration_s(after)
         )
         self.store.add_event_in(
-            conn, AlertEscalated(alert_id=alert.id, rule=alert.rule, at=ts_to_dt(ts), level=alert.escalation_level, notifiers=targets), ts
+            conn, AlertEscalated(alert_id=alert.id, rule=alert.rule, at=ts_to_dt(ts), level=alert.escalation_level, notifiers=targets)
         )
         self.stats["escalations"] += 1
 
@@ -442,7 +447,6 @@ class Engine:
                 url=self.renderer.url(alert),
                 suppressed=alert.suppressed,
             ),
-            ts,
         )
 
 

@@ -3,8 +3,9 @@
 The engine calls the ``*_in`` helpers inside its own transaction; the lifecycle calls
 (``acknowledge``, ``resolve``, ``add_silence``) run their own and are what the CLI and the ledger's
 web UI use. Every state change that others must hear about writes an event to ``alert_outbox``
-in the same transaction; ``publish_outbox`` sends them to the bus afterwards, so an event is
-never lost between the database and the bus (it may be sent twice: readers key on alert id).
+in the same transaction; ``AlertStore.outbox`` (the shared ``yuqing.outbox``) sends them to the bus
+afterwards, so an event is never lost between the database and the bus (it may be sent twice:
+readers key on alert id).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from alerts import db
 from alerts.events import ALERTS_TOPIC, AlertAcknowledged, AlertResolved, _AlertEvent
 from alerts.model import PostRef, ts_to_dt
 from notify.store import DeliveryStore
-from yuqing.bus import Bus, OutMessage
 from yuqing.errors import YuqingError
+from yuqing.outbox import Outbox, OutboxTable
 
 log = logging.getLogger("yuqing.alerts")
 
@@ -112,7 +113,10 @@ class Silence:
 # Built once: a fixed statement executed with parameters skips SQLAlchemy's per-call construction.
 _INSERT_ALERT = insert(db.alerts)
 _UPDATE_ALERT = update(db.alerts).where(db.alerts.c.id == bindparam("alert_id"))
-_INSERT_EVENT = insert(db.outbox)
+
+# ``alert_outbox`` in the shared outbox's terms: ``seq`` orders, ``event`` is the payload, every row
+# goes to the topic ``alerts``, times are epoch seconds.
+EVENTS = OutboxTable(db.outbox, seq="seq", payload="event", topic_column=None, topic=ALERTS_TOPIC, epoch=True)
 
 
 def new_alert_id() -> str:
@@ -130,6 +134,7 @@ class AlertStore(DeliveryStore):
 
     def __init__(self, database_url: str, *, engine: Any = None) -> None:
         super().__init__(database_url, engine=engine if engine is not None else db.get_engine(database_url))
+        self.outbox = Outbox(EVENTS, read=self.engine.connect, write=self.begin, name="alerts")
 
     def fired_between(self, since: datetime, until: datetime) -> list[FiredAlert] | None:
         """Alerts opened in [since, until) that fired (left the group wait), for the briefings. An
@@ -276,20 +281,9 @@ class AlertStore(DeliveryStore):
         return [Silence(r["id"], r["matchers"], r["starts_at"], r["ends_at"], r["created_by"], r["comment"]) for r in rows]
 
     # -- outbox -----------------------------------------------------------------------------
-    def add_event_in(self, conn: Connection, event: _AlertEvent, now: float) -> None:
-        conn.execute(_INSERT_EVENT, {"key": event.alert_id, "event": event.model_dump_json(), "created_at": now, "published_at": None})
-
-    def publish_outbox(self, bus: Bus, limit: int = 500) -> int:
-        """Send unpublished events to the ``alerts`` topic; returns how many were sent."""
-        c = db.outbox.c
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(c.seq, c.key, c.event).where(c.published_at.is_(None)).order_by(c.seq).limit(limit)).all()
-        if not rows:
-            return 0
-        bus.publish(ALERTS_TOPIC, [OutMessage(key, event.encode("utf-8")) for _seq, key, event in rows])
-        with self.begin() as conn:
-            conn.execute(update(db.outbox).where(c.seq.in_([r[0] for r in rows])).values(published_at=time.time()))
-        return len(rows)
+    def add_event_in(self, conn: Connection, event: _AlertEvent) -> None:
+        """An event for the bus, written in the caller's transaction (published by ``outbox``)."""
+        self.outbox.append_in(conn, event.alert_id, event.model_dump_json(), at=event.at)
 
     def events(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -358,7 +352,7 @@ class AlertStore(DeliveryStore):
             current.status, current.acked_by, current.acked_at, current.ack_note = "acknowledged", by, at, note
             current.next_action_at = at  # the engine re-plans: no more repeats or escalation
             self.save_in(conn, current)
-            self.add_event_in(conn, AlertAcknowledged(alert_id=current.id, rule=current.rule, at=ts_to_dt(at), by=by, note=note), at)
+            self.add_event_in(conn, AlertAcknowledged(alert_id=current.id, rule=current.rule, at=ts_to_dt(at), by=by, note=note))
         return current
 
     def resolve(self, alert_id: str, by: str, note: str = "", now: float | None = None, *, automatic: bool = False) -> Alert:
@@ -377,6 +371,4 @@ class AlertStore(DeliveryStore):
         alert.status, alert.resolved_by, alert.resolved_at, alert.resolve_note = "resolved", by, at, note
         alert.next_action_at = None
         self.save_in(conn, alert)
-        self.add_event_in(
-            conn, AlertResolved(alert_id=alert.id, rule=alert.rule, at=ts_to_dt(at), by=by, note=note, automatic=automatic), at
-        )
+        self.add_event_in(conn, AlertResolved(alert_id=alert.id, rule=alert.rule, at=ts_to_dt(at), by=by, note=note, automatic=automatic))
