@@ -40,6 +40,7 @@ from yuqing.bus import Bus
 from yuqing.duration import chinese_duration
 from yuqing.errors import BackendError
 from yuqing.events import PostClassified
+from yuqing.timeutil import TZ
 from yuqing.timeutil import now as wall_now
 
 log = logging.getLogger("yuqing.alerts")
@@ -149,6 +150,7 @@ class Engine:
     def _commit(self, outs: list[Hit | Clear], now: datetime, *, scheduled: bool = False) -> None:
         """One transaction for ``outs`` and whatever is due; then the events it wrote go to the
         bus (after an outage only the scheduled ``tick`` tries the bus again)."""
+        now = now.astimezone(TZ)  # as the store hands times back, and the events say them (+08:00)
         self._touched = set()
         try:
             with self.store.begin() as conn:

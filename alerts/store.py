@@ -389,7 +389,7 @@ class AlertStore(DeliveryStore):
     def acknowledge(self, alert_id: str, by: str, note: str = "", now: datetime | None = None) -> Alert:
         if not by.strip():
             raise LifecycleError("an acknowledgement needs the name of who acknowledges")
-        at = now or wall_now()
+        at = (now or wall_now()).astimezone(TZ)
         alert = self.get(alert_id)
         with self.begin() as conn:
             current = self.open_alert_in(conn, alert.fingerprint)
@@ -406,7 +406,7 @@ class AlertStore(DeliveryStore):
     def resolve(self, alert_id: str, by: str, note: str = "", now: datetime | None = None, *, automatic: bool = False) -> Alert:
         if not by.strip():
             raise LifecycleError("a resolution needs the name of who resolves")
-        at = now or wall_now()
+        at = (now or wall_now()).astimezone(TZ)
         alert = self.get(alert_id)
         with self.begin() as conn:
             current = self.open_alert_in(conn, alert.fingerprint)

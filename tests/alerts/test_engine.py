@@ -323,3 +323,10 @@ def test_the_store_hands_out_aware_datetimes_and_keeps_epoch_seconds(harness: H)
     [listed] = h.svc.store.list_silences(now=T0)
     assert listed == s and listed.ends_at == T0 + timedelta(hours=1) and listed.active(T0 + timedelta(minutes=59))
     assert h.svc.store.list_silences(now=T0 + timedelta(hours=1)) == []
+    from datetime import UTC
+
+    acked = h.svc.store.acknowledge(a.id, "王五", now=(T0 + timedelta(minutes=1)).astimezone(UTC))
+    assert acked.acked_at == T0 + timedelta(minutes=1) and acked.acked_at.utcoffset() == timedelta(hours=8)
+    h.svc.engine.publish_events()
+    [ack] = [e for e in h.bus_events() if isinstance(e, AlertAcknowledged)]
+    assert ack.at.isoformat() == (T0 + timedelta(minutes=1)).isoformat()  # said in +08:00, as before
