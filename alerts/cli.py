@@ -35,8 +35,8 @@ def _when(value: str | None, default: datetime | None = None) -> datetime | None
     return dt
 
 
-def _fmt(ts: float | None) -> str:
-    return f"{ts_to_dt(ts):%m-%d %H:%M}" if ts is not None else "—"
+def _fmt(at: datetime | None) -> str:
+    return f"{at:%m-%d %H:%M}" if at is not None else "—"
 
 
 def _store() -> AlertStore:
@@ -55,7 +55,7 @@ def _publish(store: AlertStore) -> None:
     try:
         bus = open_bus(s.bus.url, partitions=s.bus.partitions, **bus_options(s))
         try:
-            store.publish_outbox(bus)
+            store.outbox.flush(bus)
         finally:
             bus.close()
     except BusError as exc:
@@ -108,8 +108,8 @@ def check(file: str, since: str, until: str | None, only: tuple[str, ...], as_js
                 "title": a.title,
                 "metric": a.metric,
                 "posts": a.post_count,
-                "first_seen": ts_to_dt(a.first_seen).isoformat() if a.first_seen else None,
-                "last_seen": ts_to_dt(a.last_seen).isoformat() if a.last_seen else None,
+                "first_seen": a.first_seen.isoformat() if a.first_seen else None,
+                "last_seen": a.last_seen.isoformat() if a.last_seen else None,
                 "status": a.status,
                 "suppressed": a.suppressed,
                 "notifications": [
@@ -132,7 +132,7 @@ def check(file: str, since: str, until: str | None, only: tuple[str, ...], as_js
         click.echo(f"  [{a.severity}] {a.rule}（{where}）：{a.title[:40]}  共 {a.post_count} 条")
         click.echo(f"       条件：{a.metric}")
         if keys:
-            times = "、".join(f"{_fmt(t)}{KIND_ZH.get(k, k)}" for t, k, _ in keys)
+            times = "、".join(f"{_fmt(ts_to_dt(t))}{KIND_ZH.get(k, k)}" for t, k, _ in keys)  # deliveries: epoch (notify)
             click.echo(f"       通知：{times} → {', '.join(chans)}")
         else:
             reason = a.suppressed or ("无匹配路由" if not a.notifiers else "仍在等待分组")
@@ -160,12 +160,12 @@ def _row(a: Alert) -> dict[str, Any]:
         "title": a.title,
         "labels": a.labels,
         "posts": a.post_count,
-        "created_at": ts_to_dt(a.created_at).isoformat(),
+        "created_at": a.created_at.isoformat(),
         "notifications": a.notifications,
         "acked_by": a.acked_by,
-        "acked_at": ts_to_dt(a.acked_at).isoformat() if a.acked_at else None,
+        "acked_at": a.acked_at.isoformat() if a.acked_at else None,
         "resolved_by": a.resolved_by,
-        "resolved_at": ts_to_dt(a.resolved_at).isoformat() if a.resolved_at else None,
+        "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
     }
 
 
@@ -244,7 +244,9 @@ def show(alert_id: str) -> None:
     for d in store.deliveries(a.id):
         click.echo(f"  通知 {d.key} → {d.notifier}：{d.status}，尝试 {d.attempts} 次（{KIND_ZH.get(d.kind, d.kind)}）")
         for at in store.attempts(d.id):
-            click.echo(f"      {_fmt(at.at)} 第 {at.attempt} 次 {'成功' if at.ok else '失败'}：{at.status}（{at.duration_ms:.0f} ms）")
+            click.echo(
+                f"      {_fmt(ts_to_dt(at.at))} 第 {at.attempt} 次 {'成功' if at.ok else '失败'}：{at.status}（{at.duration_ms:.0f} ms）"
+            )
 
 
 @alerts_group.command("ack")
@@ -304,8 +306,8 @@ def silence_add(matchers: tuple[str, ...], duration: str, by: str, comment: str)
         span = parse_duration(duration)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--for") from None
-    t = now().timestamp()
-    s = _store().add_silence(parsed, t, t + span.total_seconds(), by, comment)
+    t = now()
+    s = _store().add_silence(parsed, t, t + span, by, comment)
     click.echo(f"已静默 {s.id}：{parsed}，至 {_fmt(s.ends_at)}")
 
 
@@ -321,7 +323,7 @@ def silence_list(include_expired: bool) -> None:
 @silence.command("expire")
 @click.argument("silence_id")
 def silence_expire(silence_id: str) -> None:
-    if not _store().expire_silence(silence_id, now().timestamp()):
+    if not _store().expire_silence(silence_id, now()):
         click.echo(f"没有生效中的静默 {silence_id}", err=True)
         sys.exit(1)
     click.echo(f"已结束静默 {silence_id}")

@@ -12,6 +12,9 @@ by notification key and channel). Delivery itself happens outside, in ``notify.d
 
 Time: windows use the posts' ``published_at``; everything about notifying uses the injectable
 ``clock``. ``yuqing rules check`` drives the same engine with the clock set to each post's time.
+The alerts' timers (group wait, repeats, escalation, holds) are reckoned in aware datetimes, as
+``alerts.store`` hands alerts out; the rules' windows count in epoch seconds (``PostRef.ts``, hot
+arithmetic per post), and so do the tables: the store converts at its boundary.
 """
 
 from __future__ import annotations
@@ -35,14 +38,16 @@ from alerts.rules.base import Rule
 from alerts.store import Alert, AlertStore, new_alert_id
 from yuqing.bus import Bus
 from yuqing.duration import chinese_duration
-from yuqing.errors import BackendError, BusError
+from yuqing.errors import BackendError
 from yuqing.events import PostClassified
+from yuqing.timeutil import TZ
 from yuqing.timeutil import now as wall_now
 
 log = logging.getLogger("yuqing.alerts")
 
 Clock = Callable[[], datetime]
-RECHECK = 60.0  # seconds before a held notification is judged again when its reason has no end time
+RECHECK = timedelta(seconds=60)  # before a held notification is judged again when its reason has no end time
+NUDGE = timedelta(milliseconds=1)  # "just after now"
 
 
 class Engine:
@@ -94,8 +99,7 @@ class Engine:
     def _sync_config_silences(self) -> None:
         for i, s in enumerate(self.config.silences):
             sid = s.id or f"config-{i}"
-            starts = (s.starts or ts_to_dt(0)).timestamp()
-            self.store.add_silence(dict(s.matchers), starts, s.ends.timestamp(), s.created_by, s.comment, silence_id=sid)
+            self.store.add_silence(dict(s.matchers), s.starts or ts_to_dt(0), s.ends, s.created_by, s.comment, silence_id=sid)
 
     # -- entry points -----------------------------------------------------------------------
     def handle(self, posts: Sequence[PostClassified]) -> None:
@@ -141,10 +145,12 @@ class Engine:
         for rule in self.rules:
             outs += rule.tick(now)
             rule.expire(now)
-        self._commit(outs, now)
+        self._commit(outs, now, scheduled=True)
 
-    def _commit(self, outs: list[Hit | Clear], now: datetime) -> None:
-        ts = now.timestamp()
+    def _commit(self, outs: list[Hit | Clear], now: datetime, *, scheduled: bool = False) -> None:
+        """One transaction for ``outs`` and whatever is due; then the events it wrote go to the
+        bus (after an outage only the scheduled ``tick`` tries the bus again)."""
+        now = now.astimezone(TZ)  # as the store hands times back, and the events say them (+08:00)
         self._touched = set()
         try:
             with self.store.begin() as conn:
@@ -154,10 +160,10 @@ class Engine:
                         self.store.save_windows_in(conn, rule.name, changes)
                 for out in outs:
                     if isinstance(out, Hit):
-                        self._apply_hit(conn, out, ts)
+                        self._apply_hit(conn, out, now)
                     else:
-                        self._apply_clear(conn, out, ts)
-                for alert in self.store.due_in(conn, ts):
+                        self._apply_clear(conn, out, now)
+                for alert in self.store.due_in(conn, now):
                     self._act(conn, alert, now)
                 if self.fence is not None:
                     self.fence(conn)
@@ -170,15 +176,18 @@ class Engine:
             ) from exc
         if self._touched and self.on_deliveries is not None:
             self.on_deliveries(set(self._touched))
-        self.publish_events()
+        if scheduled:
+            self.publish_events()
+        else:
+            self.store.outbox.flush_after_commit(self.bus)
 
     def publish_events(self) -> int:
-        if self.bus is None:
-            return 0
+        """Publish the events waiting in the outbox (every tick; after an outage, what waited).
+        With the bus down they wait, said once per outage (``yuqing.outbox``)."""
         try:
-            return self.store.publish_outbox(self.bus)
-        except BusError as exc:
-            log.warning("alerts: could not publish alert events (will retry on the next tick): %s", exc)
+            return self.store.outbox.flush_pending(self.bus)
+        except SQLAlchemyError as exc:
+            log.warning("alerts: events wait in the outbox (database: %s)", str(exc).splitlines()[0][:200])
             return 0
 
     # -- hits -------------------------------------------------------------------------------
@@ -196,13 +205,13 @@ class Engine:
             labels.setdefault("unit", rule.config.unit)  # a rule grouping by unit (unanswered) names its own
         return labels
 
-    def _apply_hit(self, conn: Connection, hit: Hit, ts: float) -> None:
+    def _apply_hit(self, conn: Connection, hit: Hit, now: datetime) -> None:
         rule = self.by_name[hit.rule]
         fp = self.fingerprint(rule, hit)
         alert = self.store.open_alert_in(conn, fp)
         if alert is None:
-            gw = (rule.config.group_wait if rule.config.group_wait is not None else self.config.group_wait).total_seconds()
-            ri = (rule.config.repeat_interval if rule.config.repeat_interval is not None else self.config.repeat_interval).total_seconds()
+            gw = rule.config.group_wait if rule.config.group_wait is not None else self.config.group_wait
+            ri = rule.config.repeat_interval if rule.config.repeat_interval is not None else self.config.repeat_interval
             labels = self._labels(rule, hit)
             severity = rule.config.severity or max_severity(*(p.risk_level for p in hit.posts))
             notifiers, escalations = resolve_routes(
@@ -221,12 +230,12 @@ class Engine:
                 reasons=[],
                 post_count=0,
                 negative_count=0,
-                created_at=ts,
+                created_at=now,
                 fired_at=None,
                 first_seen=None,
                 last_seen=None,
-                last_hit_at=ts,
-                notify_at=ts + gw,
+                last_hit_at=now,
+                notify_at=now + gw,
                 notifications=0,
                 first_notified_at=None,
                 last_notified_at=None,
@@ -239,43 +248,42 @@ class Engine:
                 group_wait=gw,
                 repeat_interval=ri,
                 clears_itself=rule.clears_itself,
-                next_action_at=ts + gw,
+                next_action_at=now + gw,
             )
             self.store.insert_in(conn, alert)
             self.stats["alerts"] += 1
-        self.store.attach_in(conn, alert.id, hit.posts, ts)
+        self.store.attach_in(conn, alert.id, hit.posts, now)
         n, neg, first, last, levels = self.store.post_stats_in(conn, alert.id)
         alert.post_count, alert.negative_count = n, neg
         alert.first_seen, alert.last_seen = first, last
         alert.metric = hit.metric
-        alert.last_hit_at = ts
+        alert.last_hit_at = now
         if not rule.config.severity:
             alert.severity = max_severity(alert.severity, *levels)
         top = self.store.top_posts_in(conn, alert.id, 3)
         reasons = list(hit.extra_reasons) + [r for p in top for r in p["reasons"]]
         alert.reasons = list(dict.fromkeys([*alert.reasons, *reasons]))[:8]
         alert.title = top[0]["title"] if top else hit.metric
-        alert.next_action_at = self._next_action(alert, ts)
+        alert.next_action_at = self._next_action(alert, now)
         if (
             alert.status in ("firing", "acknowledged")
             and alert.notifications
             and severity_rank(alert.severity) > severity_rank(alert.notified_severity)
         ):
-            alert.next_action_at = ts  # severity went up: tell people now
+            alert.next_action_at = now  # severity went up: tell people now
         self.store.save_in(conn, alert)
 
-    def _apply_clear(self, conn: Connection, clear: Clear, ts: float) -> None:
+    def _apply_clear(self, conn: Connection, clear: Clear, now: datetime) -> None:
         rule = self.by_name[clear.rule]
         alert = self.store.open_alert_in(conn, self.fingerprint(rule, clear))
         if alert is not None:
-            self.store.resolve_in(conn, alert, "system", clear.reason, ts, automatic=True)
+            self.store.resolve_in(conn, alert, "system", clear.reason, now, automatic=True)
             self.stats["cleared"] += 1
 
     # -- timers -----------------------------------------------------------------------------
-    def _suppression(self, conn: Connection, alert: Alert, now: datetime) -> tuple[str | None, float | None]:
+    def _suppression(self, conn: Connection, alert: Alert, now: datetime) -> tuple[str | None, datetime | None]:
         """(reason, when it ends if known) for holding a notification now."""
-        ts = now.timestamp()
-        s = hygiene.silenced_by(alert, self.store.silences_in(conn, ts), ts)
+        s = hygiene.silenced_by(alert, self.store.silences_in(conn, now), now)
         if s is not None:
             return f"silenced:{s.id}", s.ends_at
         for rule in self.config.inhibit:
@@ -284,22 +292,21 @@ class Engine:
                 if other is not None:
                     return f"inhibited:{other.id}", None
         if hygiene.quiet(alert, self.config.quiet_hours, now):
-            return "quiet_hours", self.config.quiet_hours.ends_after(now).timestamp()
+            return "quiet_hours", self.config.quiet_hours.ends_after(now)
         return None, None
 
     def _act(self, conn: Connection, alert: Alert, now: datetime) -> None:
-        ts = now.timestamp()
-        if not alert.clears_itself and ts >= alert.last_hit_at + self.config.auto_resolve_after.total_seconds():
+        if not alert.clears_itself and now >= alert.last_hit_at + self.config.auto_resolve_after:
             note = f"{chinese_duration(self.config.auto_resolve_after)}内无新帖，自动解除"
-            self.store.resolve_in(conn, alert, "system", note, ts, automatic=True)
+            self.store.resolve_in(conn, alert, "system", note, now, automatic=True)
             self.stats["auto_resolved"] += 1
             return
-        held_until: float | None = None
-        if alert.status == "pending" and ts >= alert.notify_at:
-            alert.status, alert.fired_at = "firing", ts
+        held_until: datetime | None = None
+        if alert.status == "pending" and now >= alert.notify_at:
+            alert.status, alert.fired_at = "firing", now
             reason, held_until = self._suppression(conn, alert, now)
             alert.suppressed = reason
-            self._fired_event(conn, alert, ts)
+            self._fired_event(conn, alert, now)
             if reason is None:
                 self._notify(conn, alert, "first", now)
         elif alert.status in ("firing", "acknowledged"):
@@ -311,7 +318,7 @@ class Engine:
             elif (
                 alert.status == "firing"
                 and alert.post_count > alert.notified_post_count
-                and ts >= (alert.last_notified_at or 0) + alert.repeat_interval
+                and (alert.last_notified_at is None or now >= alert.last_notified_at + alert.repeat_interval)
             ):
                 kind = "repeat"
             if kind is not None:
@@ -321,40 +328,39 @@ class Engine:
                     self._notify(conn, alert, kind, now)
             if alert.status == "firing" and alert.notifications and alert.escalation_level < len(alert.escalations):
                 after, targets = alert.escalations[alert.escalation_level]
-                if ts >= (alert.first_notified_at or ts) + float(after):
+                if now >= (alert.first_notified_at or now) + timedelta(seconds=float(after)):
                     reason, until = self._suppression(conn, alert, now)
                     if reason is None:
                         self._escalate(conn, alert, float(after), list(targets), now)
                     else:
-                        held_until = min(x for x in (held_until, until, ts + RECHECK) if x is not None)
-        nxt = self._next_action(alert, ts, held_until)
+                        held_until = min(x for x in (held_until, until, now + RECHECK) if x is not None)
+        nxt = self._next_action(alert, now, held_until)
         # Whatever was due has just been done or held; a time still in the past means held (e.g. an
         # escalation during quiet hours): look again when the hold ends, not at every commit.
-        if nxt is not None and nxt <= ts:
-            nxt = max(held_until, ts + 0.001) if held_until else ts + RECHECK
+        if nxt is not None and nxt <= now:
+            nxt = max(held_until, now + NUDGE) if held_until else now + RECHECK
         alert.next_action_at = nxt
         self.store.save_in(conn, alert)
 
-    def _next_action(self, alert: Alert, ts: float, held_until: float | None = None) -> float | None:
+    def _next_action(self, alert: Alert, now: datetime, held_until: datetime | None = None) -> datetime | None:
         if alert.status not in ("pending", "firing", "acknowledged"):
             return None
-        times: list[float] = []
+        times: list[datetime] = []
         if not alert.clears_itself:
-            times.append(alert.last_hit_at + self.config.auto_resolve_after.total_seconds())
+            times.append(alert.last_hit_at + self.config.auto_resolve_after)
         if alert.status == "pending":
             times.append(alert.notify_at)
         elif alert.suppressed is not None:
-            times.append(max(ts + 0.001, min(held_until or ts + RECHECK, ts + RECHECK * 60)))
+            times.append(max(now + NUDGE, min(held_until or now + RECHECK, now + RECHECK * 60)))
         else:
             if alert.status == "firing" and alert.notifications and alert.post_count > alert.notified_post_count:
-                times.append((alert.last_notified_at or ts) + alert.repeat_interval)
+                times.append((alert.last_notified_at or now) + alert.repeat_interval)
             if alert.status == "firing" and alert.notifications and alert.escalation_level < len(alert.escalations):
-                times.append((alert.first_notified_at or ts) + float(alert.escalations[alert.escalation_level][0]))
+                times.append((alert.first_notified_at or now) + timedelta(seconds=float(alert.escalations[alert.escalation_level][0])))
         return min(times) if times else None
 
     # -- notifying --------------------------------------------------------------------------
     def _notify(self, conn: Connection, alert: Alert, kind: str, now: datetime) -> None:
-        ts = now.timestamp()
         # Severity may have changed since the alert was created: route on what it is now.
         alert.notifiers, escalations = resolve_routes(
             self.config.routes, alert.labels, alert.rule, alert.severity, unit_channels=self.unit_channels, topic_units=self.topic_units
@@ -362,27 +368,26 @@ class Engine:
         if not alert.notifications:
             alert.escalations = escalations
         alert.notifications += 1
-        alert.first_notified_at = alert.first_notified_at or ts
-        alert.last_notified_at = ts
+        alert.first_notified_at = alert.first_notified_at or now
+        alert.last_notified_at = now
         alert.notified_post_count = alert.post_count
         alert.notified_severity = alert.severity
         alert.suppressed = None
-        self._deliver(conn, alert, kind, f"{alert.id}:{alert.notifications}", alert.notifiers, ts)
+        self._deliver(conn, alert, kind, f"{alert.id}:{alert.notifications}", alert.notifiers, now)
         self.stats[f"notify_{kind}"] += 1
 
     def _escalate(self, conn: Connection, alert: Alert, after: float, targets: list[str], now: datetime) -> None:
-        ts = now.timestamp()
         alert.escalation_level += 1
         self._deliver(
-            conn, alert, "escalation", f"{alert.id}:e{alert.escalation_level}", targets, ts, escalation_after=chinese_duration_s(after)
+            conn, alert, "escalation", f"{alert.id}:e{alert.escalation_level}", targets, now, escalation_after=chinese_duration_s(after)
         )
         self.store.add_event_in(
-            conn, AlertEscalated(alert_id=alert.id, rule=alert.rule, at=ts_to_dt(ts), level=alert.escalation_level, notifiers=targets), ts
+            conn, AlertEscalated(alert_id=alert.id, rule=alert.rule, at=now, level=alert.escalation_level, notifiers=targets)
         )
         self.stats["escalations"] += 1
 
     def _deliver(
-        self, conn: Connection, alert: Alert, kind: str, key: str, notifiers: list[str], ts: float, escalation_after: str = ""
+        self, conn: Connection, alert: Alert, kind: str, key: str, notifiers: list[str], now: datetime, escalation_after: str = ""
     ) -> None:
         if not notifiers:
             log.warning("alerts: alert %s (%s) matches no route: nobody is notified", alert.id, alert.rule)
@@ -403,17 +408,17 @@ class Engine:
             "data": n.data,
         }
         for name in notifiers:
-            self.store.add_delivery_in(conn, alert.id, key, kind, name, payload, ts)
+            self.store.add_delivery_in(conn, alert.id, key, kind, name, payload, now.timestamp())  # notify's tables: epoch
             self._touched.add(name)
 
-    def _fired_event(self, conn: Connection, alert: Alert, ts: float) -> None:
+    def _fired_event(self, conn: Connection, alert: Alert, now: datetime) -> None:
         posts = self.store.top_posts_in(conn, alert.id, 3)
         self.store.add_event_in(
             conn,
             AlertFired(
                 alert_id=alert.id,
                 rule=alert.rule,
-                at=ts_to_dt(ts),
+                at=now,
                 rule_type=alert.rule_type,
                 title=alert.title,
                 severity=alert.severity,  # type: ignore[arg-type]
@@ -426,14 +431,14 @@ class Engine:
                 metric=alert.metric,
                 post_count=alert.post_count,
                 negative_count=alert.negative_count,
-                first_seen=ts_to_dt(alert.first_seen) if alert.first_seen is not None else None,
-                last_seen=ts_to_dt(alert.last_seen) if alert.last_seen is not None else None,
+                first_seen=alert.first_seen,
+                last_seen=alert.last_seen,
                 posts=[
                     AlertPost(
                         id=p["post_id"],
                         title=p["title"],
                         url=p["url"],
-                        published_at=ts_to_dt(p["published_ts"]),
+                        published_at=p["published_at"],
                         risk_level=p["risk_level"],
                         risk_score=p["risk_score"],
                     )
@@ -442,7 +447,6 @@ class Engine:
                 url=self.renderer.url(alert),
                 suppressed=alert.suppressed,
             ),
-            ts,
         )
 
 

@@ -30,7 +30,7 @@ def matcher_matches(pattern: str, value: str | None) -> bool:
     return pattern == value
 
 
-def silenced_by(alert: Alert, silences: Iterable[Silence], now: float) -> Silence | None:
+def silenced_by(alert: Alert, silences: Iterable[Silence], now: datetime) -> Silence | None:
     labels = matchable(alert)
     for s in silences:
         if s.active(now) and all(matcher_matches(p, labels.get(k)) for k, p in s.matchers.items()):

@@ -1,4 +1,7 @@
-"""Plain data the rules, the engine and the renderer share."""
+"""Plain data the rules, the engine and the renderer share.
+
+``PostRef.ts`` is epoch seconds: the rules' windows count in them (per post, the hot path) and
+store them so. Alerts leave the store as aware datetimes (``alerts.store``); ``ts_to_dt`` converts."""
 
 from __future__ import annotations
 

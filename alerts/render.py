@@ -8,6 +8,7 @@ template fails ``yuqing run`` instead of the first real alert.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,8 @@ BUNDLED = Path(__file__).resolve().parent / "templates"
 TEMPLATES = ("title.txt.j2", "text.txt.j2", "markdown.md.j2", "email.html.j2")
 
 
-def _fmt(ts: float | None) -> str | None:
-    return f"{ts_to_dt(ts):%Y-%m-%d %H:%M}" if ts is not None else None
+def _fmt(at: datetime | None) -> str | None:
+    return f"{at:%Y-%m-%d %H:%M}" if at is not None else None
 
 
 class Renderer:
@@ -93,7 +94,7 @@ class Renderer:
                 "url": p["url"],
                 "risk_level": p["risk_level"],
                 "risk_score": p["risk_score"],
-                "published": _fmt(p["published_ts"]),
+                "published": _fmt(p["published_at"]),
                 "negative": p["negative"],
             }
             for p in posts
@@ -134,8 +135,8 @@ class Renderer:
             "reasons": alert.reasons,
             "post_count": alert.post_count,
             "negative_count": alert.negative_count,
-            "first_seen": ts_to_dt(alert.first_seen).isoformat() if alert.first_seen is not None else None,
-            "last_seen": ts_to_dt(alert.last_seen).isoformat() if alert.last_seen is not None else None,
+            "first_seen": alert.first_seen.isoformat() if alert.first_seen is not None else None,
+            "last_seen": alert.last_seen.isoformat() if alert.last_seen is not None else None,
             "posts": [{k: p[k] for k in ("id", "title", "url", "risk_level", "risk_score", "published")} for p in ctx["posts"]],
             "url": ctx["url"],
             "event_url": ctx["event_url"],
@@ -153,6 +154,7 @@ class Renderer:
 
     def check(self) -> None:
         """Render a sample alert with every template (start-up validation)."""
+        epoch = ts_to_dt(0)
         sample = Alert(
             id="al-sample",
             fingerprint="x",
@@ -166,12 +168,12 @@ class Renderer:
             reasons=["示例"],
             post_count=1,
             negative_count=1,
-            created_at=0.0,
-            fired_at=0.0,
-            first_seen=0.0,
-            last_seen=0.0,
-            last_hit_at=0.0,
-            notify_at=0.0,
+            created_at=epoch,
+            fired_at=epoch,
+            first_seen=epoch,
+            last_seen=epoch,
+            last_hit_at=epoch,
+            notify_at=epoch,
             notifications=0,
             first_notified_at=None,
             last_notified_at=None,
@@ -181,8 +183,8 @@ class Renderer:
             notifiers=[],
             escalations=[],
             escalation_level=0,
-            group_wait=0.0,
-            repeat_interval=0.0,
+            group_wait=timedelta(0),
+            repeat_interval=timedelta(0),
             clears_itself=False,
             next_action_at=None,
         )
@@ -192,7 +194,7 @@ class Renderer:
             "url": None,
             "risk_level": "高",
             "risk_score": 60,
-            "published_ts": 0.0,
+            "published_at": epoch,
             "negative": True,
         }
         for kind in ("first", "escalation"):

@@ -3,18 +3,23 @@
 The engine calls the ``*_in`` helpers inside its own transaction; the lifecycle calls
 (``acknowledge``, ``resolve``, ``add_silence``) run their own and are what the CLI and the ledger's
 web UI use. Every state change that others must hear about writes an event to ``alert_outbox``
-in the same transaction; ``publish_outbox`` sends them to the bus afterwards, so an event is
-never lost between the database and the bus (it may be sent twice: readers key on alert id).
+in the same transaction; ``AlertStore.outbox`` (the shared ``yuqing.outbox``) sends them to the bus
+afterwards, so an event is never lost between the database and the bus (it may be sent twice:
+readers key on alert id).
+
+Time: everything this module hands out or takes is an aware ``datetime`` (``Alert``, ``Silence``,
+the rows of ``top_posts``, every ``now``/``since``/``at`` parameter), durations are ``timedelta``.
+The tables keep epoch seconds (``Float`` columns) and the rules' windows count in epoch seconds
+(``PostRef.ts``, hot arithmetic per post); the conversion happens here, at the store's boundary.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Integer, bindparam, cast, delete, func, insert, inspect, select, update
@@ -23,8 +28,10 @@ from alerts import db
 from alerts.events import ALERTS_TOPIC, AlertAcknowledged, AlertResolved, _AlertEvent
 from alerts.model import PostRef, ts_to_dt
 from notify.store import DeliveryStore
-from yuqing.bus import Bus, OutMessage
 from yuqing.errors import YuqingError
+from yuqing.outbox import Outbox, OutboxTable
+from yuqing.timeutil import TZ
+from yuqing.timeutil import now as wall_now
 
 log = logging.getLogger("yuqing.alerts")
 
@@ -42,6 +49,10 @@ class LifecycleError(YuqingError):
 
 @dataclass
 class Alert:
+    """An alert as the engine keeps it. Points in time are aware datetimes (Asia/Shanghai),
+    ``group_wait`` and ``repeat_interval`` timedeltas; ``escalations`` keeps the stored shape,
+    ``[[after_seconds, [notifier, ...]], ...]``."""
+
     id: str
     fingerprint: str
     rule: str
@@ -54,65 +65,89 @@ class Alert:
     reasons: list[str]
     post_count: int
     negative_count: int
-    created_at: float
-    fired_at: float | None
-    first_seen: float | None
-    last_seen: float | None
-    last_hit_at: float
-    notify_at: float
+    created_at: datetime
+    fired_at: datetime | None
+    first_seen: datetime | None
+    last_seen: datetime | None
+    last_hit_at: datetime
+    notify_at: datetime
     notifications: int
-    first_notified_at: float | None
-    last_notified_at: float | None
+    first_notified_at: datetime | None
+    last_notified_at: datetime | None
     notified_post_count: int
     notified_severity: str | None
     suppressed: str | None
     notifiers: list[str]
     escalations: list[list[Any]]
     escalation_level: int
-    group_wait: float
-    repeat_interval: float
+    group_wait: timedelta
+    repeat_interval: timedelta
     clears_itself: bool
-    next_action_at: float | None
+    next_action_at: datetime | None
     acked_by: str | None = None
-    acked_at: float | None = None
+    acked_at: datetime | None = None
     ack_note: str | None = None
     resolved_by: str | None = None
-    resolved_at: float | None = None
+    resolved_at: datetime | None = None
     resolve_note: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Alert:
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
+        values = {name: row[name] for name in _FIELDS}
+        for name in _TIMES:
+            v = values[name]
+            values[name] = None if v is None else datetime.fromtimestamp(v, TZ)
+        for name in _SPANS:
+            values[name] = timedelta(seconds=values[name])
+        return cls(**values)
 
     def to_row(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        row = {name: getattr(self, name) for name in _FIELDS}
+        for name in _TIMES:
+            v = row[name]
+            row[name] = None if v is None else v.timestamp()
+        for name in _SPANS:
+            row[name] = row[name].total_seconds()
+        return row
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN
 
-    def dt(self, name: str) -> datetime | None:
-        v = getattr(self, name)
-        return ts_to_dt(v) if v is not None else None
+
+_FIELDS = tuple(f.name for f in fields(Alert))
+# The alert's points in time and durations: epoch seconds in ``alert_alerts``.
+_TIMES = (
+    "created_at", "fired_at", "first_seen", "last_seen", "last_hit_at", "notify_at",
+    "first_notified_at", "last_notified_at", "next_action_at", "acked_at", "resolved_at",
+)  # fmt: skip
+_SPANS = ("group_wait", "repeat_interval")
 
 
 @dataclass(frozen=True)
 class Silence:
     id: str
     matchers: dict[str, str]
-    starts_at: float
-    ends_at: float
+    starts_at: datetime
+    ends_at: datetime
     created_by: str
     comment: str
 
-    def active(self, now: float) -> bool:
+    def active(self, now: datetime) -> bool:
         return self.starts_at <= now < self.ends_at
+
+    @classmethod
+    def from_row(cls, r: Any) -> Silence:
+        return cls(r["id"], r["matchers"], ts_to_dt(r["starts_at"]), ts_to_dt(r["ends_at"]), r["created_by"], r["comment"])
 
 
 # Built once: a fixed statement executed with parameters skips SQLAlchemy's per-call construction.
 _INSERT_ALERT = insert(db.alerts)
 _UPDATE_ALERT = update(db.alerts).where(db.alerts.c.id == bindparam("alert_id"))
-_INSERT_EVENT = insert(db.outbox)
+
+# ``alert_outbox`` in the shared outbox's terms: ``seq`` orders, ``event`` is the payload, every row
+# goes to the topic ``alerts``, times are epoch seconds.
+EVENTS = OutboxTable(db.outbox, seq="seq", payload="event", topic_column=None, topic=ALERTS_TOPIC, epoch=True)
 
 
 def new_alert_id() -> str:
@@ -130,6 +165,7 @@ class AlertStore(DeliveryStore):
 
     def __init__(self, database_url: str, *, engine: Any = None) -> None:
         super().__init__(database_url, engine=engine if engine is not None else db.get_engine(database_url))
+        self.outbox = Outbox(EVENTS, read=self.engine.connect, write=self.begin, name="alerts")
 
     def fired_between(self, since: datetime, until: datetime) -> list[FiredAlert] | None:
         """Alerts opened in [since, until) that fired (left the group wait), for the briefings. An
@@ -179,10 +215,10 @@ class AlertStore(DeliveryStore):
         row["alert_id"] = row.pop("id")
         conn.execute(_UPDATE_ALERT, row)
 
-    def due_in(self, conn: Connection, now: float) -> list[Alert]:
+    def due_in(self, conn: Connection, now: datetime) -> list[Alert]:
         rows = conn.execute(
             select(db.alerts)
-            .where(db.alerts.c.status.in_(OPEN), db.alerts.c.next_action_at.is_not(None), db.alerts.c.next_action_at <= now)
+            .where(db.alerts.c.status.in_(OPEN), db.alerts.c.next_action_at.is_not(None), db.alerts.c.next_action_at <= now.timestamp())
             .order_by(db.alerts.c.next_action_at)
         ).mappings()
         return [Alert.from_row(r) for r in rows]
@@ -193,9 +229,10 @@ class AlertStore(DeliveryStore):
         ).mappings()
         return [Alert.from_row(r) for r in rows]
 
-    def attach_in(self, conn: Connection, alert_id: str, posts: tuple[PostRef, ...] | list[PostRef], now: float) -> None:
+    def attach_in(self, conn: Connection, alert_id: str, posts: tuple[PostRef, ...] | list[PostRef], now: datetime) -> None:
         if not posts:
             return
+        added = now.timestamp()
         rows = [
             {
                 "alert_id": alert_id,
@@ -208,13 +245,13 @@ class AlertStore(DeliveryStore):
                 "negative": p.negative,
                 "reasons": list(p.reasons),
                 "source": p.source,
-                "added_at": now,
+                "added_at": added,
             }
             for p in posts
         ]
         conn.execute(db.insert_ignore(conn, db.alert_posts), rows)
 
-    def post_stats_in(self, conn: Connection, alert_id: str) -> tuple[int, int, float | None, float | None, list[str]]:
+    def post_stats_in(self, conn: Connection, alert_id: str) -> tuple[int, int, datetime | None, datetime | None, list[str]]:
         """(posts, negative posts, first published, last published, distinct risk levels)."""
         c = db.alert_posts.c
         n, neg, first, last = conn.execute(
@@ -223,33 +260,48 @@ class AlertStore(DeliveryStore):
             ).where(c.alert_id == alert_id)
         ).one()
         levels = [r[0] for r in conn.execute(select(c.risk_level).where(c.alert_id == alert_id).distinct())]
-        return int(n), int(neg), first, last, levels
+        return int(n), int(neg), _dt(first), _dt(last), levels
 
     def top_posts_in(self, conn: Connection, alert_id: str, n: int = 3) -> list[dict[str, Any]]:
+        """The alert's riskiest posts, newest first among equals: the columns of ``alert_posts``,
+        but ``published_at`` (for ``published_ts``) and ``added_at`` as datetimes."""
         c = db.alert_posts.c
         rows = conn.execute(
             select(db.alert_posts).where(c.alert_id == alert_id).order_by(c.risk_score.desc(), c.published_ts.desc(), c.post_id).limit(n)
         ).mappings()
-        return [dict(r) for r in rows]
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["published_at"] = ts_to_dt(d.pop("published_ts"))
+            d["added_at"] = ts_to_dt(d["added_at"])
+            out.append(d)
+        return out
 
     # -- silences ---------------------------------------------------------------------------
-    def silences_in(self, conn: Connection, now: float) -> list[Silence]:
+    def silences_in(self, conn: Connection, now: datetime) -> list[Silence]:
         c = db.silences.c
-        rows = conn.execute(select(db.silences).where(c.starts_at <= now, c.ends_at > now)).mappings()
-        return [Silence(r["id"], r["matchers"], r["starts_at"], r["ends_at"], r["created_by"], r["comment"]) for r in rows]
+        ts = now.timestamp()
+        rows = conn.execute(select(db.silences).where(c.starts_at <= ts, c.ends_at > ts)).mappings()
+        return [Silence.from_row(r) for r in rows]
 
     def add_silence(
-        self, matchers: dict[str, str], starts_at: float, ends_at: float, created_by: str, comment: str = "", silence_id: str | None = None
+        self,
+        matchers: dict[str, str],
+        starts_at: datetime,
+        ends_at: datetime,
+        created_by: str,
+        comment: str = "",
+        silence_id: str | None = None,
     ) -> Silence:
         sid = silence_id or "si-" + uuid.uuid4().hex[:10]
         values = {
             "id": sid,
             "matchers": matchers,
-            "starts_at": starts_at,
-            "ends_at": ends_at,
+            "starts_at": starts_at.timestamp(),
+            "ends_at": ends_at.timestamp(),
             "created_by": created_by,
             "comment": comment,
-            "created_at": time.time(),
+            "created_at": wall_now().timestamp(),
         }
         with self.begin() as conn:
             conn.execute(db.upsert(conn, db.silences, ["id"]), values)
@@ -259,37 +311,27 @@ class AlertStore(DeliveryStore):
             )
         return Silence(sid, matchers, starts_at, ends_at, created_by, comment)
 
-    def expire_silence(self, silence_id: str, now: float) -> bool:
+    def expire_silence(self, silence_id: str, now: datetime | None = None) -> bool:
+        ts = (now or wall_now()).timestamp()
         with self.begin() as conn:
-            res = conn.execute(update(db.silences).where(db.silences.c.id == silence_id, db.silences.c.ends_at > now).values(ends_at=now))
+            res = conn.execute(update(db.silences).where(db.silences.c.id == silence_id, db.silences.c.ends_at > ts).values(ends_at=ts))
             conn.execute(
                 update(db.alerts).where(db.alerts.c.status.in_(OPEN), db.alerts.c.suppressed.is_not(None)).values(next_action_at=0.0)
             )
         return bool(res.rowcount)
 
-    def list_silences(self, *, include_expired: bool = False, now: float | None = None) -> list[Silence]:
+    def list_silences(self, *, include_expired: bool = False, now: datetime | None = None) -> list[Silence]:
         q = select(db.silences).order_by(db.silences.c.ends_at.desc())
         if not include_expired:
-            q = q.where(db.silences.c.ends_at > (now if now is not None else time.time()))
+            q = q.where(db.silences.c.ends_at > (now or wall_now()).timestamp())
         with self.engine.connect() as conn:
             rows = conn.execute(q).mappings().all()
-        return [Silence(r["id"], r["matchers"], r["starts_at"], r["ends_at"], r["created_by"], r["comment"]) for r in rows]
+        return [Silence.from_row(r) for r in rows]
 
     # -- outbox -----------------------------------------------------------------------------
-    def add_event_in(self, conn: Connection, event: _AlertEvent, now: float) -> None:
-        conn.execute(_INSERT_EVENT, {"key": event.alert_id, "event": event.model_dump_json(), "created_at": now, "published_at": None})
-
-    def publish_outbox(self, bus: Bus, limit: int = 500) -> int:
-        """Send unpublished events to the ``alerts`` topic; returns how many were sent."""
-        c = db.outbox.c
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(c.seq, c.key, c.event).where(c.published_at.is_(None)).order_by(c.seq).limit(limit)).all()
-        if not rows:
-            return 0
-        bus.publish(ALERTS_TOPIC, [OutMessage(key, event.encode("utf-8")) for _seq, key, event in rows])
-        with self.begin() as conn:
-            conn.execute(update(db.outbox).where(c.seq.in_([r[0] for r in rows])).values(published_at=time.time()))
-        return len(rows)
+    def add_event_in(self, conn: Connection, event: _AlertEvent) -> None:
+        """An event for the bus, written in the caller's transaction (published by ``outbox``)."""
+        self.outbox.append_in(conn, event.alert_id, event.model_dump_json(), at=event.at)
 
     def events(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -309,7 +351,7 @@ class AlertStore(DeliveryStore):
             rows = exact
         return Alert.from_row(rows[0])
 
-    def find(self, status: str | None = None, *, limit: int = 50, since: float | None = None) -> list[Alert]:
+    def find(self, status: str | None = None, *, limit: int = 50, since: datetime | None = None) -> list[Alert]:
         c = db.alerts.c
         # Newest first by the time shown for an alert (when it fired, else when it was created).
         q = select(db.alerts).order_by(func.coalesce(c.fired_at, c.created_at).desc(), c.id.desc()).limit(limit)
@@ -318,7 +360,7 @@ class AlertStore(DeliveryStore):
         elif status:
             q = q.where(c.status == status)
         if since is not None:
-            q = q.where(c.created_at >= since)
+            q = q.where(c.created_at >= since.timestamp())
         with self.engine.connect() as conn:
             return [Alert.from_row(r) for r in conn.execute(q).mappings()]
 
@@ -344,10 +386,10 @@ class AlertStore(DeliveryStore):
         with self.engine.connect() as conn:
             return self.top_posts_in(conn, alert_id, n)
 
-    def acknowledge(self, alert_id: str, by: str, note: str = "", now: float | None = None) -> Alert:
+    def acknowledge(self, alert_id: str, by: str, note: str = "", now: datetime | None = None) -> Alert:
         if not by.strip():
             raise LifecycleError("an acknowledgement needs the name of who acknowledges")
-        at = now if now is not None else time.time()
+        at = (now or wall_now()).astimezone(TZ)
         alert = self.get(alert_id)
         with self.begin() as conn:
             current = self.open_alert_in(conn, alert.fingerprint)
@@ -358,13 +400,13 @@ class AlertStore(DeliveryStore):
             current.status, current.acked_by, current.acked_at, current.ack_note = "acknowledged", by, at, note
             current.next_action_at = at  # the engine re-plans: no more repeats or escalation
             self.save_in(conn, current)
-            self.add_event_in(conn, AlertAcknowledged(alert_id=current.id, rule=current.rule, at=ts_to_dt(at), by=by, note=note), at)
+            self.add_event_in(conn, AlertAcknowledged(alert_id=current.id, rule=current.rule, at=at, by=by, note=note))
         return current
 
-    def resolve(self, alert_id: str, by: str, note: str = "", now: float | None = None, *, automatic: bool = False) -> Alert:
+    def resolve(self, alert_id: str, by: str, note: str = "", now: datetime | None = None, *, automatic: bool = False) -> Alert:
         if not by.strip():
             raise LifecycleError("a resolution needs the name of who resolves")
-        at = now if now is not None else time.time()
+        at = (now or wall_now()).astimezone(TZ)
         alert = self.get(alert_id)
         with self.begin() as conn:
             current = self.open_alert_in(conn, alert.fingerprint)
@@ -373,10 +415,12 @@ class AlertStore(DeliveryStore):
             self.resolve_in(conn, current, by, note, at, automatic=automatic)
         return current
 
-    def resolve_in(self, conn: Connection, alert: Alert, by: str, note: str, at: float, *, automatic: bool = False) -> None:
+    def resolve_in(self, conn: Connection, alert: Alert, by: str, note: str, at: datetime, *, automatic: bool = False) -> None:
         alert.status, alert.resolved_by, alert.resolved_at, alert.resolve_note = "resolved", by, at, note
         alert.next_action_at = None
         self.save_in(conn, alert)
-        self.add_event_in(
-            conn, AlertResolved(alert_id=alert.id, rule=alert.rule, at=ts_to_dt(at), by=by, note=note, automatic=automatic), at
-        )
+        self.add_event_in(conn, AlertResolved(alert_id=alert.id, rule=alert.rule, at=at, by=by, note=note, automatic=automatic))
+
+
+def _dt(ts: float | None) -> datetime | None:
+    return None if ts is None else ts_to_dt(ts)

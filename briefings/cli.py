@@ -94,12 +94,12 @@ def _recorded(ctx: Ctx, since: str, until: str | None, pdf: bool | None, event_i
     from briefings.build import parse_period
     from briefings.runs import run_briefing, run_special
     from briefings.schedule import open_archive
-    from ledger.channels import open_outbox
+    from ledger.channels import open_ledger_deliveries
     from yuqing.runtime import Runtime
 
     settings = ctx.settings
-    outbox = open_outbox(settings)
-    archive = open_archive(settings, outbox)
+    ledger_deliveries = open_ledger_deliveries(settings)
+    archive = open_archive(settings, ledger_deliveries)
     runtime = Runtime(settings)
     try:
         click.echo("生成中……", err=True)
@@ -111,7 +111,7 @@ def _recorded(ctx: Ctx, since: str, until: str | None, pdf: bool | None, event_i
             run = run_briefing(settings, runtime.store, archive, "manual", parse_period(since, until), pdf=pdf)
     finally:
         runtime.close()
-        outbox.close()
+        ledger_deliveries.close()
     for name in run.files:
         click.echo(str(archive.directory(run.id, run.kind) / name))
     click.echo(f"{run.title}：编号 {run.id}，{run.status_zh}" + (f"；{run.note}" if run.note else ""), err=True)

@@ -1,6 +1,6 @@
 """Briefing runs: each 日报/周报/月报/专报 made is recorded (period, files, recipients, status),
-archived under ``ledger.briefing.out_dir/<run id>-<kind>/`` and delivered through the ledger's
-outbox (``ledger.channels``): email with the PDF and Word files attached, robots a summary with a
+archived under ``ledger.briefing.out_dir/<run id>-<kind>/`` and delivered through the
+ledger's durable deliveries (``ledger.channels``): email with the PDF and Word files attached, robots a summary with a
 link to the archive page. Delivery failures are retried by the ``ledger:deliveries`` job and
 shown on ``/briefings``.
 
@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from briefings.build import midnight
 from briefings.model import Period
 from ledger.briefing_config import KINDS
-from ledger.channels import Outbox, channel_label, describe
+from ledger.channels import LedgerDeliveries, channel_label, describe
 from notify.base import Notification
 from notify.store import Delivery
 from yuqing.store import Store
@@ -128,17 +128,23 @@ def period_for(kind: str, at: datetime) -> Period:
 
 
 class Archive:
-    """The record of runs and their files (``out_dir``), and the outbox that delivers them."""
+    """The record of runs and their files (``out_dir``), and the ledger's deliveries that deliver them."""
 
     def __init__(
-        self, database_url: str, out_dir: str | Path, outbox: Outbox | None, base_url: str, *, settings: Settings | None = None
+        self,
+        database_url: str,
+        out_dir: str | Path,
+        ledger_deliveries: LedgerDeliveries | None,
+        base_url: str,
+        *,
+        settings: Settings | None = None,
     ) -> None:
         from notify import db
 
         self.engine: Engine = db.get_engine(database_url)  # same pooling and SQLite set-up as the alert tables
         metadata.create_all(self.engine)
         self.out_dir = Path(out_dir)
-        self.outbox = outbox
+        self.ledger_deliveries = ledger_deliveries
         self.base_url = base_url.rstrip("/")
         self.settings = settings  # for briefings made on demand (the 简报 page's 专报)
 
@@ -190,9 +196,9 @@ class Archive:
 
     def with_deliveries(self, items: Sequence[Run]) -> builtins.list[Run]:
         """Runs with their deliveries and a delivery status as it is now (retries happen later)."""
-        if self.outbox is None:
+        if self.ledger_deliveries is None:
             return list(items)
-        found = self.outbox.deliveries_for([r.key for r in items])
+        found = self.ledger_deliveries.deliveries_for([r.key for r in items])
         out = []
         for r in items:
             ds = found.get(r.key, [])
@@ -254,8 +260,8 @@ def run_briefing(
     url = f"{archive.base_url}/briefings#run-{run_id}"
     recipients: list[dict[str, str]] = []
     channels: list[str] = []
-    if archive.outbox is not None:
-        ob = archive.outbox
+    if archive.ledger_deliveries is not None:
+        ob = archive.ledger_deliveries
         configs = {f"ledger:briefing:{c.get('name') or c['type']}": c for c in cfg.recipients}
         channels = ob.briefing()
         recipients = [{"channel": channel_label(n), "who": describe(configs[n]) if n in configs else n} for n in channels]
@@ -272,14 +278,14 @@ def run_briefing(
         run_id, title=b.heading, files=files, recipients=recipients, posts=b.total.current, note=note, status=status,
         finished_at=now().timestamp(),
     )  # fmt: skip
-    if channels and archive.outbox is not None:
+    if channels and archive.ledger_deliveries is not None:
         attachments = [str((directory / f).resolve()) for f in files]
         n = Notification(
             title=f"【{KIND_ZH.get(kind, kind)}】{b.heading}", text=text, markdown=md, url=url, severity="低",
             key=delivery_key(run_id), data={"briefing_run": run_id, "kind": kind}, attachments=attachments,
         )  # fmt: skip
-        archive.outbox.enqueue(delivery_key(run_id), "briefing", channels, n)
-        archive.outbox.run_due()
+        archive.ledger_deliveries.enqueue(delivery_key(run_id), "briefing", channels, n)
+        archive.ledger_deliveries.run_due()
     run = archive.get(run_id)
     assert run is not None
     return archive.with_deliveries([run])[0]

@@ -24,19 +24,19 @@ log = logging.getLogger("briefings")
 JOB_ID = "ledger:briefing"
 
 
-def open_archive(settings: Settings, outbox: Any = None) -> Any:
+def open_archive(settings: Settings, ledger_deliveries: Any = None) -> Any:
     from alerts.service import database_url
     from briefings.runs import Archive
 
-    return Archive(database_url(settings), settings.ledger.briefing.out_dir, outbox, settings.ledger.base_url, settings=settings)
+    return Archive(database_url(settings), settings.ledger.briefing.out_dir, ledger_deliveries, settings.ledger.base_url, settings=settings)
 
 
-def schedule(scheduler: Any, settings: Settings, store: Store, *, outbox: Any = None) -> bool:
+def schedule(scheduler: Any, settings: Settings, store: Store, *, ledger_deliveries: Any = None) -> bool:
     """Add the jobs that are configured; says whether there was any."""
     from ledger.briefing_config import KINDS, cron_trigger
 
     cfg = settings.ledger.briefing
-    archive = open_archive(settings, outbox) if (cfg.schedules or cfg.cron) else None
+    archive = open_archive(settings, ledger_deliveries) if (cfg.schedules or cfg.cron) else None
     for s in cfg.schedules:
         scheduler.add_job(
             run_kind,

@@ -10,15 +10,17 @@ from sqlalchemy.orm import Session
 
 from ledger.cases import CaseQueries
 from ledger.context import LedgerContext
-from ledger.events import TOPIC, make_event
+from ledger.events import make_event
+from ledger.outbox import EventOutbox
 from ledger.states import SYSTEM, Actor
-from ledger.tables import AuditEntry, Case, Commitment, OutboxMessage
+from ledger.tables import AuditEntry, Case, Commitment
 
 
 class AuditLog:
-    def __init__(self, ctx: LedgerContext, cases: CaseQueries) -> None:
+    def __init__(self, ctx: LedgerContext, cases: CaseQueries, outbox: EventOutbox) -> None:
         self.ctx = ctx
         self.cases = cases
+        self.outbox = outbox
 
     def audit(self, actor: Actor, case_id: int) -> list[AuditEntry]:
         """A case's audit trail, oldest first, for an actor who may see the case."""
@@ -73,7 +75,7 @@ class AuditLog:
         if commitment is not None:
             fields.update(commitment_id=commitment.id, commitment_unit=commitment.unit.name if commitment.unit else None)
         ev = make_event(event, **fields)
-        s.add(OutboxMessage(topic=TOPIC, key=str(case.id), payload=ev.model_dump_json(), created_at=at))
+        self.outbox.append_in(s, case.id, ev.model_dump_json(), at)
 
     def record_system_event(self, s: Session, case: Case, event: str, note: str, commitment: Commitment | None = None) -> None:
         """Audit and publish something the scheduler noticed (overdue, reminded) without a state change."""

@@ -59,7 +59,11 @@ class Target:
     notes: list[str] = field(default_factory=list)
 
 
-class Outbox:
+class LedgerDeliveries:
+    """The ledger's router onto the shared durable delivery (``notify.delivery``): which channels a
+    message goes to, enqueueing it once per (key, channel), and running due attempts. (Not an
+    outbox of events: that is ``ledger.outbox``, on ``yuqing.outbox``.)"""
+
     def __init__(
         self,
         config: LedgerConfig,
@@ -165,6 +169,6 @@ def channel_label(name: str) -> str:
     return name
 
 
-def open_outbox(settings: Any, *, clock: Callable[[], datetime] = wall_now) -> Outbox:
-    """The ledger's outbox on the alerts database (``alerts.database_url``, default ``database.url``)."""
-    return Outbox(settings.ledger, settings.alerts.database_url or settings.database.url, settings.notify.retry, clock=clock)
+def open_ledger_deliveries(settings: Any, *, clock: Callable[[], datetime] = wall_now) -> LedgerDeliveries:
+    """The ledger's deliveries on the alerts database (``alerts.database_url``, default ``database.url``)."""
+    return LedgerDeliveries(settings.ledger, settings.alerts.database_url or settings.database.url, settings.notify.retry, clock=clock)

@@ -160,13 +160,13 @@ def export(ctx: Ctx, output: str, unit_name: str | None, status: str | None, ove
 @pass_ctx
 def remind(ctx: Ctx) -> None:
     """Send the reminders and escalations due now (what `yuqing run` does on a schedule)."""
-    from ledger.channels import open_outbox
+    from ledger.channels import open_ledger_deliveries
     from ledger.reminders import run_reminders
 
     svc = _service(ctx, bus=True)
-    outbox = open_outbox(ctx.settings)
+    ledger_deliveries = open_ledger_deliveries(ctx.settings)
     try:
-        report = run_reminders(svc, [], outbox=outbox)
+        report = run_reminders(svc, [], ledger_deliveries=ledger_deliveries)
     finally:
-        outbox.close()
+        ledger_deliveries.close()
     click.echo(f"提醒 {len(report.reminded)} 条，超期督办 {len(report.escalated)} 条，发送失败 {len(report.failed)} 条")

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger import workdays
-from ledger.channels import Outbox, channel_label
+from ledger.channels import LedgerDeliveries, channel_label
 from ledger.service import LedgerService
 from ledger.states import REPLY_CLOCK, CaseStatus, CommitmentStatus
 from ledger.tables import Case, Commitment, Reminder
@@ -169,9 +169,9 @@ def _claim(svc: LedgerService, due: _Due, at: datetime) -> bool:
 
 
 def run_reminders(
-    svc: LedgerService, notifiers: Sequence[Notifier], at: datetime | None = None, *, outbox: Outbox | None = None
+    svc: LedgerService, notifiers: Sequence[Notifier], at: datetime | None = None, *, ledger_deliveries: LedgerDeliveries | None = None
 ) -> ReminderReport:
-    """Send what is due. With an ``outbox`` (as ``yuqing run`` and ``yuqing ledger remind`` do) each
+    """Send what is due. With ``ledger_deliveries`` (as ``yuqing run`` and ``yuqing ledger remind`` do) each
     reminder goes to its units' own channels as durable deliveries with retries, escalations also to
     the monitoring office; ``notifiers`` is then unused. Without one, every reminder goes once to
     every channel in ``notifiers`` (the demo, old callers)."""
@@ -180,8 +180,8 @@ def run_reminders(
     for due in find_due(svc, at):
         if not _claim(svc, due, at):
             continue
-        if outbox is not None:
-            _send_durably(svc, outbox, due, report)
+        if ledger_deliveries is not None:
+            _send_durably(svc, ledger_deliveries, due, report)
             continue
         deliveries = []
         for n in notifiers:
@@ -203,19 +203,19 @@ def run_reminders(
     return report
 
 
-def _send_durably(svc: LedgerService, outbox: Outbox, due: _Due, report: ReminderReport) -> None:
-    target = outbox.for_units(due.units, copy_office=due.kind == "escalate")
+def _send_durably(svc: LedgerService, ledger_deliveries: LedgerDeliveries, due: _Due, report: ReminderReport) -> None:
+    target = ledger_deliveries.for_units(due.units, copy_office=due.kind == "escalate")
     for note in target.notes:
         log.warning("reminder %s: %s", due.key, note)
-    outbox.enqueue(due.key, due.kind, target.channels, due.notification)
-    outbox.deliverer.run_due()  # the first attempt now; retries by the ledger:deliveries job
+    ledger_deliveries.enqueue(due.key, due.kind, target.channels, due.notification)
+    ledger_deliveries.deliverer.run_due()  # the first attempt now; retries by the ledger:deliveries job
     deliveries: list[dict[str, Any]] = [{"channel": channel_label(name), "ok": None, "status": "待发送"} for name in target.channels]
     deliveries += [{"channel": "—", "ok": False, "status": note} for note in target.notes]
     with svc.db.write() as s:
         row = s.scalar(select(Reminder).where(Reminder.key == due.key))
         assert row is not None
         row.deliveries = deliveries
-    sync_reminders(svc, outbox, [due.key])
+    sync_reminders(svc, ledger_deliveries, [due.key])
     (report.escalated if due.kind == "escalate" else report.reminded).append(due.key)
     if not target.channels:
         report.failed.append(due.key)
@@ -224,7 +224,7 @@ def _send_durably(svc: LedgerService, outbox: Outbox, due: _Due, report: Reminde
 _STATUS_ZH = {"pending": "待重试", "sent": "已发送", "failed": "发送失败"}
 
 
-def sync_reminders(svc: LedgerService, outbox: Outbox, keys: Sequence[str] | None = None) -> int:
+def sync_reminders(svc: LedgerService, ledger_deliveries: LedgerDeliveries, keys: Sequence[str] | None = None) -> int:
     """Copy the state of durable deliveries (sent, retrying, failed for good) into the reminders'
     records, which the case page shows. ``keys`` None: every reminder with a delivery still open."""
     with svc.db.read() as s:
@@ -234,7 +234,7 @@ def sync_reminders(svc: LedgerService, outbox: Outbox, keys: Sequence[str] | Non
         rows = [(k, d) for k, d in s.execute(q) if keys is not None or any(x.get("ok") is None for x in d or [])]
     if not rows:
         return 0
-    found = outbox.deliveries_for([k for k, _ in rows])
+    found = ledger_deliveries.deliveries_for([k for k, _ in rows])
     changed = 0
     for key, old in rows:
         notes = [d for d in old or [] if d.get("channel") == "—"]
@@ -255,12 +255,12 @@ def sync_reminders(svc: LedgerService, outbox: Outbox, keys: Sequence[str] | Non
     return changed
 
 
-def deliver_pending(svc: LedgerService, outbox: Outbox) -> int:
+def deliver_pending(svc: LedgerService, ledger_deliveries: LedgerDeliveries) -> int:
     """The ``ledger:deliveries`` job: retry due deliveries of the ledger's channels, then bring the
     reminders' records up to date."""
-    done = outbox.run_due()
+    done = ledger_deliveries.run_due()
     if done:
-        sync_reminders(svc, outbox)
+        sync_reminders(svc, ledger_deliveries)
     return done
 
 

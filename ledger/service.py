@@ -4,7 +4,7 @@
     ledger.cases        reading cases (visibility, lists, deadlines, attachments)
     ledger.transitions  changing cases and commitments (state machine, versions, locks)
     ledger.audit        the audit trail and the outbox rows every change writes
-    ledger.outbox       publishing the outbox to the bus
+    ledger.outbox       the ledger's outbox table on the shared ``yuqing.outbox``
     ledger.disclosure   the commitments published as 已公开
     ledger.meta         key-value rows (shared secrets, case-number counters)
 
@@ -42,8 +42,8 @@ class LedgerService:
         self.ctx = LedgerContext(db=db, config=config or LedgerConfig(), bus=bus, clock=clock)
         self.accounts = Accounts(self.ctx)
         self.cases = CaseQueries(self.ctx)
-        self.audit_log = AuditLog(self.ctx, self.cases)
         self.outbox = EventOutbox(self.ctx)
+        self.audit_log = AuditLog(self.ctx, self.cases, self.outbox)
         self.transitions = Transitions(self.ctx, self.cases, self.audit_log, self.outbox)
         self.disclosure = Disclosure(self.ctx)
         self.meta_store = MetaStore(self.ctx)

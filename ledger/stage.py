@@ -27,7 +27,7 @@ def open_service(settings: Settings, *, bus: Bus | None = None, migrate: bool = 
 
 
 def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threading.Thread]:
-    from ledger.channels import open_outbox
+    from ledger.channels import open_ledger_deliveries
     from ledger.reminders import deliver_pending, run_reminders
 
     settings = runtime.settings
@@ -35,12 +35,12 @@ def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threa
     if not cfg.enabled:
         return []
     service = open_service(settings, bus=runtime.bus)
-    outbox = open_outbox(settings)
+    ledger_deliveries = open_ledger_deliveries(settings)
     scheduler.add_job(
         run_reminders,
         "interval",
         args=(service, []),
-        kwargs={"outbox": outbox},
+        kwargs={"ledger_deliveries": ledger_deliveries},
         minutes=cfg.reminder_interval_minutes,
         id="ledger:reminders",
         name="ledger reminders",
@@ -53,7 +53,7 @@ def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threa
     scheduler.add_job(
         deliver_pending,
         "interval",
-        args=(service, outbox),
+        args=(service, ledger_deliveries),
         seconds=15,
         id="ledger:deliveries",
         name="ledger deliveries (reminders, briefings): retries",

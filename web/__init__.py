@@ -13,6 +13,7 @@ ambient credential and are exempt.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
@@ -27,13 +28,13 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from alerts.model import ts_to_dt
 from ledger.errors import LedgerError
 from ledger.security import LoginLimiter, new_csrf_token, same_token
 from ledger.service import LedgerService
 from ledger.states import CASE_LABELS, COMMITMENT_LABELS, ROLE_LABELS, Actor
 from ledger.validation import describe_errors
 from yuqing.store import Store
+from yuqing.timeutil import TZ
 
 if TYPE_CHECKING:
     from alerts.store import AlertStore
@@ -81,8 +82,8 @@ def templates() -> Jinja2Templates:
         calendar_warning=_calendar_warning,
     )
     t.env.filters["dt"] = lambda d, fmt="%Y-%m-%d %H:%M": d.strftime(fmt) if d else ""
-    # Alert times are epoch seconds (alerts.db); shown in Asia/Shanghai like the ledger's.
-    t.env.filters["ts"] = lambda v, fmt="%Y-%m-%d %H:%M": ts_to_dt(v).strftime(fmt) if v is not None else ""
+    # Deliveries' times are epoch seconds (notify.store); shown in Asia/Shanghai like the ledger's.
+    t.env.filters["ts"] = lambda v, fmt="%Y-%m-%d %H:%M": datetime.fromtimestamp(v, TZ).strftime(fmt) if v is not None else ""
     return t
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from alerts.model import ts_to_dt
 from alerts.store import Alert
 from ledger.config import LedgerConfig
 from ledger.intake import source_label
@@ -28,7 +27,7 @@ def case_from_alert(
     if alert.reasons:
         lines.append(f"风险依据：{'；'.join(alert.reasons)}。")
     span = "，".join(
-        f"{name} {ts_to_dt(ts):%Y-%m-%d %H:%M}" for name, ts in (("首次", alert.first_seen), ("最近", alert.last_seen)) if ts is not None
+        f"{name} {at:%Y-%m-%d %H:%M}" for name, at in (("首次", alert.first_seen), ("最近", alert.last_seen)) if at is not None
     )
     lines.append(f"帖子共 {alert.post_count} 条（负面 {alert.negative_count} 条）{'，' + span if span else ''}。")
     if posts:

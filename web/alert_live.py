@@ -32,8 +32,6 @@ BULK_MAX = 200
 
 
 def alert_json(a: Alert) -> dict[str, Any]:
-    from alerts.model import ts_to_dt
-
     when = a.fired_at or a.created_at
     return {
         "id": a.id,
@@ -43,8 +41,8 @@ def alert_json(a: Alert) -> dict[str, Any]:
         "severity": a.severity,
         "status": a.status,
         "status_zh": STATUS_ZH.get(a.status, a.status),
-        "time": ts_to_dt(when).strftime("%Y-%m-%d %H:%M"),
-        "last_seen": ts_to_dt(a.last_seen).strftime("%Y-%m-%d %H:%M") if a.last_seen else "",
+        "time": when.strftime("%Y-%m-%d %H:%M"),
+        "last_seen": a.last_seen.strftime("%Y-%m-%d %H:%M") if a.last_seen else "",
         "post_count": a.post_count,
         "negative_count": a.negative_count,
     }

@@ -12,7 +12,6 @@ escalation exactly as after ``yuqing alerts ack``.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -32,9 +31,7 @@ from web import require_actor
 from web.alert_intake import case_from_alert
 from web.effect_view import effect_view
 from web.pages import _str, redirect, render
-from yuqing.errors import BusError
 
-log = logging.getLogger("ledger")
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 TOP_POSTS = 20
@@ -144,10 +141,9 @@ def _publish(request: Request, store: AlertStore) -> None:
     bus = _svc(request).bus
     if bus is None:
         return
-    try:
-        store.publish_outbox(bus)
-    except BusError as exc:
-        log.warning("ledger: alert lifecycle event left for the alert engine to publish: %s", exc)
+    # Tried at every lifecycle action (the web has no scheduled retry of its own to re-open a
+    # latched path); with the bus down the event waits in the outbox, said once per outage.
+    store.outbox.flush_pending(bus)
 
 
 @router.get("/alerts", response_class=HTMLResponse)

@@ -14,7 +14,7 @@ log = logging.getLogger("web")
 
 def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threading.Thread]:
     from briefings.schedule import open_archive
-    from ledger.channels import open_outbox
+    from ledger.channels import open_ledger_deliveries
     from web import create_app
 
     settings = runtime.settings
@@ -23,7 +23,7 @@ def start(runtime: Runtime, scheduler: Any, stop: threading.Event) -> list[threa
         return []
     service = open_service(settings, bus=runtime.bus)
     app = create_app(service, store=runtime.store, alerts=alert_store(settings))
-    app.state.briefings = open_archive(settings, open_outbox(settings))
+    app.state.briefings = open_archive(settings, open_ledger_deliveries(settings))
     from web.scheme_pages import start_backfill
 
     job = start_backfill(app)  # re-tags stored posts after scheme changes; resumes an interrupted run

@@ -41,13 +41,14 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench._common import ROOT, result_line
+from yuqing.timeutil import now as wall_now
 
 MAX_REQUESTS = 200_000
 UNITS = ("县生态环境局", "县人社局", "县住建局", "县教育局", "县卫健委", "马当镇", "芙蓉墩镇", "太泊湖开发区")
@@ -117,7 +118,7 @@ ENDPOINTS = [
 ]
 
 
-def make_alert(n: int, labels: dict[str, str], ts: float) -> Any:
+def make_alert(n: int, labels: dict[str, str], ts: datetime) -> Any:
     """A firing alert as the engine writes it (the fields of ``alerts.store.Alert``)."""
     from alerts.store import Alert, new_alert_id
 
@@ -126,16 +127,14 @@ def make_alert(n: int, labels: dict[str, str], ts: float) -> Any:
         labels=labels, title=f"压测预警{n}", metric="12 条", reasons=["河水发黑"],
         post_count=12, negative_count=9, created_at=ts, fired_at=ts, first_seen=ts, last_seen=ts, last_hit_at=ts, notify_at=ts,
         notifications=1, first_notified_at=ts, last_notified_at=ts, notified_post_count=12, notified_severity="高", suppressed=None,
-        notifiers=["inbox"], escalations=[], escalation_level=0, group_wait=0.0, repeat_interval=3600.0, clears_itself=False,
-        next_action_at=ts + 3600,
+        notifiers=["inbox"], escalations=[], escalation_level=0, group_wait=timedelta(0), repeat_interval=timedelta(hours=1), clears_itself=False,
+        next_action_at=ts + timedelta(hours=1),
     )  # fmt: skip
 
 
 def seed(url: str, cases: int, clients: int) -> dict[str, Any]:
     """Units, a monitor and a unit user, ``cases`` cases (the first ``clients`` pending, one per
     client to flip; of the rest a third carry commitments), and 120 alerts, 40 of them with a case."""
-    import time as _time
-
     from alerts.store import AlertStore
     from ledger.config import LedgerConfig
     from ledger.db import Database
@@ -153,8 +152,8 @@ def seed(url: str, cases: int, clients: int) -> dict[str, Any]:
     unit_actor = svc.actor(unit_user.id)
     assert monitor is not None and unit_actor is not None
     store = AlertStore(url)
-    now = _time.time()
-    alerts = [make_alert(n, {"topic": TOPICS[n % len(TOPICS)]}, now - 600 * n) for n in range(120)]
+    now = wall_now()
+    alerts = [make_alert(n, {"topic": TOPICS[n % len(TOPICS)]}, now - timedelta(seconds=600 * n)) for n in range(120)]
     with store.begin() as conn:
         for a in alerts:
             store.insert_in(conn, a)

@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 
 from alerts.store import Alert, AlertStore, new_alert_id
+from yuqing.timeutil import now as wall_now
 
 PAGES = (
     "/workbench",
@@ -121,8 +122,8 @@ def stream(c: httpx.Client, database: str, n: int) -> list[float]:
     t.start()
     time.sleep(1.5)
     for i in range(n):
-        now = time.time()
-        a = replace(base, id=new_alert_id(), fingerprint=f"bench-{now}-{i}", rule="bench", created_at=now, fired_at=now)
+        now = wall_now()
+        a = replace(base, id=new_alert_id(), fingerprint=f"bench-{now.timestamp()}-{i}", rule="bench", created_at=now, fired_at=now)
         with store.begin() as conn:
             store.insert_in(conn, a)
         written[a.id] = time.perf_counter()

@@ -80,9 +80,7 @@ def test_repeat_interval_only_with_new_posts(harness: H) -> None:
 def test_silence_holds_until_it_ends(harness: H) -> None:
     h = harness(NEW)
     h.at(T0)
-    h.svc.store.add_silence(
-        {"topic": "工资拖欠", "region": "/^彭泽县/"}, T0.timestamp(), (T0 + timedelta(hours=1)).timestamp(), "张三", "处置中"
-    )
+    h.svc.store.add_silence({"topic": "工资拖欠", "region": "/^彭泽县/"}, T0, T0 + timedelta(hours=1), "张三", "处置中")
     h.feed(make_post(at=T0))
     h.feed(make_post(at=T0, topic="安全生产", event_id="ev-2"))  # not matched by the silence
     a1, a2 = sorted(h.alerts(), key=lambda a: a.labels["event_id"])
@@ -99,8 +97,8 @@ def test_config_silence_and_expiry(harness: H) -> None:
     h.at(T0)
     h.feed(make_post(at=T0))
     assert h.deliveries() == []
-    [s] = h.svc.store.list_silences(now=T0.timestamp())
-    assert h.svc.store.expire_silence(s.id, h.clock.now.timestamp())
+    [s] = h.svc.store.list_silences(now=T0)
+    assert h.svc.store.expire_silence(s.id, h.clock.now)
     h.later(seconds=1)
     assert len(h.deliveries()) == 1
 
@@ -136,13 +134,13 @@ rules:
     h2.at(T0 + timedelta(days=1))
     h2.feed(make_post(at=h2.clock.now, level="重大", score=90, content="讨薪", event_id="ev-9"))
     h2.feed(make_post(at=h2.clock.now, level="中", score=40, content="讨薪", event_id="ev-10"))
-    new = [a for a in h2.alerts() if a.created_at >= h2.clock.now.timestamp()]
+    new = [a for a in h2.alerts() if a.created_at >= h2.clock.now]
     by_rule = {(a.rule, a.labels["event_id"]): a for a in new}
     assert by_rule[("关键词", "ev-9")].suppressed == f"inhibited:{by_rule[('重大新事件', 'ev-9')].id}"
     sent = {d.alert_id for d in h2.deliveries() if d.created_at >= h2.clock.now.timestamp()}
     assert sent == {by_rule[("重大新事件", "ev-9")].id, by_rule[("关键词", "ev-10")].id}
     # Resolving the 重大 alert lifts the inhibition.
-    h2.svc.store.resolve(by_rule[("重大新事件", "ev-9")].id, "李四", now=h2.clock.now.timestamp())
+    h2.svc.store.resolve(by_rule[("重大新事件", "ev-9")].id, "李四", now=h2.clock.now)
     h2.later(minutes=2)
     assert by_rule[("关键词", "ev-9")].id in {d.alert_id for d in h2.deliveries()}
 
@@ -165,11 +163,11 @@ def test_lifecycle_ack_resolve_and_bus_events(harness: H) -> None:
     [alert] = h.alerts()
     with pytest.raises(LifecycleError, match="needs the name"):
         h.svc.store.acknowledge(alert.id, " ")
-    acked = h.svc.store.acknowledge(alert.id[:8], "王五", "已联系人社局", now=h.clock.now.timestamp())
+    acked = h.svc.store.acknowledge(alert.id[:8], "王五", "已联系人社局", now=h.clock.now)
     assert (acked.status, acked.acked_by, acked.acked_at, acked.ack_note) == (
         "acknowledged",
         "王五",
-        h.clock.now.timestamp(),
+        h.clock.now,
         "已联系人社局",
     )
     with pytest.raises(LifecycleError, match="only a firing alert"):
@@ -178,7 +176,7 @@ def test_lifecycle_ack_resolve_and_bus_events(harness: H) -> None:
         h.feed(make_post(at=h.clock.now))
     h.later(hours=2)
     assert len(h.deliveries()) == 1  # acknowledged: no repeats
-    h.svc.store.resolve(alert.id, "王五", "已兑付", now=h.clock.now.timestamp())
+    h.svc.store.resolve(alert.id, "王五", "已兑付", now=h.clock.now)
     with pytest.raises(LifecycleError, match="already 已解除"):
         h.svc.store.resolve(alert.id, "王五")
     surge(h, 3, start_min=200, every_min=1)  # the same thing again: a new alert
@@ -204,7 +202,7 @@ def test_escalation_when_not_acknowledged(harness: H, receiver: Receiver) -> Non
     h.feed(make_post(at=T0))
     h.feed(make_post(at=T0, event_id="ev-2"))
     a1, a2 = sorted(h.alerts(), key=lambda a: a.labels["event_id"])
-    h.svc.store.acknowledge(a2.id, "值班员", now=T0.timestamp())
+    h.svc.store.acknowledge(a2.id, "值班员", now=T0)
     h.later(minutes=29)
     assert receiver.requests == []
     h.later(minutes=2)
@@ -288,6 +286,47 @@ def test_escalation_held_by_quiet_hours_goes_out_when_they_end(harness: H, recei
     h.at(evening + timedelta(minutes=31))  # 22:16: escalation due, but quiet hours
     assert receiver.requests == []
     [a] = h.alerts()
-    assert a.next_action_at is not None and a.next_action_at > h.clock.now.timestamp()  # not re-judged at every commit
+    assert a.next_action_at is not None and a.next_action_at > h.clock.now  # not re-judged at every commit
     h.at(evening.replace(hour=7, minute=0) + timedelta(days=1))
     assert len(receiver.requests) == 1 and receiver.requests[0].json()["key"] == f"{a.id}:e1"
+
+
+def test_the_store_hands_out_aware_datetimes_and_keeps_epoch_seconds(harness: H) -> None:
+    """One time type at the boundary: what the store returns is aware datetimes (and timedeltas),
+    what the table holds stays epoch seconds, and the two agree."""
+    from sqlalchemy import select
+
+    from alerts import db
+
+    h = harness(NEW.replace("    group_wait: 0s\n", ""), group_wait="30s", repeat_interval="2h")
+    h.at(T0)
+    first = make_post(at=T0 - timedelta(minutes=3))
+    h.feed(first)
+    h.later(seconds=31)
+    [a] = h.alerts()
+    stamps = {n: getattr(a, n) for n in ("created_at", "fired_at", "first_seen", "last_seen", "last_hit_at", "notify_at")}
+    assert all(v is not None and v.utcoffset() == timedelta(hours=8) for v in stamps.values())
+    assert (a.created_at, a.notify_at, a.fired_at, a.first_seen) == (
+        T0,
+        T0 + timedelta(seconds=30),
+        T0 + timedelta(seconds=31),
+        first.published_at,
+    )
+    assert (a.group_wait, a.repeat_interval) == (timedelta(seconds=30), timedelta(hours=2))
+    with h.svc.store.engine.connect() as conn:
+        row = conn.execute(select(db.alerts).where(db.alerts.c.id == a.id)).mappings().one()
+    assert isinstance(row["created_at"], float) and row["created_at"] == T0.timestamp() and row["group_wait"] == 30.0
+    [p] = h.svc.store.top_posts(a.id)
+    assert p["published_at"] == first.published_at and "published_ts" not in p
+    assert h.svc.store.find(since=T0) == [a] and h.svc.store.find(since=T0 + timedelta(seconds=1)) == []
+    s = h.svc.store.add_silence({"rule": "新事件"}, T0, T0 + timedelta(hours=1), "张三")
+    [listed] = h.svc.store.list_silences(now=T0)
+    assert listed == s and listed.ends_at == T0 + timedelta(hours=1) and listed.active(T0 + timedelta(minutes=59))
+    assert h.svc.store.list_silences(now=T0 + timedelta(hours=1)) == []
+    from datetime import UTC
+
+    acked = h.svc.store.acknowledge(a.id, "王五", now=(T0 + timedelta(minutes=1)).astimezone(UTC))
+    assert acked.acked_at == T0 + timedelta(minutes=1) and acked.acked_at.utcoffset() == timedelta(hours=8)
+    h.svc.engine.publish_events()
+    [ack] = [e for e in h.bus_events() if isinstance(e, AlertAcknowledged)]
+    assert ack.at.isoformat() == (T0 + timedelta(minutes=1)).isoformat()  # said in +08:00, as before

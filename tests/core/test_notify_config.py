@@ -22,14 +22,14 @@ def _load(tmp_path: Path, text: str) -> Settings:
     return load_settings(f, environ={})
 
 
-def _outbox_channels(settings: Settings) -> tuple[list[str], list[str], list[str]]:
-    from ledger.channels import open_outbox
+def _ledger_channels(settings: Settings) -> tuple[list[str], list[str], list[str]]:
+    from ledger.channels import open_ledger_deliveries
 
-    outbox = open_outbox(settings)
+    ledger_deliveries = open_ledger_deliveries(settings)
     try:
-        return outbox.office(), outbox.of_unit(UNIT), outbox.briefing()
+        return ledger_deliveries.office(), ledger_deliveries.of_unit(UNIT), ledger_deliveries.briefing()
     finally:
-        outbox.close()
+        ledger_deliveries.close()
 
 
 def test_one_channel_named_by_every_part(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -42,7 +42,7 @@ def test_one_channel_named_by_every_part(tmp_path: Path, caplog: pytest.LogCaptu
         )
     assert [n.name for n in s.alerts.notifiers] == ["inbox", "hook"]
     assert s.alerts.notifiers[1].type == "webhook"
-    assert _outbox_channels(s) == (["ledger:office:hook"], [f"ledger:unit:{UNIT}:hook"], ["ledger:briefing:hook"])
+    assert _ledger_channels(s) == (["ledger:office:hook"], [f"ledger:unit:{UNIT}:hook"], ["ledger:briefing:hook"])
     assert s.notify.retry.attempts == 2 and s.alerts.retry.attempts == 2  # one retry policy for every part
     assert [r.getMessage() for r in caplog.records] == []
 
@@ -50,7 +50,7 @@ def test_one_channel_named_by_every_part(tmp_path: Path, caplog: pytest.LogCaptu
 def test_a_channel_configured_in_place_still_works_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="yuqing.settings"):
         s = _load(tmp_path, f"ledger:\n  notifiers: [{HOOK}]\n  briefing: {{recipients: [{HOOK}]}}\n")
-    assert _outbox_channels(s) == (["ledger:office:hook"], [], ["ledger:briefing:hook"])
+    assert _ledger_channels(s) == (["ledger:office:hook"], [], ["ledger:briefing:hook"])
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(messages) == 2
     assert "ledger.notifiers[0]" in messages[0] and "use notify.channels" in messages[0]

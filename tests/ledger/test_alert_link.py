@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from sqlalchemy import delete, select
 
 from alerts import db as alerts_db
 from alerts.events import ALERTS_TOPIC, AlertAcknowledged, AlertResolved, decode_alert_event
-from alerts.model import PostRef, ts_to_dt
+from alerts.model import PostRef
 from alerts.store import Alert, AlertStore, new_alert_id
 from ledger.events import TOPIC, decode
 from ledger.schemas import NewCase
@@ -121,9 +120,9 @@ def fired(env: Env, tmp_path: Path) -> Iterator[Fired]:
         alerts_db.dispose(env.url)
 
 
-def _fmt(ts: float | None) -> str:
-    assert ts is not None
-    return f"{ts_to_dt(ts):%Y-%m-%d %H:%M}"
+def _fmt(at: datetime | None) -> str:
+    assert at is not None
+    return f"{at:%Y-%m-%d %H:%M}"
 
 
 def test_the_alert_pages_show_the_alert(env: Env, fired: Fired) -> None:
@@ -274,7 +273,7 @@ def test_acknowledge_then_resolve_from_the_page(env: Env, fired: Fired) -> None:
     assert r.status_code == 303 and r.headers["location"] == f"/alerts/{a.id}"
     acked = h.svc.store.get(a.id)
     assert (acked.status, acked.acked_by, acked.ack_note) == ("acknowledged", "jiance", "已转人社局核实")
-    assert acked.acked_at is not None and abs(acked.acked_at - time.time()) < 60
+    assert acked.acked_at is not None and abs(acked.acked_at - now()) < timedelta(seconds=60)
     page = mon.get(f"/alerts/{a.id}").text
     assert "已确认预警：不再重复通知和升级" in page and "已确认</span>" in page
     assert f"{_fmt(acked.acked_at)} 由 jiance 确认：已转人社局核实" in page
@@ -371,14 +370,14 @@ def test_without_the_alert_database_the_pages_say_so(env: Env) -> None:
 _seq = itertools.count()
 
 
-def make_alert(n: int, labels: dict[str, str], ts: float) -> Alert:
+def make_alert(n: int, labels: dict[str, str], ts: datetime) -> Alert:
     return Alert(
         id=new_alert_id(), fingerprint=f"matrix-{n}", rule="矩阵", rule_type="any", status="firing", severity="高",
         labels=labels, title=f"矩阵预警{n}", metric="1 条", reasons=["欠薪"],
         post_count=1, negative_count=1, created_at=ts, fired_at=ts, first_seen=ts, last_seen=ts, last_hit_at=ts, notify_at=ts,
         notifications=1, first_notified_at=ts, last_notified_at=ts, notified_post_count=1, notified_severity="高", suppressed=None,
-        notifiers=["inbox"], escalations=[], escalation_level=0, group_wait=0.0, repeat_interval=3600.0, clears_itself=False,
-        next_action_at=ts + 3600,
+        notifiers=["inbox"], escalations=[], escalation_level=0, group_wait=timedelta(0), repeat_interval=timedelta(hours=1), clears_itself=False,
+        next_action_at=ts + timedelta(hours=1),
     )  # fmt: skip
 
 
@@ -387,9 +386,11 @@ def seed_alert(env: Env) -> dict[str, Any]:
     for one per matrix cell); its event is its own, so opening a case from it never collides."""
     store = env.app.state.alerts = AlertStore(env.url)
     n = next(_seq)
-    ts = time.time()
+    ts = now()
     alert = make_alert(n, {"event_id": f"ev-matrix-{n}", "topic": "工资拖欠"}, ts)
-    post = PostRef(f"matrix:{n}", ts, f"矩阵帖子{n}", None, 60, "高", True, ("欠薪",), "工资拖欠", None, "matrix", f"ev-matrix-{n}")
+    post = PostRef(
+        f"matrix:{n}", ts.timestamp(), f"矩阵帖子{n}", None, 60, "高", True, ("欠薪",), "工资拖欠", None, "matrix", f"ev-matrix-{n}"
+    )
     with store.begin() as conn:
         store.insert_in(conn, alert)
         store.attach_in(conn, alert.id, [post], ts)
@@ -402,7 +403,7 @@ def test_an_alert_per_topic_claims_no_event_or_region() -> None:
     from web.alert_intake import case_from_alert
 
     top = _post("某工地拖欠工资", 0, 60, ["欠薪"], "wzjx:9", now())
-    alert = make_alert(9, {"topic": "工资拖欠"}, top.published_at.timestamp())
+    alert = make_alert(9, {"topic": "工资拖欠"}, top.published_at)
     row = {"post_id": top.id, "title": top.title, "url": top.url}
     new = case_from_alert(alert, [row], LedgerConfig(), top=top)
     assert (new.event_id, new.region, new.topic, new.source, new.source_ref, new.alert_id) == (

@@ -176,7 +176,7 @@ def _fire_alerts(settings: Settings, posts: list[PostClassified]) -> None:
             clock.now = p.published_at
             svc.engine.handle([p])
         env_alert = next(a for a in svc.store.find(limit=100) if a.rule == "重大风险事件")
-        svc.store.resolve(env_alert.id, "jiance", "已核实处置", now=day(21).timestamp())
+        svc.store.resolve(env_alert.id, "jiance", "已核实处置", now=day(21))
     finally:
         svc.close()
 

@@ -243,15 +243,35 @@ def test_case_list_layout_at_1366(env: Env, live_server: str, browser: Any, tmp_
 def test_alert_list_at_1366(env: Env, fired: Fired, live_server: str, browser: Any, tmp_path: Path) -> None:  # noqa: F811
     """重大 rows stand out, a title of only "）" reads as rule and place, an unbroken title wraps."""
     from dataclasses import replace
+    from datetime import timedelta
 
     store = env.app.state.alerts
     base = fired.alert
     t0 = base.fired_at or base.created_at
     with store.begin() as conn:
         store.insert_in(
-            conn, replace(base, id="al-severe", fingerprint="fp-s", created_at=t0 - 600, fired_at=t0 + 60, severity="重大", title="）")
+            conn,
+            replace(
+                base,
+                id="al-severe",
+                fingerprint="fp-s",
+                created_at=t0 - timedelta(seconds=600),
+                fired_at=t0 + timedelta(seconds=60),
+                severity="重大",
+                title="）",
+            ),
         )
-        store.insert_in(conn, replace(base, id="al-long", fingerprint="fp-l", created_at=t0 + 10, fired_at=t0 + 30, title="长" + "Z" * 400))
+        store.insert_in(
+            conn,
+            replace(
+                base,
+                id="al-long",
+                fingerprint="fp-l",
+                created_at=t0 + timedelta(seconds=10),
+                fired_at=t0 + timedelta(seconds=30),
+                title="长" + "Z" * 400,
+            ),
+        )
     page = sign_in(browser, live_server, "jiance")
     page.goto("/alerts?status=")
     page.screenshot(path=str(shots(tmp_path) / "alerts.png"), full_page=False)

@@ -1,6 +1,6 @@
 """Issue 11 §3/§4: reminders that reach the case's own units, and briefings recorded, archived and
 delivered. Real channels (dingtalk/wecom/webhook to a local HTTP server, email to aiosmtpd), the
-real outbox (alert_deliveries with retries), the real web app in-process."""
+real ledger deliveries (alert_deliveries with retries), the real web app in-process."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from app.settings import DatabaseConfig, Settings, StoreConfig
 from briefings.model import Period
 from briefings.runs import Archive, period_for, run_briefing
 from ledger.briefing_config import BriefingConfig
-from ledger.channels import Outbox
+from ledger.channels import LedgerDeliveries
 from ledger.config import LedgerConfig
 from ledger.reminders import deliver_pending, run_reminders, sent_reminders
 from ledger.schemas import CaseAction, NewCase
@@ -58,12 +58,12 @@ def _channels(url: str) -> LedgerConfig:
 
 
 @pytest.fixture
-def outbox(env: Env, receiver: Receiver, tmp_path: Path) -> Iterator[tuple[Outbox, Clock]]:
+def ledger_deliveries(env: Env, receiver: Receiver, tmp_path: Path) -> Iterator[tuple[LedgerDeliveries, Clock]]:
     cfg = _channels(receiver.url)
     env.svc.config = cfg
     clock = Clock(datetime(2026, 9, 21, 9, 0, tzinfo=TZ))
     url = f"sqlite:///{tmp_path}/alerts.db"  # deliveries of this test only
-    box = Outbox(cfg, url, RetryConfig(attempts=3, backoff=timedelta(seconds=60)), clock=clock)
+    box = LedgerDeliveries(cfg, url, RetryConfig(attempts=3, backoff=timedelta(seconds=60)), clock=clock)
     yield box, clock
     box.close()
     alerts_db.dispose(url)
@@ -73,12 +73,14 @@ def _paths(rec: Receiver) -> list[str]:
     return [r.path for r in rec.requests]
 
 
-def test_a_cases_reminder_reaches_its_units_robot_and_no_other(env: Env, receiver: Receiver, outbox: tuple[Outbox, Clock]) -> None:
-    box, clock = outbox
+def test_a_cases_reminder_reaches_its_units_robot_and_no_other(
+    env: Env, receiver: Receiver, ledger_deliveries: tuple[LedgerDeliveries, Clock]
+) -> None:
+    box, clock = ledger_deliveries
     env.svc.clock = lambda: datetime(2026, 9, 18, 10, 0, tzinfo=TZ)
     case = env.case("assigned", case_type="咨询")  # 县生态环境局, due 9.22
     env.svc.clock = clock
-    report = run_reminders(env.svc, [], outbox=box)
+    report = run_reminders(env.svc, [], ledger_deliveries=box)
     key = f"remind:case:{case.id}:2026-09-22T23:59:59+08:00"
     assert report.reminded == [key] and report.failed == []
     assert _paths(receiver) == ["/robot/sthj"]  # its own robot; not 人社局's, not the office
@@ -86,25 +88,25 @@ def test_a_cases_reminder_reaches_its_units_robot_and_no_other(env: Env, receive
     assert f"【到期提醒】{case.number}" in receiver.requests[0].body.decode()
     [row] = sent_reminders(env.svc, case.id)
     assert row.deliveries == [{"channel": f"{STHJ} sthj-robot", "ok": True, "status": "已发送（第 1 次）：HTTP 200 errcode 0"}]
-    assert run_reminders(env.svc, [], outbox=box).reminded == [] and len(receiver.requests) == 1  # once
+    assert run_reminders(env.svc, [], ledger_deliveries=box).reminded == [] and len(receiver.requests) == 1  # once
 
     clock.at = datetime(2026, 9, 23, 9, 0, tzinfo=TZ)  # overdue: the unit again, the monitoring office copied
-    report = run_reminders(env.svc, [], outbox=box)
+    report = run_reminders(env.svc, [], ledger_deliveries=box)
     assert report.escalated == [f"escalate:case:{case.id}:2026-09-22T23:59:59+08:00"]
     assert sorted(_paths(receiver)[1:]) == ["/office", "/robot/sthj"]
     assert "/robot/rsj" not in _paths(receiver)
 
 
 def test_co_units_hear_too_and_a_unit_without_channels_falls_back_to_the_office(
-    env: Env, receiver: Receiver, outbox: tuple[Outbox, Clock]
+    env: Env, receiver: Receiver, ledger_deliveries: tuple[LedgerDeliveries, Clock]
 ) -> None:
-    box, clock = outbox
+    box, clock = ledger_deliveries
     a, u = env.world.actors, env.world.units
     env.svc.clock = lambda: datetime(2026, 9, 18, 10, 0, tzinfo=TZ)
     c = env.svc.create_case(a["monitor"], NewCase(title="龙城镇欠薪", summary="农民工讨薪", source="12345", case_type="咨询"))
     c = env.svc.act(a["monitor"], c.id, CaseAction(action="assign", version=c.version, unit_id=u[ZFB], co_unit_ids=[u[RSJ]]))
     env.svc.clock = clock
-    run_reminders(env.svc, [], outbox=box)
+    run_reminders(env.svc, [], ledger_deliveries=box)
     # 县政府办 has no channel of its own: the office's channel carries it; 协办 人社局 gets its own robot's copy.
     assert sorted(_paths(receiver)) == ["/office", "/robot/rsj"]
     [row] = sent_reminders(env.svc, c.id)
@@ -112,13 +114,15 @@ def test_co_units_hear_too_and_a_unit_without_channels_falls_back_to_the_office(
     assert {"channel": "—", "ok": False, "status": f"{ZFB}未配置通知渠道（ledger.unit_channels），改发监测办默认渠道"} in row.deliveries
 
 
-def test_a_failed_reminder_is_retried_and_the_record_follows(env: Env, receiver: Receiver, outbox: tuple[Outbox, Clock]) -> None:
-    box, clock = outbox
+def test_a_failed_reminder_is_retried_and_the_record_follows(
+    env: Env, receiver: Receiver, ledger_deliveries: tuple[LedgerDeliveries, Clock]
+) -> None:
+    box, clock = ledger_deliveries
     env.svc.clock = lambda: datetime(2026, 9, 18, 10, 0, tzinfo=TZ)
     case = env.case("assigned", case_type="咨询")
     env.svc.clock = clock
     receiver.replies = [(502, b"bad gateway")]
-    run_reminders(env.svc, [], outbox=box)
+    run_reminders(env.svc, [], ledger_deliveries=box)
     [row] = sent_reminders(env.svc, case.id)
     assert row.deliveries[0]["ok"] is None and row.deliveries[0]["status"].startswith("待重试（第 1 次）：HTTP 502")
     assert deliver_pending(env.svc, box) == 0  # not due yet: 60 s backoff
@@ -131,11 +135,13 @@ def test_a_failed_reminder_is_retried_and_the_record_follows(env: Env, receiver:
     assert deliver_pending(env.svc, box) == 0  # sent once: nothing more
 
 
-def test_two_processes_do_not_send_one_delivery_twice(env: Env, receiver: Receiver, outbox: tuple[Outbox, Clock]) -> None:
+def test_two_processes_do_not_send_one_delivery_twice(
+    env: Env, receiver: Receiver, ledger_deliveries: tuple[LedgerDeliveries, Clock]
+) -> None:
     from notify.base import Notification
 
-    box, clock = outbox
-    other = Outbox(box.config, box.store.url, RetryConfig(), clock=clock)  # a second `yuqing run` on the same database
+    box, clock = ledger_deliveries
+    other = LedgerDeliveries(box.config, box.store.url, RetryConfig(), clock=clock)  # a second `yuqing run` on the same database
     try:
         box.enqueue("remind:test:1", "remind", box.of_unit(STHJ), Notification(title="测试", text="测试"))
         [d] = box.store.due_deliveries(clock().timestamp())
@@ -257,7 +263,7 @@ def _briefing_settings(tmp: Path, port: int, *, pdf: bool, timeout: float = 5.0,
 
 
 def _archive(settings: Settings, clock: Clock) -> Archive:
-    box = Outbox(settings.ledger, settings.database.url, RetryConfig(attempts=3, backoff=timedelta(seconds=60)), clock=clock)
+    box = LedgerDeliveries(settings.ledger, settings.database.url, RetryConfig(attempts=3, backoff=timedelta(seconds=60)), clock=clock)
     return Archive(settings.database.url, settings.ledger.briefing.out_dir, box, BASE)
 
 
@@ -277,7 +283,7 @@ def weekly(
     clock = Clock(MONDAY)
     archive = _archive(settings, clock)
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
-    assert schedule(scheduler, settings, store, outbox=archive.outbox)
+    assert schedule(scheduler, settings, store, ledger_deliveries=archive.ledger_deliveries)
     job = scheduler.get_job("ledger:briefing:weekly")
     assert job.trigger.get_next_fire_time(None, datetime(2026, 11, 19, tzinfo=TZ)) == MONDAY
     before = len(rec.envelopes)
@@ -329,7 +335,7 @@ def test_smtp_refusal_is_retried_and_visible(tmp_path: Path, smtp: tuple[Smtp, i
     card = receiver.requests[0].body.decode()
     assert f"{BASE}/briefings#run-{run.id}" in card
     clock.at += timedelta(seconds=61)
-    assert archive.outbox is not None and archive.outbox.run_due() == 1
+    assert archive.ledger_deliveries is not None and archive.ledger_deliveries.run_due() == 1
     [run] = archive.with_deliveries([archive.get(run.id)])  # type: ignore[list-item]
     assert run.status == "delivered" and {d.attempts for d in run.deliveries} == {1, 2}
     assert len(receiver.requests) == 1  # the robot was not sent twice
@@ -539,8 +545,10 @@ def test_yuqing_run_schedules_the_briefings_and_the_retry_job(tmp_path: Path, mo
     try:
         jobs = {j.id: j for j in scheduler.get_jobs()}
         assert {"ledger:reminders", "ledger:deliveries", "ledger:briefing:weekly", "ledger:briefing:monthly"} <= set(jobs)
-        outbox = jobs["ledger:deliveries"].args[1]
-        assert outbox.of_unit(RSJ) == [f"ledger:unit:{RSJ}:hook"] and jobs["ledger:reminders"].kwargs == {"outbox": outbox}
+        ledger_deliveries = jobs["ledger:deliveries"].args[1]
+        assert ledger_deliveries.of_unit(RSJ) == [f"ledger:unit:{RSJ}:hook"] and jobs["ledger:reminders"].kwargs == {
+            "ledger_deliveries": ledger_deliveries
+        }
         assert jobs["ledger:briefing:monthly"].trigger.get_next_fire_time(None, MONDAY) == datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
         assert isinstance(jobs["ledger:briefing:weekly"].args[2], ArchiveType)
     finally:

@@ -78,7 +78,7 @@ def test_alert_page_shows_the_effect_of_the_events_case(env: Env, tmp_path: Path
     case_id = _responded(env)
     env.app.state.store = _store(tmp_path, before=6, after=1)
     store = env.app.state.alerts = AlertStore(env.url)
-    alert = make_alert(1, {"event_id": "ev-effect", "topic": "环境污染和生态破坏"}, T.timestamp())
+    alert = make_alert(1, {"event_id": "ev-effect", "topic": "环境污染和生态破坏"}, T)
     with store.begin() as conn:
         store.insert_in(conn, alert)
     try:

@@ -60,14 +60,15 @@ def test_actors_from_one_query_still_lose_access_at_once(env: Env) -> None:
 
 
 def test_the_alert_list_links_the_cases_opened_for_its_alerts(env: Env) -> None:
-    import time
+    from datetime import timedelta
 
     from alerts.store import AlertStore
+    from yuqing.timeutil import now
 
     store = env.app.state.alerts = AlertStore(env.url)
     try:
-        ts = time.time()
-        with_case, without = make_alert(9001, {"topic": "工资拖欠"}, ts), make_alert(9002, {"topic": "工资拖欠"}, ts - 1)
+        ts = now()
+        with_case, without = make_alert(9001, {"topic": "工资拖欠"}, ts), make_alert(9002, {"topic": "工资拖欠"}, ts - timedelta(seconds=1))
         with store.begin() as conn:
             store.insert_in(conn, with_case)
             store.insert_in(conn, without)

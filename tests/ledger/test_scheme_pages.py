@@ -20,6 +20,7 @@ from tests.core.test_store_contract import _collected
 from tests.ledger.conftest import Env
 from yuqing.events import PostClassified
 from yuqing.store import Query, open_store
+from yuqing.timeutil import now
 
 DEMO = Path(__file__).resolve().parents[2] / "yuqing" / "demo" / "wenzheng.jsonl"
 
@@ -269,10 +270,10 @@ def test_firing_alerts_on_the_overview_narrowed_to_a_scheme(senv: Env, demo_post
     outside = next(p for p in demo_posts if p.id not in tagged)
     alerts = senv.app.state.alerts = AlertStore(senv.url)
     try:
-        ts = time.time()
+        ts = now()
         made = {}
         for n, (key, posts) in enumerate({"in": [outside, inside], "out": [outside], "none": []}.items()):
-            a = make_alert(9000 + n + int(ts) % 1000 * 10, {"topic": "工资拖欠"}, ts - n)
+            a = make_alert(9000 + n + int(ts.timestamp()) % 1000 * 10, {"topic": "工资拖欠"}, ts - timedelta(seconds=n))
             with alerts.begin() as conn:
                 alerts.insert_in(conn, a)
                 if posts:

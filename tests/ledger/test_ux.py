@@ -218,10 +218,25 @@ def test_alerts_newest_first_highlighted_and_titled(env: Env, fired: Fired) -> N
     made = {
         # created early but fired last: shown time is fired_at, so it comes first
         "al-late-fire": replace(
-            base, id="al-late-fire", fingerprint="fp-1", created_at=t0 - 900, fired_at=t0 + 600, severity="重大", title="）"
+            base,
+            id="al-late-fire",
+            fingerprint="fp-1",
+            created_at=t0 - timedelta(seconds=900),
+            fired_at=t0 + timedelta(seconds=600),
+            severity="重大",
+            title="）",
         ),
-        "al-middle": replace(base, id="al-middle", fingerprint="fp-2", created_at=t0 + 60, fired_at=t0 + 120, title="马当镇停水"),
-        "al-old": replace(base, id="al-old", fingerprint="fp-3", created_at=t0 - 3600, fired_at=None, status="pending", title="旧预警"),
+        "al-middle": replace(
+            base,
+            id="al-middle",
+            fingerprint="fp-2",
+            created_at=t0 + timedelta(seconds=60),
+            fired_at=t0 + timedelta(seconds=120),
+            title="马当镇停水",
+        ),
+        "al-old": replace(
+            base, id="al-old", fingerprint="fp-3", created_at=t0 - timedelta(seconds=3600), fired_at=None, status="pending", title="旧预警"
+        ),
     }
     with store.begin() as conn:
         for alert in made.values():

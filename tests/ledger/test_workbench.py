@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import time
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -19,6 +18,7 @@ from tests.ledger.test_alert_link import make_alert
 from tests.ledger.test_web import seed_post, store_for
 from yuqing.store.sqlite import SqliteStore
 from yuqing.text import tokenize
+from yuqing.timeutil import now
 
 _n = itertools.count(1000)
 ENV_TOPIC = "环境污染和生态破坏"  # goes to 县生态环境局 (the "unit" user, sthj)
@@ -44,7 +44,7 @@ def alert_for(env: Env, topic: str, event: str | None = None) -> str:
     if store is None:
         store = env.app.state.alerts = AlertStore(env.url)
     n = next(_n)
-    ts = time.time()
+    ts = now()
     alert = make_alert(n, {"event_id": event or f"ev-wb-{n}", "topic": topic}, ts)
     with store.begin() as conn:
         store.insert_in(conn, alert)
