@@ -557,3 +557,38 @@ def test_yuqing_run_schedules_the_briefings_and_the_retry_job(tmp_path: Path, mo
             t.join(10)
         runtime.close()
         alerts_db.dispose(runtime.settings.database.url)  # a relative URL: later tests in other directories reuse it
+
+
+def test_reminders_stand_when_the_bus_is_down(
+    env: Env, receiver: Receiver, ledger_deliveries: tuple[LedgerDeliveries, Clock], tmp_path: Path
+) -> None:
+    """The reminder run ends by publishing the ledger's waiting events; with the bus away that must
+    not fail the run (the reminders were sent and recorded): the events wait in the outbox."""
+    import sqlite3
+
+    from sqlalchemy import func, select
+
+    from ledger.tables import OutboxMessage
+    from yuqing.bus import open_bus
+
+    box, clock = ledger_deliveries
+    env.svc.clock = lambda: datetime(2026, 9, 18, 10, 0, tzinfo=TZ)
+    case = env.case("assigned", case_type="咨询")  # events written with no bus: they wait in the outbox
+    env.svc.clock = clock
+    bus = open_bus(f"sqlite:///{tmp_path}/bus.db")
+    bus._conn.execute("PRAGMA busy_timeout=50")  # type: ignore[attr-defined]  # fail fast
+    env.svc.bus = bus
+    held = sqlite3.connect(f"{tmp_path}/bus.db", isolation_level=None)
+    held.execute("BEGIN EXCLUSIVE")  # another writer holds the bus's file: its publishes fail
+    try:
+        report = run_reminders(env.svc, [], ledger_deliveries=box)
+    finally:
+        held.execute("ROLLBACK")
+        held.close()
+    assert report.reminded == [f"remind:case:{case.id}:2026-09-22T23:59:59+08:00"]
+    assert _paths(receiver) == ["/robot/sthj"]
+    with env.db.read() as s:
+        waiting = int(s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))) or 0)
+    assert waiting > 0
+    assert env.svc.flush_pending() == waiting  # the scheduled job publishes them once the bus is back
+    bus.close()
