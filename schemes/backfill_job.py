@@ -135,6 +135,8 @@ class BackfillJob:
             except Exception as exc:  # the store or database is down: say so, retry at the next wake
                 self._error = str(exc)[:300]
                 log.warning("schemes backfill failed, retrying in %.0f s: %s", self.poll, exc)
+            if self._stopping.is_set():  # a stop during the settle wait used up the wake: do not sleep a poll
+                break
             self._wake.wait(self.poll)
             self._wake.clear()
 

@@ -198,8 +198,13 @@ def portal() -> Iterator[BlockingPortal]:
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def ledger_env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, portal: BlockingPortal) -> Iterator[Env]:
+    own_database = None
     if request.param == "postgres":
-        url = request.getfixturevalue("postgres_url")
+        # a database of its own: other tests' rows in the session's ``postgres_url`` (their units,
+        # users) must not meet this world's, whatever order the tests run in
+        from tests.fixtures.postgres import create_database
+
+        url = own_database = create_database(prefix="yuqing_ledger")
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('ledger')}/ledger.db"
     db = Database(url)
@@ -214,6 +219,10 @@ def ledger_env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     for c in env.clients.values():
         c.close()
     db.close()
+    if own_database is not None:
+        from tests.fixtures.postgres import drop_database
+
+        drop_database(own_database)
 
 
 @pytest.fixture

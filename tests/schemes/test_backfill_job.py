@@ -195,3 +195,22 @@ def test_without_a_store_it_says_so(tmp_path: Path) -> None:
     table.save_all([WAGE])
     assert job.state().state == "no_store" and not job.run_once()
     table.close()
+
+
+def test_a_stop_while_settling_ends_the_thread_at_once(tmp_path: Path) -> None:
+    """A stop during the settle wait (the app shutting down right after a save) ends the thread
+    then, not after the poll interval."""
+    table = SchemeStore(f"sqlite:///{tmp_path}/schemes.db")
+    store = open_store(f"sqlite:///{tmp_path}/store.db")
+    job = BackfillJob(table, lambda: store, settle=30, poll=60)
+    table.save_all([WAGE])
+    job.kick()
+    deadline = time.monotonic() + 10
+    while job.state().state != "waiting" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # inside the settle wait
+    t0 = time.monotonic()
+    job.stop(timeout=20)
+    assert job._thread is not None and not job._thread.is_alive()
+    assert time.monotonic() - t0 < 5
+    store.close()
