@@ -4,7 +4,8 @@ other systems, and the public disclosure page and feeds.
 Authentication: a signed session cookie after sign-in (argon2 passwords), or ``Authorization:
 Bearer <token>`` for the API. A request that carries a bearer token is judged by the token alone.
 The cookie carries a random session token whose row in ``ledger_sessions`` makes it valid: sign-out,
-a password change or reset and deactivation delete the rows, and the session ends at once.
+a password change or reset and deactivation delete the rows, and the session ends at once in this
+process, within ``ledger.auth_cache_seconds`` in other workers (``ledger.accounts.ActorCache``).
 CSRF: every state-changing request authenticated by the cookie must carry the session's CSRF
 token, in the ``csrf_token`` form field or the ``X-CSRF-Token`` header; bearer requests carry no
 ambient credential and are exempt.
