@@ -6,8 +6,9 @@ argon2 hashes (``ledger.security``); session and API tokens are stored only as t
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from datetime import timedelta
+import time
+from collections.abc import Callable, Collection
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -22,9 +23,61 @@ from ledger.text import clean_text
 from yuqing.timeutil import now as _now
 
 
+class ActorCache:
+    """Who a session or API token belongs to, kept ``seconds`` per web process (issue 9: the lookup
+    was one query on every request; the web app asks with ``kept=True``, every other caller reads
+    the database). Only live answers are kept (an unknown, ended or revoked
+    credential is asked about each time, so random tokens cannot fill it), keyed by the credential's
+    SHA-256 as the database keys it, at most ``MAX`` of them.
+
+    Revocation stays prompt: every change of accounts in this process (sign-out, sign-out
+    everywhere, password change or reset, deactivation, token revocation) empties the cache at once,
+    and an answer read from the database while such a change was being made is not kept (the
+    generation check). Another process (a second uvicorn worker, the CLI) reaches this one within
+    ``seconds`` (``ledger.auth_cache_seconds``, default 2); a session's own expiry is checked on
+    every hit."""
+
+    MAX = 10_000
+
+    def __init__(self, seconds: Callable[[], float], clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds  # read at each use: tests swap the service's configuration
+        self.clock = clock
+        self._entries: dict[str, tuple[float, Actor, datetime | None]] = {}
+        self.generation = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str, at: Callable[[], datetime]) -> Actor | None:
+        hit = self._entries.get(key)
+        if hit is None:
+            return None
+        kept, actor, expires = hit
+        if self.clock() - kept >= self.seconds() or (expires is not None and expires <= at()):
+            self._entries.pop(key, None)
+            return None
+        return actor
+
+    def put(self, key: str, actor: Actor, expires: datetime | None, generation: int) -> None:
+        if self.seconds() <= 0 or generation != self.generation:
+            return  # an account changed while this answer was being read: not kept
+        if len(self._entries) >= self.MAX:
+            self._entries.clear()
+        self._entries[key] = (self.clock(), actor, expires)
+
+    def clear(self) -> None:
+        self.generation += 1
+        self._entries.clear()
+
+
 class Accounts:
     def __init__(self, ctx: LedgerContext) -> None:
         self.ctx = ctx
+        self.actor_cache = ActorCache(lambda: self.ctx.config.auth_cache_seconds)
+
+    def _changed(self) -> None:
+        """Sessions, tokens or users changed (committed): no sign-in answer kept here outlives it."""
+        self.actor_cache.clear()
 
     # -- units and users ----------------------------------------------------------------------
     def list_units(self, *, active_only: bool = False) -> list[Unit]:
@@ -115,6 +168,7 @@ class Accounts:
                 raise NotFound("没有这个用户")
             user.password_hash = pw_hash
             s.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
+        self._changed()
 
     def set_user_active(self, actor: Actor, user_id: int, active: bool) -> None:
         require_role(actor, {Role.ADMIN}, "管理用户")
@@ -125,6 +179,7 @@ class Accounts:
             user.active = active
             if not active:
                 s.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
+        self._changed()
 
     def authenticate(self, username: str, password: str) -> Actor | None:
         with self.ctx.db.read() as s:
@@ -162,26 +217,43 @@ class Accounts:
             )
         return token
 
-    def actor_for_session(self, token: str) -> Actor | None:
-        """The signed-in user of a live session; None when it ended, expired or the user was deactivated."""
+    def kept_actor(self, *, session: str | None = None, token: str | None = None) -> Actor | None:
+        """``actor_for_session`` / ``actor_for_token`` when the answer is kept in this process (no
+        query: an async caller need not go to a thread for it); None when it is not."""
+        if token is not None:
+            return self.actor_cache.get("t:" + token_hash(token), _now)
+        return self.actor_cache.get("s:" + token_hash(session), _now) if session is not None else None
+
+    def actor_for_session(self, token: str, *, kept: bool = False) -> Actor | None:
+        """The signed-in user of a live session; None when it ended, expired or the user was deactivated.
+        ``kept``: an answer this process keeps (``ActorCache``: the web app's requests) will do."""
+        key = "s:" + token_hash(token)
+        cached = self.actor_cache.get(key, _now) if kept else None
+        if cached is not None:
+            return cached
+        generation = self.actor_cache.generation
         # One query of the columns an Actor needs (it runs on every page view), not two ORM loads.
-        query = select(*ACTOR_COLUMNS, SessionRow.expires_at).join(User, User.id == SessionRow.user_id)
         with self.ctx.db.read() as s:
-            row = s.execute(query.where(SessionRow.id == token_hash(token))).first()
+            row = s.execute(_SESSION_QUERY.where(SessionRow.id == key[2:])).first()
         if row is None or row.expires_at <= _now() or not row.active:
             return None
-        return actor_of_row(row)
+        actor = actor_of_row(row)
+        self.actor_cache.put(key, actor, row.expires_at, generation)
+        return actor
 
     def end_session(self, token: str) -> None:
         with self.ctx.db.write() as s:
             s.execute(delete(SessionRow).where(SessionRow.id == token_hash(token)))
+        self._changed()
 
     def end_sessions(self, actor: Actor, user_id: int) -> int:
         """Signs ``user_id`` out everywhere (an administrator, or the user); returns how many sessions ended."""
         if actor.user_id != user_id:
             require_role(actor, {Role.ADMIN}, "管理用户")
         with self.ctx.db.write() as s:
-            return int(s.execute(delete(SessionRow).where(SessionRow.user_id == user_id)).rowcount or 0)  # type: ignore[attr-defined]
+            ended = int(s.execute(delete(SessionRow).where(SessionRow.user_id == user_id)).rowcount or 0)  # type: ignore[attr-defined]
+        self._changed()
+        return ended
 
     def issue_token(self, actor: Actor, user_id: int, name: str = "") -> str:
         """A new API token acting as ``user_id``; returns the token, which is stored only as its hash."""
@@ -208,15 +280,24 @@ class Accounts:
             if tok is None:
                 raise NotFound("没有这个令牌")
             tok.revoked_at = self.ctx.clock()
+        self._changed()
 
-    def actor_for_token(self, token: str) -> Actor | None:
+    def actor_for_token(self, token: str, *, kept: bool = False) -> Actor | None:
+        """The user an API token acts as; None when unknown, revoked or the user was deactivated.
+        ``kept``: as for ``actor_for_session``."""
+        key = "t:" + token_hash(token)
+        cached = self.actor_cache.get(key, _now) if kept else None
+        if cached is not None:
+            return cached
+        generation = self.actor_cache.generation
         # One query of the columns an Actor needs (it runs on every API call), not ORM objects.
-        query = select(*ACTOR_COLUMNS, ApiToken.revoked_at).join(User, User.id == ApiToken.user_id)
         with self.ctx.db.read() as s:
-            row = s.execute(query.where(ApiToken.token_hash == token_hash(token))).first()
+            row = s.execute(_TOKEN_QUERY.where(ApiToken.token_hash == key[2:])).first()
         if row is None or row.revoked_at is not None or not row.active:
             return None
-        return actor_of_row(row)
+        actor = actor_of_row(row)
+        self.actor_cache.put(key, actor, None, generation)
+        return actor
 
 
 def require_role(actor: Actor, roles: Collection[Role], what: str) -> None:
@@ -231,6 +312,8 @@ def actor_of(user: User) -> Actor:
 
 # The columns an Actor needs: sign-in checks on every request read these, not ORM objects.
 ACTOR_COLUMNS = (User.id, User.username, User.role, User.unit_id, User.display_name, User.active)
+_SESSION_QUERY = select(*ACTOR_COLUMNS, SessionRow.expires_at).join(User, User.id == SessionRow.user_id)
+_TOKEN_QUERY = select(*ACTOR_COLUMNS, ApiToken.revoked_at).join(User, User.id == ApiToken.user_id)
 
 
 def actor_of_row(row: Any) -> Actor:

@@ -84,6 +84,14 @@ class LedgerConfig(BaseModel):
     session_hours: float = Field(
         12.0, gt=0, description="a session ends this long after sign-in (or at sign-out, a password change, deactivation)"
     )
+    auth_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=10,
+        description="how long a web process reuses a session's or API token's user (one query fewer per request); a sign-out, "
+        "revocation, password change or deactivation reaches the process that made it at once, other processes within this "
+        "many seconds; 0 checks the database on every request",
+    )
 
     deadlines: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_LIMITS), description="case type -> working days to reply")
     default_case_type: str = "舆情"

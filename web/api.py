@@ -15,13 +15,13 @@ from ledger import reads
 from ledger.schemas import AuditOut, CaseAction, CaseList, CaseOut, CommitmentAction, CommitmentOut, NewCase, NewCommitment, UnitOut
 from ledger.service import LedgerService
 from ledger.states import Actor
-from web import require_actor
+from web import require_actor_async
 
-# Declared for the OpenAPI document; authentication itself is done by require_actor.
+# Declared for the OpenAPI document; authentication itself is done by require_actor_async.
 bearer = HTTPBearer(auto_error=False, description="API token issued by an administrator (yuqing ledger token ...)")
 router = APIRouter(prefix="/api/v1", tags=["ledger"], dependencies=[Depends(bearer)])
 
-ActorDep = Annotated[Actor, Depends(require_actor)]
+ActorDep = Annotated[Actor, Depends(require_actor_async)]
 
 
 def _svc(request: Request) -> LedgerService:

@@ -178,7 +178,7 @@ def search_page(request: Request) -> Response:
             ctx["error"] = str(exc)
             return render(request, "search.html", 422, **ctx)
         result = store.search(q)
-        ctx["facets"] = facets(store, q)
+        ctx["facets"] = facets(store, q, result.total)
         ctx["total"] = result.total
         ctx["pages"] = max(1, -(-result.total // PAGE_SIZE))
         ctx["hits"] = [

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import threading
-from functools import lru_cache
 from pathlib import Path
 
 import rjieba
@@ -19,9 +18,19 @@ _WORD = re.compile(r"\w", re.UNICODE)
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=1)
+_built: list[rjieba.Jieba] = []  # the tokeniser, once built
+
+
 def _jieba() -> rjieba.Jieba:
+    """The tokeniser with the user dictionary, built once. Not ``lru_cache``: two threads asking at
+    the first search both ran the body, and the second's ``add_word`` (a mutable borrow in
+    rjieba) met the first's ``cut`` on the same shared tokeniser: "RuntimeError: Already
+    borrowed", a 500 (bench.web, 检索 on a fresh worker)."""
+    if _built:
+        return _built[0]
     with _lock:
+        if _built:
+            return _built[0]
         # rjieba builds a default tokeniser when imported (``rjieba.cut`` is its method): take that
         # one instead of loading the dictionary a second time (~0.1 s at every start).
         default = getattr(rjieba.cut, "__self__", None)
@@ -34,6 +43,7 @@ def _jieba() -> rjieba.Jieba:
                 freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 5000
                 tag = parts[2] if len(parts) > 2 else "n"
                 jb.add_word(parts[0], freq, tag)
+        _built.append(jb)
         return jb
 
 

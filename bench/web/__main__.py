@@ -21,7 +21,8 @@ The last line is ``RESULT pg_list_p99_ms=... ... healthz_rps=...``: the case lis
 ``/api/v1/cases``, the status update a case action (assign / return, versioned and audited), home
 the workbench's 总览 ``/workbench``, search its 检索 ``/workbench/search?q=工资`` (the case search
 ``/api/v1/cases?q=`` is ``case_search``). ``*_cpu_ms`` is the CPU one request cost the web workers
-and PostgreSQL together; ``load1`` the machine's load average when the run ended (other work on a
+and PostgreSQL together (``client_cpu_ms``: what one request cost this load generator, which shares
+the cores with them); ``load1`` the machine's load average when the run ended (other work on a
 shared machine shows there, and in the latencies). ``--quick``: one round of 3 s, 1000 posts.
 """
 
@@ -286,7 +287,8 @@ def sign_in(base: str, username: str, password: str) -> dict[str, str]:
         return dict(http.cookies)
 
 
-async def run(ep: Endpoint, world: World, seconds: float, clients: int) -> tuple[list[float], int, float]:
+async def run(ep: Endpoint, world: World, seconds: float, clients: int) -> tuple[list[float], int, float, float]:
+    """Latencies, errors, seconds taken and the CPU seconds this process (the load generator) used."""
     latencies: list[float] = []
     errors = 0
     sessions = [httpx.AsyncClient(base_url=world.base, timeout=60, cookies=world.cookie) for _ in range(clients)]
@@ -308,13 +310,13 @@ async def run(ep: Endpoint, world: World, seconds: float, clients: int) -> tuple
                     if errors <= 3:
                         print(f"  {ep.name}: HTTP {r.status_code} {r.text[:160]!r}", flush=True)
 
-        started = time.monotonic()
+        started, cpu0 = time.monotonic(), time.process_time()
         await asyncio.gather(*(client(i) for i in range(clients)))
-        elapsed = time.monotonic() - started
+        elapsed, cpu = time.monotonic() - started, time.process_time() - cpu0
     finally:
         for s in sessions:
             await s.aclose()
-    return latencies, errors, elapsed
+    return latencies, errors, elapsed, cpu
 
 
 def _cpu(pid: int) -> float:
@@ -410,7 +412,8 @@ def main() -> None:
     procs: dict[str, subprocess.Popen[bytes]] = {}
     versions = ["this", *(["base"] if args.against else [])]
     got: dict[tuple[str, str], tuple[list[float], int, float]] = {(v, e.name): ([], 0, 0.0) for v in versions for e in chosen}
-    cpu: dict[tuple[str, str], list[float]] = {(v, e.name): [0.0, 0.0] for v in versions for e in chosen}  # web, PostgreSQL: CPU s
+    # web, PostgreSQL, the load generator (this process): CPU s
+    cpu: dict[tuple[str, str], list[float]] = {(v, e.name): [0.0, 0.0, 0.0] for v in versions for e in chosen}
     try:
         seeded = seed(url, args.cases, args.clients)
         store = seed_store(tmp.name, args.posts)
@@ -426,8 +429,9 @@ def main() -> None:
                 for ep in chosen:
                     asyncio.run(run(ep, world, 1.0, args.clients))  # warm-up: connections, caches
                     web0, pg0 = cpu_of(server_pids(procs[v].pid)), cpu_of(backend_pids(url))
-                    lat, err, took = asyncio.run(run(ep, world, args.seconds, args.clients))
+                    lat, err, took, own = asyncio.run(run(ep, world, args.seconds, args.clients))
                     cpu[v, ep.name][0] += cpu_since(web0)
+                    cpu[v, ep.name][2] += own
                     cpu[v, ep.name][1] += cpu_since(pg0)  # backends opened (or closed) during the run are not counted
                     a, e, t = got[v, ep.name]
                     got[v, ep.name] = (a + lat, e + err, t + took)
@@ -442,7 +446,7 @@ def main() -> None:
         res = {name: summary(lat, took, err) for (version, name), (lat, err, took) in got.items() if version == v}
         for name, r in res.items():
             n = max(1, int(r["requests"]))
-            r["web_cpu_ms"], r["pg_cpu_ms"] = cpu[v, name][0] * 1000 / n, cpu[v, name][1] * 1000 / n
+            r["web_cpu_ms"], r["pg_cpu_ms"], r["client_cpu_ms"] = (t * 1000 / n for t in cpu[v, name])
         print(f"\n{'this tree' if v == 'this' else f'the tree at {args.against}'}:")
         table(chosen, res)
         prefix = "" if v == "this" else "base_"
@@ -464,9 +468,13 @@ def main() -> None:
         if v == "this":
             values["healthz_rps"] = round(res["healthz"]["rps"], 1)
             values["healthz_p99_ms"] = round(res["healthz"]["p99_ms"], 1)
+            values["client_cpu_ms"] = round(
+                sum(cpu[v, e.name][2] for e in chosen) * 1000 / max(1, sum(len(got[v, e.name][0]) for e in chosen)), 2
+            )
     print(
         "(CPU per request: what the uvicorn processes and this database's PostgreSQL backends used, from /proc;"
-        " unlike latency it hardly depends on what else the machine runs)"
+        " unlike latency it hardly depends on what else the machine runs. The client column is this load generator,"
+        " which shares the machine's cores with the server)"
     )
     values["load1"] = round(os.getloadavg()[0], 1)
     values["workers"] = args.workers
@@ -480,13 +488,13 @@ def table(chosen: list[Endpoint], res: dict[str, dict[str, float]]) -> None:
     base_rps = res["healthz"]["rps"] or 1.0
     print(
         f"{'endpoint':<38} {'req/s':>8} {'of healthz':>10} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'errors':>7}"
-        f" {'web CPU ms/req':>15} {'PG CPU ms/req':>14}"
+        f" {'web CPU ms/req':>15} {'PG CPU ms/req':>14} {'client CPU ms/req':>18}"
     )
     for ep in chosen:
         r = res[ep.name]
         print(
             f"{ep.label:<38} {r['rps']:8.1f} {r['rps'] / base_rps:10.0%} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f}"
-            f" {int(r['requests']):9d} {int(r['errors']):7d} {r['web_cpu_ms']:15.2f} {r['pg_cpu_ms']:14.2f}"
+            f" {int(r['requests']):9d} {int(r['errors']):7d} {r['web_cpu_ms']:15.2f} {r['pg_cpu_ms']:14.2f} {r['client_cpu_ms']:18.2f}"
         )
 
 

@@ -178,6 +178,7 @@ def reset(env: Env) -> None:
             s.execute(delete(table))
         s.execute(delete(Meta).where(Meta.key.like("case_seq:%")))
         s.execute(delete(ApiToken).where(ApiToken.name.like("matrix%")))
+    env.svc.accounts.actor_cache.clear()  # tokens deleted behind the service's back
     env.svc.clock = now
     env.svc.bus = None
     env.svc.config = env.config  # type: ignore[attr-defined]
