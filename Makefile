@@ -35,8 +35,11 @@ importlint:
 typecheck:
 	$(PYTHON) -m mypy
 
+# Two workers, one test file each at a time (fixtures such as the tansu broker are per file).
+# PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 pytest:
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
 bench: install-dev
 	$(PYTHON) -m bench
