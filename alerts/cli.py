@@ -14,7 +14,6 @@ from typing import Any
 
 import click
 
-from alerts.model import ts_to_dt
 from alerts.store import STATUS_ZH, Alert, AlertStore
 from yuqing.timeutil import now, parse_since
 
@@ -113,8 +112,7 @@ def check(file: str, since: str, until: str | None, only: tuple[str, ...], as_js
                 "status": a.status,
                 "suppressed": a.suppressed,
                 "notifications": [
-                    {"kind": d.kind, "notifier": d.notifier, "at": ts_to_dt(d.created_at).isoformat(), "title": d.notification["title"]}
-                    for d in ds
+                    {"kind": d.kind, "notifier": d.notifier, "at": d.created_at.isoformat(), "title": d.notification["title"]} for d in ds
                 ],
             }
             click.echo(json.dumps(row, ensure_ascii=False))
@@ -132,7 +130,7 @@ def check(file: str, since: str, until: str | None, only: tuple[str, ...], as_js
         click.echo(f"  [{a.severity}] {a.rule}（{where}）：{a.title[:40]}  共 {a.post_count} 条")
         click.echo(f"       条件：{a.metric}")
         if keys:
-            times = "、".join(f"{_fmt(ts_to_dt(t))}{KIND_ZH.get(k, k)}" for t, k, _ in keys)  # deliveries: epoch (notify)
+            times = "、".join(f"{_fmt(t)}{KIND_ZH.get(k, k)}" for t, k, _ in keys)
             click.echo(f"       通知：{times} → {', '.join(chans)}")
         else:
             reason = a.suppressed or ("无匹配路由" if not a.notifiers else "仍在等待分组")
@@ -244,9 +242,7 @@ def show(alert_id: str) -> None:
     for d in store.deliveries(a.id):
         click.echo(f"  通知 {d.key} → {d.notifier}：{d.status}，尝试 {d.attempts} 次（{KIND_ZH.get(d.kind, d.kind)}）")
         for at in store.attempts(d.id):
-            click.echo(
-                f"      {_fmt(ts_to_dt(at.at))} 第 {at.attempt} 次 {'成功' if at.ok else '失败'}：{at.status}（{at.duration_ms:.0f} ms）"
-            )
+            click.echo(f"      {_fmt(at.at)} 第 {at.attempt} 次 {'成功' if at.ok else '失败'}：{at.status}（{at.duration_ms:.0f} ms）")
 
 
 @alerts_group.command("ack")

@@ -408,7 +408,7 @@ class Engine:
             "data": n.data,
         }
         for name in notifiers:
-            self.store.add_delivery_in(conn, alert.id, key, kind, name, payload, now.timestamp())  # notify's tables: epoch
+            self.store.add_delivery_in(conn, alert.id, key, kind, name, payload, now)
             self._touched.add(name)
 
     def _fired_event(self, conn: Connection, alert: Alert, now: datetime) -> None:

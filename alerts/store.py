@@ -11,6 +11,7 @@ Time: everything this module hands out or takes is an aware ``datetime`` (``Aler
 the rows of ``top_posts``, every ``now``/``since``/``at`` parameter), durations are ``timedelta``.
 The tables keep epoch seconds (``Float`` columns) and the rules' windows count in epoch seconds
 (``PostRef.ts``, hot arithmetic per post); the conversion happens here, at the store's boundary.
+The deliveries and attempts it inherits from ``notify.store.DeliveryStore`` are converted there alike.
 """
 
 from __future__ import annotations

@@ -125,7 +125,7 @@ class LedgerDeliveries:
     # -- sending ----------------------------------------------------------------------------
     def enqueue(self, key: str, kind: str, channels: Iterable[str], notification: Notification) -> None:
         """Pending deliveries, once per (key, channel): enqueueing again does nothing."""
-        at = self.clock().timestamp()
+        at = self.clock()
         row = dataclasses.asdict(notification)
         with self.store.begin() as conn:
             for name in channels:
@@ -150,7 +150,7 @@ class LedgerDeliveries:
         c = db.deliveries.c
         with self.store.engine.connect() as conn:
             for r in conn.execute(select(db.deliveries).where(c.key.in_(wanted)).order_by(c.id)).mappings():
-                out[r["key"]].append(Delivery(**dict(r)))
+                out[r["key"]].append(Delivery.from_row(r))
         return out
 
     def close(self) -> None:

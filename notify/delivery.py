@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from notify.base import DeliveryResult, Notification, Notifier
 from notify.config import RetryConfig
@@ -58,9 +58,9 @@ class Deliverer:
                 log.exception("alerts: notifier %s raised", d.notifier)
                 result = DeliveryResult(False, notifier.scrub(f"{type(exc).__name__}: {exc}")[:300], retryable=True)
         duration_ms = (time.perf_counter() - started) * 1000
-        at = self.clock().timestamp()
+        at = self.clock()
         attempt_no = d.attempts + 1
-        next_at = at + self.backoff(attempt_no) if attempt_no < self.retry.attempts else None
+        next_at = at + timedelta(seconds=self.backoff(attempt_no)) if attempt_no < self.retry.attempts else None
         status = self.store.record_attempt(d, result.ok, result.retryable, result.status, duration_ms, at, next_at)
         if status == "sent":
             self.sent += 1
@@ -85,7 +85,7 @@ class Deliverer:
         # Only this deliverer's own channels: the ledger's deliverer (reminders, briefings) shares the table.
         for name in [notifier] if notifier is not None else list(self.notifiers):
             while True:
-                batch = self.store.due_deliveries(self.clock().timestamp(), name)
+                batch = self.store.due_deliveries(self.clock(), name)
                 if not batch:
                     break
                 for d in batch:
@@ -113,7 +113,7 @@ class Deliverer:
             except Exception:  # the database may be briefly unavailable: log, wait, try again
                 log.exception("alerts: delivery worker %s", name)
                 nxt = None
-            wait = idle if nxt is None else max(0.0, min(idle, nxt - self.clock().timestamp()))
+            wait = idle if nxt is None else max(0.0, min(idle, (nxt - self.clock()).total_seconds()))
             if wait:
                 ev.wait(wait)
 
@@ -137,19 +137,8 @@ class ClaimingDeliverer(Deliverer):
     that dies mid-attempt thus leaves it to be retried after that."""
 
     def attempt(self, d: Delivery) -> str:
-        from sqlalchemy import update
-
-        from notify import db
-
         notifier = self.notifiers.get(d.notifier)
         hold = (notifier.config.timeout if notifier is not None and notifier.config is not None else 10.0) + 60.0
-        c = db.deliveries.c
-        with self.store.begin() as conn:
-            claimed = conn.execute(
-                update(db.deliveries)
-                .where(c.id == d.id, c.status == "pending", c.attempts == d.attempts, c.next_attempt_at == d.next_attempt_at)
-                .values(next_attempt_at=self.clock().timestamp() + hold)
-            ).rowcount
-        if not claimed:
+        if not self.store.claim(d, self.clock() + timedelta(seconds=hold)):
             return "claimed elsewhere"
         return super().attempt(d)

@@ -14,7 +14,6 @@ ambient credential and are exempt.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
@@ -36,7 +35,6 @@ from ledger.service import LedgerService
 from ledger.states import CASE_LABELS, COMMITMENT_LABELS, ROLE_LABELS, Actor
 from ledger.validation import describe_errors
 from yuqing.store import Store
-from yuqing.timeutil import TZ
 
 if TYPE_CHECKING:
     from alerts.store import AlertStore
@@ -84,8 +82,6 @@ def templates() -> Jinja2Templates:
         calendar_warning=_calendar_warning,
     )
     t.env.filters["dt"] = lambda d, fmt="%Y-%m-%d %H:%M": d.strftime(fmt) if d else ""
-    # Deliveries' times are epoch seconds (notify.store); shown in Asia/Shanghai like the ledger's.
-    t.env.filters["ts"] = lambda v, fmt="%Y-%m-%d %H:%M": datetime.fromtimestamp(v, TZ).strftime(fmt) if v is not None else ""
     return t
 
 

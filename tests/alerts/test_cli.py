@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -51,6 +52,10 @@ def test_rules_check_reports_what_would_have_fired(tmp_path: Path) -> None:
     t1, t2 = start + timedelta(minutes=21), start + timedelta(hours=2, minutes=21)
     assert lines[5] == f"       通知：{t1:%m-%d %H:%M}首次、{t2:%m-%d %H:%M}重复 → inbox"
     assert lines[6:] == ["按规则汇总：欠薪集中 1 条", "未触发：安全事故"]
+    result = CliRunner().invoke(main, ["rules", "check", "rules.yaml", "--since", "24h", "--json"])
+    assert result.exit_code == 0, result.output
+    [row] = [json.loads(line) for line in result.output.splitlines()]
+    assert [(n["kind"], n["at"]) for n in row["notifications"]] == [("first", t1.isoformat()), ("repeat", t2.isoformat())]
 
 
 def test_rules_check_names_file_and_field_of_an_error(tmp_path: Path) -> None:
@@ -72,7 +77,8 @@ def test_alerts_list_show_ack_resolve_silence(tmp_path: Path, harness: Callable[
     out = cli.invoke(main, ["alerts", "list"])
     assert out.exit_code == 0 and a.id in out.output and "告警中 [中] 新事件：某工地拖欠工资（1 条）" in out.output
     out = cli.invoke(main, ["alerts", "show", a.id[:7]])
-    assert out.exit_code == 0 and f"通知 {a.id}:1 → inbox：sent，尝试 1 次（首次）" in out.output and "第 1 次 成功：stored" in out.output
+    assert out.exit_code == 0 and f"通知 {a.id}:1 → inbox：sent，尝试 1 次（首次）" in out.output
+    assert f"      {T0:%m-%d %H:%M} 第 1 次 成功：stored" in out.output  # the attempt's time, Shanghai time
     out = cli.invoke(main, ["alerts", "ack", a.id, "--by", "张三", "--note", "已转人社局"])
     assert out.exit_code == 0 and out.output.strip() == f"已确认 {a.id}（新事件），确认人 张三"
     out = cli.invoke(main, ["alerts", "ack", a.id, "--by", "张三"])

@@ -137,7 +137,7 @@ rules:
     new = [a for a in h2.alerts() if a.created_at >= h2.clock.now]
     by_rule = {(a.rule, a.labels["event_id"]): a for a in new}
     assert by_rule[("关键词", "ev-9")].suppressed == f"inhibited:{by_rule[('重大新事件', 'ev-9')].id}"
-    sent = {d.alert_id for d in h2.deliveries() if d.created_at >= h2.clock.now.timestamp()}
+    sent = {d.alert_id for d in h2.deliveries() if d.created_at >= h2.clock.now}
     assert sent == {by_rule[("重大新事件", "ev-9")].id, by_rule[("关键词", "ev-10")].id}
     # Resolving the 重大 alert lifts the inhibition.
     h2.svc.store.resolve(by_rule[("重大新事件", "ev-9")].id, "李四", now=h2.clock.now)

@@ -151,6 +151,10 @@ def test_the_alert_pages_show_the_alert(env: Env, fired: Fired) -> None:
         "<td>首次</td><td>值班室</td>",
     ):
         assert fragment in text, fragment
+    # the delivery's times (aware datetimes from notify.store), in Shanghai time: queued and sent
+    # when the third post fired the alert (no group wait, the inbox answers at once)
+    fired_at = _fmt(fired.posts[-1].published_at)
+    assert f"<tr><td>{fired_at}</td><td>首次</td><td>值班室</td>\n<td>已发送（{fired_at}）</td><td>1</td></tr>" in text
     # riskiest first
     assert text.index("农民工讨薪无果求助</a>") < text.index("工地老板失联") < text.index("龙城镇某工地拖欠农民工工资</a>")
     # a leader reads, but neither acknowledges nor opens cases

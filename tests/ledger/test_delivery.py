@@ -144,7 +144,7 @@ def test_two_processes_do_not_send_one_delivery_twice(
     other = LedgerDeliveries(box.config, box.store.url, RetryConfig(), clock=clock)  # a second `yuqing run` on the same database
     try:
         box.enqueue("remind:test:1", "remind", box.of_unit(STHJ), Notification(title="测试", text="测试"))
-        [d] = box.store.due_deliveries(clock().timestamp())
+        [d] = box.store.due_deliveries(clock())
         assert box.deliverer.attempt(d) == "sent"
         assert other.deliverer.attempt(d) == "claimed elsewhere"  # the same row, read before the first sent it
         assert other.run_due() == 0 and len(receiver.requests) == 1
