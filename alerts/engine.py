@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from alerts import hygiene
 from alerts.config import AlertsConfig
 from alerts.events import AlertEscalated, AlertFired, AlertPost
-from alerts.model import Clear, Hit, PostRef, max_severity, severity_rank, ts_to_dt
+from alerts.model import Clear, Hit, PostRef, max_severity, severity_rank
 from alerts.render import Renderer
 from alerts.routing import resolve_routes
 from alerts.rules.base import Rule
@@ -40,7 +40,7 @@ from yuqing.bus import Bus
 from yuqing.duration import chinese_duration
 from yuqing.errors import BackendError
 from yuqing.events import PostClassified
-from yuqing.timeutil import TZ
+from yuqing.timeutil import TZ, from_epoch
 from yuqing.timeutil import now as wall_now
 
 log = logging.getLogger("yuqing.alerts")
@@ -99,7 +99,7 @@ class Engine:
     def _sync_config_silences(self) -> None:
         for i, s in enumerate(self.config.silences):
             sid = s.id or f"config-{i}"
-            self.store.add_silence(dict(s.matchers), s.starts or ts_to_dt(0), s.ends, s.created_by, s.comment, silence_id=sid)
+            self.store.add_silence(dict(s.matchers), s.starts or from_epoch(0), s.ends, s.created_by, s.comment, silence_id=sid)
 
     # -- entry points -----------------------------------------------------------------------
     def handle(self, posts: Sequence[PostClassified]) -> None:

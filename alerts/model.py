@@ -1,16 +1,14 @@
 """Plain data the rules, the engine and the renderer share.
 
 ``PostRef.ts`` is epoch seconds: the rules' windows count in them (per post, the hot path) and
-store them so. Alerts leave the store as aware datetimes (``alerts.store``); ``ts_to_dt`` converts."""
+store them so. Alerts leave the store as aware datetimes (``alerts.store``); ``yuqing.timeutil.from_epoch`` converts."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Any
 
 from yuqing.events import RISK_LEVELS, PostClassified
-from yuqing.timeutil import TZ
 
 # Labels an alert can be grouped, routed, silenced and inhibited by.
 GROUP_KEYS = ("event_id", "topic", "region", "source", "sentiment", "risk_level")
@@ -24,10 +22,6 @@ def severity_rank(level: str | None) -> int:
 def max_severity(*levels: str | None) -> str:
     known = [lv for lv in levels if lv in RISK_LEVELS]
     return max(known, key=severity_rank) if known else "低"
-
-
-def ts_to_dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, TZ)
 
 
 @dataclass(frozen=True)

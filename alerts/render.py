@@ -14,10 +14,10 @@ from typing import Any
 
 import jinja2
 
-from alerts.model import ts_to_dt
 from alerts.store import Alert
 from notify.base import Notification
 from yuqing.errors import ConfigError
+from yuqing.timeutil import from_epoch
 
 BUNDLED = Path(__file__).resolve().parent / "templates"
 TEMPLATES = ("title.txt.j2", "text.txt.j2", "markdown.md.j2", "email.html.j2")
@@ -154,7 +154,7 @@ class Renderer:
 
     def check(self) -> None:
         """Render a sample alert with every template (start-up validation)."""
-        epoch = ts_to_dt(0)
+        epoch = from_epoch(0)
         sample = Alert(
             id="al-sample",
             fingerprint="x",

@@ -27,11 +27,11 @@ from sqlalchemy import Connection, Integer, bindparam, cast, delete, func, inser
 
 from alerts import db
 from alerts.events import ALERTS_TOPIC, AlertAcknowledged, AlertResolved, _AlertEvent
-from alerts.model import PostRef, ts_to_dt
+from alerts.model import PostRef
 from notify.store import DeliveryStore
 from yuqing.errors import YuqingError
 from yuqing.outbox import Outbox, OutboxTable
-from yuqing.timeutil import TZ
+from yuqing.timeutil import TZ, from_epoch
 from yuqing.timeutil import now as wall_now
 
 log = logging.getLogger("yuqing.alerts")
@@ -97,7 +97,7 @@ class Alert:
         values = {name: row[name] for name in _FIELDS}
         for name in _TIMES:
             v = values[name]
-            values[name] = None if v is None else datetime.fromtimestamp(v, TZ)
+            values[name] = from_epoch(v)
         for name in _SPANS:
             values[name] = timedelta(seconds=values[name])
         return cls(**values)
@@ -139,7 +139,7 @@ class Silence:
 
     @classmethod
     def from_row(cls, r: Any) -> Silence:
-        return cls(r["id"], r["matchers"], ts_to_dt(r["starts_at"]), ts_to_dt(r["ends_at"]), r["created_by"], r["comment"])
+        return cls(r["id"], r["matchers"], from_epoch(r["starts_at"]), from_epoch(r["ends_at"]), r["created_by"], r["comment"])
 
 
 # Built once: a fixed statement executed with parameters skips SQLAlchemy's per-call construction.
@@ -261,7 +261,7 @@ class AlertStore(DeliveryStore):
             ).where(c.alert_id == alert_id)
         ).one()
         levels = [r[0] for r in conn.execute(select(c.risk_level).where(c.alert_id == alert_id).distinct())]
-        return int(n), int(neg), _dt(first), _dt(last), levels
+        return int(n), int(neg), from_epoch(first), from_epoch(last), levels
 
     def top_posts_in(self, conn: Connection, alert_id: str, n: int = 3) -> list[dict[str, Any]]:
         """The alert's riskiest posts, newest first among equals: the columns of ``alert_posts``,
@@ -273,8 +273,8 @@ class AlertStore(DeliveryStore):
         out = []
         for r in rows:
             d = dict(r)
-            d["published_at"] = ts_to_dt(d.pop("published_ts"))
-            d["added_at"] = ts_to_dt(d["added_at"])
+            d["published_at"] = from_epoch(d.pop("published_ts"))
+            d["added_at"] = from_epoch(d["added_at"])
             out.append(d)
         return out
 
@@ -421,7 +421,3 @@ class AlertStore(DeliveryStore):
         alert.next_action_at = None
         self.save_in(conn, alert)
         self.add_event_in(conn, AlertResolved(alert_id=alert.id, rule=alert.rule, at=at, by=by, note=note, automatic=automatic))
-
-
-def _dt(ts: float | None) -> datetime | None:
-    return None if ts is None else ts_to_dt(ts)

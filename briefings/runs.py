@@ -29,7 +29,7 @@ from ledger.channels import LedgerDeliveries, channel_label, describe
 from notify.base import Notification
 from notify.store import Delivery
 from yuqing.store import Store
-from yuqing.timeutil import TZ, now
+from yuqing.timeutil import from_epoch, now
 
 if TYPE_CHECKING:
     from app.settings import Settings  # a type only: stages do not import the application
@@ -109,10 +109,6 @@ def delivery_key(run_id: int) -> str:
     return f"briefing:{run_id}"
 
 
-def _dt(v: float | None) -> datetime | None:
-    return None if v is None else datetime.fromtimestamp(v, TZ)
-
-
 def period_for(kind: str, at: datetime) -> Period:
     """日报: the day before ``at``; 周报: the 7 days before; 月报: the calendar month before."""
     end = midnight(at)
@@ -180,10 +176,10 @@ class Archive:
         return [self._run(r) for r in rows]
 
     def _run(self, r: Any) -> Run:
-        since, until, started = _dt(r["since"]), _dt(r["until"]), _dt(r["started_at"])
+        since, until, started = from_epoch(r["since"]), from_epoch(r["until"]), from_epoch(r["started_at"])
         assert since is not None and until is not None and started is not None
         return Run(
-            r["id"], r["kind"], r["title"], since, until, started, _dt(r["finished_at"]), r["status"], r["error"], r["posts"],
+            r["id"], r["kind"], r["title"], since, until, started, from_epoch(r["finished_at"]), r["status"], r["error"], r["posts"],
             r["note"] or "", list(r["files"] or []), list(r["recipients"] or []), list(r["units"] or []), r["event_id"],
         )  # fmt: skip
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from notify import db
-from yuqing.timeutil import TZ
+from yuqing.timeutil import from_epoch
 
 _INSERT_ATTEMPT = insert(db.attempts)
 _UPDATE_DELIVERY = update(db.deliveries).where(db.deliveries.c.id == bindparam("delivery_id"))
@@ -45,8 +45,8 @@ class Delivery:
         sent = r["sent_at"]
         return cls(
             r["id"], r["alert_id"], r["key"], r["kind"], r["notifier"], r["notification"], r["status"], r["attempts"],
-            datetime.fromtimestamp(r["next_attempt_at"], TZ), datetime.fromtimestamp(r["created_at"], TZ),
-            None if sent is None else datetime.fromtimestamp(sent, TZ), r["last_status"],
+            from_epoch(r["next_attempt_at"]), from_epoch(r["created_at"]),
+            from_epoch(sent), r["last_status"],
         )  # fmt: skip
 
 
@@ -65,7 +65,7 @@ class Attempt:
     def from_row(cls, r: Any) -> Attempt:
         """From a row of ``alert_attempts`` (epoch seconds)."""
         return cls(
-            r["delivery_id"], r["notifier"], r["attempt"], datetime.fromtimestamp(r["at"], TZ), r["ok"], r["retryable"], r["status"],
+            r["delivery_id"], r["notifier"], r["attempt"], from_epoch(r["at"]), r["ok"], r["retryable"], r["status"],
             r["duration_ms"],
         )  # fmt: skip
 
@@ -111,7 +111,7 @@ class DeliveryStore:
         c = db.deliveries.c
         with self.engine.connect() as conn:
             ts = conn.execute(select(func.min(c.next_attempt_at)).where(c.status == "pending", c.notifier == notifier)).scalar()
-        return None if ts is None else datetime.fromtimestamp(ts, TZ)
+        return from_epoch(ts)
 
     def record_attempt(
         self, d: Delivery, ok: bool, retryable: bool, status: str, duration_ms: float, at: datetime, next_attempt_at: datetime | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from typing import overload
 from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -36,6 +37,18 @@ _FULLWIDTH = str.maketrans("０１２３４５６７８９：－／．　", "012
 
 def now() -> datetime:
     return datetime.now(TZ)
+
+
+@overload
+def from_epoch(ts: float) -> datetime: ...
+@overload
+def from_epoch(ts: None) -> None: ...
+@overload
+def from_epoch(ts: float | None) -> datetime | None: ...
+def from_epoch(ts: float | None) -> datetime | None:
+    """Epoch seconds as kept in the alert, notify and briefing tables, as an aware datetime in
+    Asia/Shanghai (None stays None): the one conversion those stores make at their boundary."""
+    return None if ts is None else datetime.fromtimestamp(ts, TZ)
 
 
 def aware(dt: datetime) -> datetime:

@@ -11,10 +11,11 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from alerts.model import Clear, GroupKey, Hit, PostRef, ts_to_dt
+from alerts.model import Clear, GroupKey, Hit, PostRef
 from alerts.rules.base import Rule, RuleConfig
 from yuqing.duration import Duration, chinese_duration
 from yuqing.events import PostClassified
+from yuqing.timeutil import from_epoch
 
 
 class FlatlineConfig(RuleConfig):
@@ -78,7 +79,7 @@ class FlatlineRule(Rule):
                 meta["alerting"] = True
                 self.touch(key)
                 last = w.posts[-1] if w and len(w) else None
-                when = f"，最后一条发布于 {ts_to_dt(last.ts):%m-%d %H:%M}" if last else "，此前未收到任何帖子"
+                when = f"，最后一条发布于 {from_epoch(last.ts):%m-%d %H:%M}" if last else "，此前未收到任何帖子"
                 metric = f"最近{chinese_duration(self.cfg.window)}内 {n} 条（少于 {self.cfg.threshold} 条）{when}"
                 out.append(self.hit(group, [last] if last else [], metric, n, [f"{group[0][1]} 已沉寂"]))
             elif not silent and meta["alerting"]:

@@ -24,10 +24,11 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from alerts.model import Clear, GroupKey, Hit, PostRef, ts_to_dt
+from alerts.model import Clear, GroupKey, Hit, PostRef
 from alerts.rules.base import Rule, RuleConfig
 from yuqing.duration import Duration, chinese_duration
 from yuqing.events import PostClassified
+from yuqing.timeutil import from_epoch
 
 # Ledger events that mark a response to the event (ledger.events).
 RESPONSE_EVENTS = frozenset({"case.responded", "case.disclosed", "commitment.disclosed"})
@@ -108,7 +109,7 @@ class ReboundRule(Rule):
             return []
         number = resp.get("case_number") or f"#{resp.get('case_id')}"
         metric = (
-            f"{number} 于 {ts_to_dt(r):%m-%d %H:%M} 回应后，{chinese_duration(c.window)}内 {len(current)} 条，"
+            f"{number} 于 {from_epoch(r):%m-%d %H:%M} 回应后，{chinese_duration(c.window)}内 {len(current)} 条，"
             f"回应前同等时长 {baseline} 条（阈值 {c.ratio:g} 倍、至少 {c.min_count} 条）"
         )
         return [self.hit(group, current, metric, len(current), reasons=[f"回应后升温：关联案件 {number}"])]

@@ -14,10 +14,10 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from alerts.model import Clear, GroupKey, Hit, PostRef, ts_to_dt
+from alerts.model import Clear, GroupKey, Hit, PostRef
 from alerts.rules.base import Rule, RuleConfig
 from yuqing.events import PostClassified
-from yuqing.timeutil import TZ
+from yuqing.timeutil import TZ, from_epoch
 from yuqing.workdays import workdays_between
 
 MAX_POSTS = 20  # posts listed in a notification
@@ -91,7 +91,7 @@ class UnansweredRule(Rule):
                 del meta["pending"][pid]
                 self.touch(key)
                 continue
-            if workdays_between(ts_to_dt(ref.ts).astimezone(TZ).date(), today) > self.cfg.older_than_workdays:
+            if workdays_between(from_epoch(ref.ts).astimezone(TZ).date(), today) > self.cfg.older_than_workdays:
                 out.append(ref)
         return sorted(out, key=lambda r: (r.ts, r.id))
 
@@ -106,7 +106,7 @@ class UnansweredRule(Rule):
                 meta["alerting"] = True
                 self.touch(key)
                 unit = group[0][1]
-                metric = f"{n} 条留言超过 {self.cfg.older_than_workdays} 个工作日未回复（阈值 {self.cfg.threshold} 条），最早一条发布于 {ts_to_dt(late[0].ts):%m-%d %H:%M}"
+                metric = f"{n} 条留言超过 {self.cfg.older_than_workdays} 个工作日未回复（阈值 {self.cfg.threshold} 条），最早一条发布于 {from_epoch(late[0].ts):%m-%d %H:%M}"
                 out.append(self.hit(group, late[:MAX_POSTS], metric, n, [f"{unit} 待回复留言积压"]))
             elif n < self.cfg.threshold and meta["alerting"]:
                 meta["alerting"] = False

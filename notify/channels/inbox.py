@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from notify import db
 from notify.base import DeliveryResult, Notification, Notifier, NotifierContext
 from notify.channels.inbox_config import InboxConfig
-from yuqing.timeutil import TZ
+from yuqing.timeutil import from_epoch
 
 __all__ = ["Inbox", "InboxConfig", "InboxMessage", "InboxNotifier"]
 
@@ -81,8 +81,8 @@ class Inbox:
                 r["url"],
                 r["severity"],
                 r["data"],
-                datetime.fromtimestamp(r["created_at"], TZ),
-                datetime.fromtimestamp(r["read_at"], TZ) if r["read_at"] else None,
+                from_epoch(r["created_at"]),
+                from_epoch(r["read_at"] or None),
                 r["read_by"],
             )
             for r in rows
