@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from yuqing import __version__
-from yuqing.clikit import Ctx, on_signals, pass_ctx, setup_logging
+from yuqing.clikit import Ctx, on_signals, pass_ctx, setup_logging, tune_gc
 from yuqing.clikit import since_option as _since
 from yuqing.errors import ConfigError, YuqingError
 
@@ -95,6 +95,7 @@ def ledger_group() -> click.Group:
 @click.pass_context
 def main(ctx: click.Context, config: str | None) -> None:
     """yuqing 舆情: collect, classify, alert and track responses to public opinion."""
+    tune_gc()
     ctx.obj = Ctx(config, _load_settings)
 
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -373,8 +373,8 @@ class MemoryIndex:
     def __init__(self, capacity: int = 200_000) -> None:
         self.capacity = capacity
         self._posts: OrderedDict[str, tuple[Member, tuple[str, ...]]] = OrderedDict()
-        self._by_key: dict[str, set[str]] = {}
-        self._by_event: dict[str, set[str]] = {}
+        self._by_key: defaultdict[str, set[str]] = defaultdict(set)
+        self._by_event: defaultdict[str, set[str]] = defaultdict(set)
 
     def lookup(self, keys: Sequence[str], since: datetime, until: datetime) -> list[Member]:
         ids: set[str] = set()
@@ -395,9 +395,10 @@ class MemoryIndex:
         for m, keys in members:
             self._forget(m.post_id)
             self._posts[m.post_id] = (m, tuple(keys))
+            by_key = self._by_key
             for k in keys:
-                self._by_key.setdefault(k, set()).add(m.post_id)
-            self._by_event.setdefault(m.event_id, set()).add(m.post_id)
+                by_key[k].add(m.post_id)
+            self._by_event[m.event_id].add(m.post_id)
         while len(self._posts) > self.capacity:
             self._forget(next(iter(self._posts)))
 
@@ -492,10 +493,11 @@ class EventClusterer:
         hi = max(p.published_at for p in posts) + self.window
         keys = sorted({k for fp in fps for k in fp.keys})
         known: dict[str, Member] = {m.post_id: m for m in self.index.lookup(keys, lo, hi)} if keys else {}
-        key_of: dict[str, set[str]] = {}  # key -> candidate post ids (known and this batch)
+        key_of: defaultdict[str, set[str]] = defaultdict(set)  # key -> candidate post ids (known and this batch)
+        wanted = set(keys)  # only the batch's keys find candidates
         for m in known.values():
-            for k in self._fp(m.post_id, m.title, m.content).keys:
-                key_of.setdefault(k, set()).add(m.post_id)
+            for k in wanted.intersection(self._fp(m.post_id, m.title, m.content).keys):
+                key_of[k].add(m.post_id)
         assigned: dict[str, Member] = {}
         reasons: dict[str, str | None] = {}
         # oldest first, so that within a batch a retelling joins the post it retells
@@ -510,7 +512,7 @@ class EventClusterer:
             assigned[p.post_id] = Member(p.post_id, event, p.published_at, p.source, p.title, p.content)
             reasons[p.post_id] = reason
             for k in fp.keys:
-                key_of.setdefault(k, set()).add(p.post_id)
+                key_of[k].add(p.post_id)
         self.index.remember([(assigned[p.post_id], fp.keys) for p, fp in zip(posts, fps, strict=True)])
         return self._assignments(posts, fps, assigned, reasons, known)
 

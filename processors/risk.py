@@ -253,7 +253,10 @@ for _kind, _marker in (("hypo", _HYPOTHETICAL), ("wish", _WISH), ("announce", _A
         else:
             _MARK_PLAIN.setdefault(_alt, []).append(_kind)
 _MARKS = re.compile("|".join([p.pattern for _, p in _MARK_COMPLEX] + _trie(list(_MARK_PLAIN))))
-_SENTENCE_MARKS = set("。！？!?；;\n…")
+_SENTENCE_MARKS = "。！？!?；;\n…"
+# A run of clause-ending punctuation (_CLAUSE_END) from its first sentence mark on: it ends where
+# the run ends, and the run ends a sentence.
+_SENTENCE_RUN = re.compile(f"[{_SENTENCE_MARKS}][，,、：:（）(){_SENTENCE_MARKS}]*")
 
 _PAY = re.compile(r"工资|工钱|薪水|薪资|薪酬|劳务费|血汗钱|人工费|欠薪|讨薪")
 _UNPAID = re.compile(r"拖欠|欠薪|讨薪|未发|没发|不发|未付|未支付|没有发|没拿到|拿不到|不给|讨要|结算不了|克扣|未结|欠")
@@ -335,17 +338,17 @@ class _Text:
         self._marks: dict[int, tuple[list[int], list[int], list[int]]] = {}
 
     def _prepare(self) -> None:
+        # clause starts: after every run of clause-ending punctuation; sentence starts: after the
+        # runs that hold a sentence mark (one regex pass each, instead of a Python step per run)
+        text = self.text
+        self.clause_starts = [0, *[m.end() for m in _CLAUSE_END.finditer(text)]]
         self.sent_starts = [0]
-        self.clause_starts = [0]
         self.question_ends: set[int] = set()
-        for m in _CLAUSE_END.finditer(self.text):
-            end = m.end()
-            self.clause_starts.append(end)
+        for m in _SENTENCE_RUN.finditer(text):
+            self.sent_starts.append(m.end())
             punct = m.group()
-            if not _SENTENCE_MARKS.isdisjoint(punct):
-                self.sent_starts.append(end)
-                if "？" in punct or "?" in punct:
-                    self.question_ends.add(len(self.sent_starts) - 1)
+            if "？" in punct or "?" in punct:
+                self.question_ends.add(len(self.sent_starts) - 1)
         self._ready = True
 
     def _sentence_marks(self, s: int) -> tuple[list[int], list[int], list[int]]:

@@ -57,3 +57,18 @@ def test_ledger_serve_comes_from_the_web_package() -> None:
     assert isinstance(ledger, click.Group)
     serve = ledger.get_command(click.Context(ledger), "serve")
     assert serve is not None and serve.callback is not None and serve.callback.__module__ == "web.cli"
+
+
+def test_every_yuqing_process_collects_garbage_at_the_tuned_thresholds() -> None:
+    # A child process, since the group callback sets the thresholds of the process it runs in.
+    code = (
+        "import gc\nfrom app.cli import main\n"
+        "before = gc.get_threshold()\n"
+        "try:\n    main(['classify', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(before, gc.get_threshold())"
+    )
+    environ = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environ, cwd=ROOT, timeout=120)
+    from yuqing.clikit import GC_THRESHOLDS
+
+    assert out.stdout.strip().splitlines()[-1] == f"(700, 10, 10) {GC_THRESHOLDS}"
