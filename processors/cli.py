@@ -30,9 +30,14 @@ def classify(ctx: Ctx, file: str) -> None:
     event_id and region added. From a file the output is written in blocks; from a pipe or a
     terminal each answer is written as soon as no more input is waiting.
     """
+    from processors.settings import ProcessorsSettings
+
+    # Only the processors' section: the other stages' settings are neither built nor validated.
+    config = ctx.partial_settings(ProcessorsSettings).processors
+
     from processors.classify import Classifier
 
-    classifier = Classifier(ctx.settings.processors)
+    classifier = Classifier(config)
     if file == "-":
         _classify_stream(classifier, sys.stdin.buffer, "<stdin>", sys.stdout.buffer, interactive=True)
         return
