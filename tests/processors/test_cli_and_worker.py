@@ -99,6 +99,18 @@ def test_classify_refuses_a_bad_processors_section_and_names_the_key(tmp_path: P
     assert len(json.loads(res.stdout)["keywords"]) <= 2
 
 
+def test_classify_freezes_what_loading_made_and_collects_garbage_after(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"title": "停水", "content": "停水三天"}\n', encoding="utf-8")
+    code = (
+        "import gc, sys\nfrom app.cli import main\n"
+        f"try:\n    main(['classify', {str(src)!r}])\nexcept SystemExit:\n    pass\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 10000, file=sys.stderr)"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True, cwd=ROOT)
+    assert json.loads(res.stdout)["topic"] and res.stderr.splitlines()[-1] == "True True"
+
+
 def _posts(n: int) -> list[PostCollected]:
     rows = [json.loads(line) for line in (ROOT / "yuqing" / "demo" / "wenzheng.jsonl").read_text(encoding="utf-8").splitlines()][:n]
     src = Source(id="demo", kind="replay", name="demo")
