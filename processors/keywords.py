@@ -114,6 +114,7 @@ def learn_idf(documents: list[list[str]], path: Path = IDF_PATH, min_df: int = 2
     unseen = float(np.log((1 + n) / 2) + 1)
     np.savez_compressed(path, words=np.array("\n".join(words)), idf=idf, unseen=np.array(unseen))
     _idf.cache_clear()
+    store_once_ok(path)
     return len(words)
 
 
@@ -315,16 +316,74 @@ def _score(word: str, c: int, info: _Info, in_title: set[str]) -> float:
 @lru_cache(maxsize=1)
 def _once_ok() -> frozenset[str]:
     """The words one mention outside the title is enough for (``_static``'s second field): the
-    common nouns of the IDF table, each looked at once here (their infos are kept in the cache).
-    ``keywords`` looks at a word said once outside the title only if it is one of these, found
-    for a whole post by one set intersection instead of a look-up per word."""
+    common nouns of the IDF table. ``keywords`` looks at a word said once outside the title only
+    if it is one of these, found for a whole post by one set intersection instead of a look-up
+    per word. Read from the table's file, where ``yuqing train`` stores them (``store_once_ok``:
+    computing them looks at ~13,000 words, ~40 ms of every start); computed here from a file
+    without them."""
+    table = _idf()[0]
+    flags = _stored_once_ok(len(table))
+    return frozenset(_computed_once_ok() if flags is None else compress(table, flags.tolist()))
+
+
+ONCE_OK = "once_ok"  # the IDF file's array of flags, one per word, in the order of ``words``
+
+
+def _stored_once_ok(n: int) -> np.ndarray | None:
+    """The flags stored in the IDF file, None if it has none (an older file) or none for ``n`` words."""
+    if not IDF_PATH.exists():
+        return None
+    with np.load(IDF_PATH, allow_pickle=False) as z:
+        if ONCE_OK not in z.files:
+            return None
+        flags = z[ONCE_OK]
+    return flags if flags.dtype == np.bool_ and flags.shape == (n,) else None
+
+
+def _computed_once_ok() -> list[str]:
+    """``_once_ok`` computed: each common word of the IDF table looked at once (its info is kept
+    in the cache)."""
     ok = []
     for word, v in _idf()[0].items():
         if v < RARE_IDF:
             info = _cache[word] = _static(word) or _BAD
             if info[1]:
                 ok.append(word)
-    return frozenset(ok)
+    return ok
+
+
+def once_ok_flags(path: Path = IDF_PATH) -> np.ndarray:
+    """One flag per word of the IDF file at ``path`` (in the order of its ``words``): whether one
+    mention outside the title is enough for it, as ``_static`` judges it with that table and
+    today's stop lists, generic words and dictionary."""
+    global IDF_PATH
+    saved, IDF_PATH = IDF_PATH, path  # _static reads the table through _idf()
+    _idf.cache_clear()
+    _cache.clear()
+    generic_words.cache_clear()
+    _load_generic()  # as the file is now (``scripts/keywords_read.py generic`` may have rewritten it)
+    try:
+        ok = set(_computed_once_ok())
+        table = _idf()[0]
+        return np.fromiter(map(ok.__contains__, table), np.bool_, len(table))
+    finally:
+        IDF_PATH = saved
+        _idf.cache_clear()
+        _once_ok.cache_clear()
+        _cache.clear()
+
+
+def store_once_ok(path: Path = IDF_PATH) -> int:
+    """Store ``once_ok_flags`` in the IDF file at ``path`` (its other arrays unchanged), read by
+    ``_once_ok`` at start-up. ``learn_idf`` does; run it again whenever what ``_static`` depends
+    on changes without a new IDF table (the stop lists, the generic words, the dictionary):
+    ``python scripts/keywords_read.py once-ok``. Returns the number of words flagged."""
+    flags = once_ok_flags(path)
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != ONCE_OK}
+    np.savez_compressed(path, **arrays, **{ONCE_OK: flags})  # type: ignore[arg-type]
+    _once_ok.cache_clear()
+    return int(flags.sum())
 
 
 def keywords(tokens: list[str], k: int = 8, title_tokens: int = 0) -> list[str]:

@@ -3,6 +3,7 @@
     python scripts/keywords_read.py sample [PATH/TO/wenzheng_posts.jsonl]   # the posts and today's keywords, to read
     python scripts/keywords_read.py score                                  # the junk rates in data/labels/keywords_read.jsonl
     python scripts/keywords_read.py generic                                # relearn processors/keywords_generic.txt
+    python scripts/keywords_read.py once-ok                                # recompute the once-ok words of the IDF file
 
 The sample is fixed (``random.Random(SEED).sample`` of the 问政 posts). Each row of
 ``data/labels/keywords_read.jsonl`` is one keyword of one post in one version with the reader's
@@ -85,14 +86,27 @@ def cmd_generic() -> None:
     words = learn_generic([(r["topic"], tokenize(r["title"]) + tokenize(r["content"])) for r in rows])
     GENERIC_PATH.write_text("".join(w + "\n" for w in words), encoding="utf-8")
     print(f"{len(words)} generic words from {len(rows)} labelled posts -> {GENERIC_PATH}")
+    cmd_once_ok()  # a generic word is never a keyword: the stored once-ok words change with them
+
+
+def cmd_once_ok() -> None:
+    """The words of the IDF table one mention is enough for, stored in it (read at start-up by
+    ``processors.keywords._once_ok``), after a change of the stop lists, the generic words or the
+    dictionary; ``yuqing train`` stores them with a new table."""
+    from processors.keywords import IDF_PATH, store_once_ok
+
+    print(f"{store_once_ok()} once-ok words -> {IDF_PATH}")
 
 
 def main() -> None:
     args = sys.argv[1:]
-    if not args or args[0] not in ("sample", "score", "generic"):
+    if not args or args[0] not in ("sample", "score", "generic", "once-ok"):
         sys.exit(__doc__)
     if args[0] == "generic":
         cmd_generic()
+        return
+    if args[0] == "once-ok":
+        cmd_once_ok()
         return
     source = Path(args[1]) if len(args) > 1 else SOURCE
     if args[0] == "sample":

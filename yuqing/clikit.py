@@ -1,5 +1,6 @@
 """What every command needs, for the stage packages' command groups: the click context object
-(``Ctx``: the settings, loaded on first use), signal handling and the ``--since`` parser.
+(``Ctx``: the settings, loaded on first use, or only the sections a command needs), signal
+handling and the ``--since`` parser.
 
 The core knows no stage: the application (``app.cli``) builds the ``yuqing`` group, hands
 ``Ctx`` the loader of the combined settings and registers the stages' command groups.
@@ -13,11 +14,16 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from yuqing.timeutil import parse_since
+
+if TYPE_CHECKING:
+    from yuqing.configfile import PartialSettings
+
+    P = TypeVar("P", bound=PartialSettings)
 
 log = logging.getLogger("yuqing")
 
@@ -61,6 +67,18 @@ class Ctx:
             self._settings = self._loader(self.config_path)
             setup_logging(self._settings.log_level)
         return self._settings
+
+    def partial_settings(self, model: type[P]) -> P:
+        """Only the log level and the sections ``model`` declares (a
+        ``yuqing.configfile.PartialSettings``), from the same file and environment as
+        ``settings``: for a command that needs one stage's section, without building and
+        validating every stage's (~45 ms of ``yuqing classify``'s start-up). Sets up logging as
+        ``settings`` does."""
+        from yuqing.configfile import load_settings
+
+        partial = load_settings(self.config_path, None, model=model)
+        setup_logging(partial.log_level)
+        return partial
 
 
 pass_ctx = click.make_pass_decorator(Ctx)

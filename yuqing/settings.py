@@ -1,8 +1,10 @@
 """Settings: one YAML file plus ``YUQING_<SECTION>__<KEY>`` environment overrides.
 
-The core's sections (bus, store, database, calendar, state_url, log_level) and the loader. The
-combined settings, with each stage's section, are the application's: ``app.settings.Settings``
-subclasses ``CoreSettings`` and passes itself to ``load_settings(model=...)``.
+The core's sections (bus, store, database, calendar, state_url, log_level); the loader is
+``yuqing.configfile.load_settings``. The combined settings, with each stage's section, are the
+application's: ``app.settings.Settings`` subclasses ``CoreSettings`` and passes itself to
+``load_settings(model=...)``. A command that needs one stage's section only reads a
+``yuqing.configfile.PartialSettings`` instead.
 
 Validated once at start-up: any error raises ConfigError naming the file (or the environment
 variable) and the dotted key. Every setting is documented in ``config/yuqing.example.yaml``
@@ -11,20 +13,15 @@ variable) and the dotted key. Every setting is documented in ``config/yuqing.exa
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from yuqing.configfile import read_yaml
-from yuqing.errors import ConfigError
+from yuqing.configfile import LogLevel, SettingsModel
+from yuqing.configfile import load_settings as _load_model
 from yuqing.workdays import CalendarConfig
 from yuqing.workdays import configure as configure_calendar
-
-ENV_PREFIX = "YUQING_"
-DEFAULT_FILE = "yuqing.yaml"
 
 
 class _Section(BaseModel):
@@ -85,7 +82,7 @@ class DatabaseConfig(_Section):
         return v
 
 
-class CoreSettings(_Section):
+class CoreSettings(SettingsModel):
     """The sections of the core; the application's settings add one section per stage."""
 
     bus: BusConfig = BusConfig()
@@ -93,20 +90,12 @@ class CoreSettings(_Section):
     database: DatabaseConfig = DatabaseConfig()
     calendar: CalendarConfig = CalendarConfig()
     state_url: str = Field("sqlite:///yuqing-data/state.db", description="local worker state: collector cursors, alert windows")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: LogLevel = "INFO"
 
     # Where the settings came from, for error messages and relative paths.
     source_file: str | None = Field(default=None, exclude=True)
 
-    @classmethod
-    def prepare(cls, data: dict[str, Any], fname: str) -> dict[str, Any]:
-        """The raw settings (file and environment merged) before validation: where a subclass
-        reads old keys into new ones. ConfigError names the file and the key."""
-        return data
-
     def after_load(self, fname: str) -> None:
-        """Checks across sections once loaded (``fname`` names the file in errors), and the
-        process-wide set-up the settings imply."""
         # Deadlines are counted in every stage of this process with the configured holiday schedules.
         configure_calendar(self.calendar)
 
@@ -114,69 +103,6 @@ class CoreSettings(_Section):
 S = TypeVar("S", bound=CoreSettings)
 
 
-def _set_path(data: dict[str, Any], path: list[str], value: Any) -> None:
-    node = data
-    for part in path[:-1]:
-        nxt = node.get(part)
-        if not isinstance(nxt, dict):
-            nxt = node[part] = {}
-        node = nxt
-    node[path[-1]] = value
-
-
-def _env_overrides(environ: dict[str, str], model: type[CoreSettings]) -> dict[str, str]:
-    """``YUQING_BUS__URL=kafka://k:9092`` -> {"bus.url": "kafka://k:9092"}; ``YUQING_STATE_URL`` ->
-    {"state_url": ...}. Variables that name no settings section (YUQING_CONFIG) are not keys."""
-    out = {}
-    sections = set(model.model_fields) - {"source_file"}
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX):
-            continue
-        key = name[len(ENV_PREFIX) :].lower().replace("__", ".")
-        if key.split(".")[0] in sections:
-            out[key] = value
-    return out
-
-
 def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None, *, model: type[S] = CoreSettings) -> S:  # type: ignore[assignment]
     """Load ``path`` (or $YUQING_CONFIG, or ./yuqing.yaml when present, or the defaults) into ``model``."""
-    environ = dict(os.environ if environ is None else environ)
-    file: Path | None = Path(path) if path else None
-    if file is None and environ.get("YUQING_CONFIG"):
-        file = Path(environ["YUQING_CONFIG"])
-    if file is None and Path(DEFAULT_FILE).exists():
-        file = Path(DEFAULT_FILE)
-    data: dict[str, Any] = {}
-    fname = str(file) if file else "<defaults>"
-    if file is not None:
-        loaded = read_yaml(file, "settings")
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise ConfigError("the settings file must be a mapping of sections", file=fname)
-        data = loaded
-    env = _env_overrides(environ, model)
-    for key, raw in env.items():
-        # Strings such as URLs and secrets are taken verbatim; other values are parsed as YAML
-        # scalars so that ``YUQING_BUS__PARTITIONS=8`` is a number.
-        value: Any = raw
-        if not key.endswith(("url", "password", "secret", "token", "api_key")):
-            try:
-                value = yaml.safe_load(raw) if raw else raw
-            except yaml.YAMLError:
-                value = raw
-        _set_path(data, key.split("."), value)
-    data = model.prepare(data, fname)
-    try:
-        settings = model.model_validate({**data, "source_file": str(file) if file else None})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        env_name = ENV_PREFIX + key.upper().replace(".", "__")
-        origin = f"environment {env_name}" if key in env else fname
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown setting"
-        raise ConfigError(msg, file=origin, key=key) from exc
-    settings.after_load(fname)
-    return settings
+    return _load_model(path, environ, model=model)

@@ -15,11 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("sqlalchemy", "fastapi", "uvicorn", "apscheduler", "alerts.engine", "ledger.service", "web")
 
 
-def _modules_after(*args: str, env: dict[str, str] | None = None) -> list[str]:
+def _modules_after(*args: str, env: dict[str, str] | None = None, probe: tuple[str, ...] = HEAVY) -> list[str]:
     code = (
         "import sys\nfrom app.cli import main\n"
         f"try:\n    main({list(args)!r})\nexcept SystemExit:\n    pass\n"
-        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+        f"print(sorted(m for m in {probe!r} if m in sys.modules))"
     )
     environ = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environ, cwd=ROOT, timeout=120)
@@ -28,6 +28,20 @@ def _modules_after(*args: str, env: dict[str, str] | None = None) -> list[str]:
 
 def test_classify_help_imports_no_database_and_no_web_stack() -> None:
     assert _modules_after("classify", "--help") == []
+
+
+# The other stages' settings (built and validated by ``app.settings``): ~50 ms of start-up.
+OTHER_SETTINGS = ("app.settings", "alerts.config", "ledger.config", "collectors.config", "notify.config")
+
+
+def test_classify_reads_only_the_processors_settings(tmp_path: Path) -> None:
+    src = tmp_path / "one.jsonl"
+    src.write_text('{"title": "路灯坏了", "content": "小区路灯坏了一个月"}\n', encoding="utf-8")
+    assert _modules_after("classify", str(src), probe=OTHER_SETTINGS + HEAVY) == []
+    # the control: a command that needs the combined settings (stopped by a bad alerts section)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("alerts:\n  not_a_key: 1\n", encoding="utf-8")
+    assert "app.settings" in _modules_after("-c", str(bad), "doctor", probe=OTHER_SETTINGS)
 
 
 def test_the_probe_sees_a_command_that_needs_the_database(tmp_path: Path) -> None:

@@ -123,3 +123,53 @@ def test_every_setting_is_documented_in_the_example() -> None:
     data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
     assert {k for k in _keys(Settings) if not k.startswith(OLD_KEYS)} == _documented(data)
     load_settings(EXAMPLE, environ={})  # and the example itself is valid
+
+
+# -- one stage's section only (``yuqing classify``) ----------------------------------------
+def test_a_partial_settings_reads_its_sections_as_the_combined_settings_do(tmp_path: Path) -> None:
+    from processors.settings import ProcessorsSettings
+    from yuqing.configfile import load_settings as load_partial
+
+    for name in ProcessorsSettings.model_fields:  # the same fields, of the same types
+        assert ProcessorsSettings.model_fields[name].annotation == Settings.model_fields[name].annotation, name
+    f = write(tmp_path, EXAMPLE.read_text(encoding="utf-8") + "\nlog_level: WARNING\n")
+    env = {"YUQING_PROCESSORS__KEYWORDS": "5", "YUQING_ALERTS__NOPE": "x"}
+    part, full = load_partial(f, env, model=ProcessorsSettings), load_settings(f, environ={"YUQING_PROCESSORS__KEYWORDS": "5"})
+    assert part.processors == full.processors and part.processors.keywords == 5
+    assert (part.log_level, part.source_file) == (full.log_level, full.source_file) == ("WARNING", str(f))
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "origin", "key", "message"),
+    [
+        ("processors:\n  batch_size: 0\n", {}, "file", "processors.batch_size", "greater than or equal to 1"),
+        ("processors:\n  keywordz: 3\n", {}, "file", "processors.keywordz", "unknown setting"),
+        ("processors: 7\n", {}, "file", "processors", "valid dictionary"),
+        ("log_level: LOUD\n", {}, "file", "log_level", "Input should be"),
+        ("", {"YUQING_PROCESSORS__LINGER_MS": "soon"}, "environment YUQING_PROCESSORS__LINGER_MS", "processors.linger_ms", "valid integer"),
+    ],
+)
+def test_a_partial_settings_refuses_a_bad_section_with_the_same_error(
+    tmp_path: Path, text: str, env: dict[str, str], origin: str, key: str, message: str
+) -> None:
+    from processors.settings import ProcessorsSettings
+    from yuqing.configfile import load_settings as load_partial
+
+    f = write(tmp_path, text)
+    with pytest.raises(ConfigError) as part:
+        load_partial(f, env, model=ProcessorsSettings)
+    with pytest.raises(ConfigError) as full:
+        load_settings(f, environ=env)
+    assert str(part.value) == str(full.value)
+    assert part.value.key == key and message in str(part.value)
+    assert (part.value.file or "").startswith("environment") == (origin != "file")
+
+
+def test_a_partial_settings_does_not_read_the_other_stages_sections(tmp_path: Path) -> None:
+    from processors.settings import ProcessorsSettings
+    from yuqing.configfile import load_settings as load_partial
+
+    f = write(tmp_path, "alerts:\n  no_such_key: 1\nprocessors:\n  keywords: 3\n")
+    with pytest.raises(ConfigError, match=r"key alerts\.no_such_key"):
+        load_settings(f, environ={})
+    assert load_partial(f, {}, model=ProcessorsSettings).processors.keywords == 3

@@ -82,6 +82,35 @@ def test_classify_keeps_what_orjson_refuses_and_names_bad_lines(tmp_path: Path) 
     assert missing.returncode == 2 and "nope.jsonl" in missing.stderr
 
 
+def test_classify_refuses_a_bad_processors_section_and_names_the_key(tmp_path: Path) -> None:
+    """``yuqing classify`` reads only the processors' section of the settings (and the log level),
+    validated as in the combined settings; the other stages' sections are not its business."""
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"title": "停水", "content": "停水三天"}\n', encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("processors:\n  batch_size: 0\n", encoding="utf-8")
+    res = run("-c", str(bad), "classify", str(src))
+    assert res.returncode == 2 and not res.stdout
+    assert f"config error: Input should be greater than or equal to 1 (file {bad}, key processors.batch_size)" in res.stderr
+    other = tmp_path / "other.yaml"
+    other.write_text("processors:\n  keywords: 2\nalerts:\n  not_a_key: 1\n", encoding="utf-8")
+    res = run("-c", str(other), "classify", str(src))
+    assert res.returncode == 0, res.stderr
+    assert len(json.loads(res.stdout)["keywords"]) <= 2
+
+
+def test_classify_freezes_what_loading_made_and_collects_garbage_after(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"title": "停水", "content": "停水三天"}\n', encoding="utf-8")
+    code = (
+        "import gc, sys\nfrom app.cli import main\n"
+        f"try:\n    main(['classify', {str(src)!r}])\nexcept SystemExit:\n    pass\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 10000, file=sys.stderr)"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True, cwd=ROOT)
+    assert json.loads(res.stdout)["topic"] and res.stderr.splitlines()[-1] == "True True"
+
+
 def _posts(n: int) -> list[PostCollected]:
     rows = [json.loads(line) for line in (ROOT / "yuqing" / "demo" / "wenzheng.jsonl").read_text(encoding="utf-8").splitlines()][:n]
     src = Source(id="demo", kind="replay", name="demo")

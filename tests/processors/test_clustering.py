@@ -225,3 +225,14 @@ def test_minhash_keys_ignore_repeated_shingles() -> None:
     assert minhash_bands(_codes("哈哈哈哈哈哈哈哈")) == [] and minhash_bands(_codes("啊哈啊哈啊哈")) == []
     assert len(minhash_bands(_codes("啊哈啊哈啊哈啊"))) == 0  # 啊哈, 哈啊: two distinct
     assert len(minhash_bands(_codes("啊哈呀"))) == 0 and len(minhash_bands(_codes("啊哈呀啊"))) == 20
+
+
+def test_the_written_out_minhash_masks_are_the_seeded_ones() -> None:
+    """The masks are written out in the module (no numpy.random at start-up): they must stay the
+    seeded ones, or every stored event key would change."""
+    import numpy as np
+
+    from processors.clustering import _MASKS, BANDS, ROWS
+
+    assert _MASKS.dtype == np.uint64
+    assert np.array_equal(_MASKS, np.random.default_rng(20261204).integers(0, 1 << 63, BANDS * ROWS, dtype=np.uint64))

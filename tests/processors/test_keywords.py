@@ -85,3 +85,65 @@ def test_classifier_uses_the_title_boundary() -> None:
     post = PostCollected(id="t:1", title=p["title"], content=p["content"], published_at=now(), source=Source(id="t", kind="t", name="t"))
     c = Classifier().classify(post)
     assert c.keywords == kws("tipdm2020c_fj4:51576")
+
+
+# -- the once-ok words, stored with the IDF table ---------------------------------------------
+REGENERATE = "run `python scripts/keywords_read.py once-ok` (or `yuqing train`) to store them again"
+
+
+def test_the_stored_once_ok_words_are_what_static_computes_today() -> None:
+    """The shipped IDF file holds the words one mention is enough for, read at start-up instead of
+    ~40 ms of part-of-speech look-ups. A change of the stop lists, the generic words or the
+    dictionary that is not stored again would change keywords silently."""
+    import numpy as np
+
+    from processors import keywords as kw
+
+    with np.load(kw.IDF_PATH, allow_pickle=False) as z:
+        assert kw.ONCE_OK in z.files, f"{kw.IDF_PATH} has no once-ok words: {REGENERATE}"
+        stored = z[kw.ONCE_OK]
+    now_flags = kw.once_ok_flags()
+    changed = sorted(w for w, a, b in zip(kw._idf()[0], stored.tolist(), now_flags.tolist(), strict=True) if a != b)
+    assert not changed, f"the once-ok words changed ({len(changed)}: {changed[:10]}): {REGENERATE}"
+    kw._once_ok.cache_clear()
+    assert kw._once_ok() == frozenset(kw._computed_once_ok())
+
+
+def test_an_idf_file_without_once_ok_words_still_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from processors import keywords as kw
+
+    with np.load(kw.IDF_PATH, allow_pickle=False) as z:
+        old = {k: z[k] for k in z.files if k != kw.ONCE_OK}
+        expected = {w for w, ok in zip(str(z["words"]).split("\n"), z[kw.ONCE_OK].tolist(), strict=True) if ok}
+    np.savez_compressed(tmp_path / "old.npz", **old)  # type: ignore[arg-type]
+    before = [kws(p) for p in POSTS]
+    monkeypatch.setattr(kw, "IDF_PATH", tmp_path / "old.npz")
+    try:
+        for cached in (kw._idf, kw._once_ok):
+            cached.cache_clear()
+        kw._cache.clear()
+        assert kw._stored_once_ok(len(kw._idf()[0])) is None
+        assert kw._once_ok() == expected
+        assert [kws(p) for p in POSTS] == before
+    finally:
+        monkeypatch.undo()
+        for cached in (kw._idf, kw._once_ok):
+            cached.cache_clear()
+        kw._cache.clear()
+
+
+def test_learn_idf_stores_the_once_ok_words_with_the_table(tmp_path: Path) -> None:
+    import numpy as np
+
+    from processors import keywords as kw
+
+    shipped = kw._idf()
+    docs = [tokenize(p["title"] + "。" + p["content"]) for p in POSTS.values()] * 2
+    n = kw.learn_idf(docs, tmp_path / "idf.npz")
+    with np.load(tmp_path / "idf.npz", allow_pickle=False) as z:
+        words, flags = str(z["words"]).split("\n"), z[kw.ONCE_OK]
+    assert len(words) == n == flags.size and 0 < flags.sum() < n
+    assert np.array_equal(flags, kw.once_ok_flags(tmp_path / "idf.npz"))
+    assert kw._idf() == shipped  # the shipped table is still the one in use

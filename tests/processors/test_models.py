@@ -266,3 +266,65 @@ def test_vocabulary_hashes_in_one_pass_equal_each_features_own() -> None:
     for bad in (["工资", ""], ["T"], ["工资", "L"], ["a\x00b"], ["z" * 4097]):
         assert feature_hashes(bad) is None, bad
     assert feature_hashes([]) is not None and feature_hashes([]).size == 0  # type: ignore[union-attr]
+
+
+def test_the_shipped_bundle_stores_todays_hashes_of_its_vocabulary() -> None:
+    """The bundle stores its vocabulary's hashes (loading need not hash 67,000 features again):
+    they must be what ``feature_hashes`` gives today, or every post's features would be missed."""
+    from processors.linear import HASH_PROBE, feature_hashes
+
+    with np.load(MODEL_DIR / "classifier.npz", allow_pickle=False) as z:
+        assert "hashes" in z.files, "classifier.npz has no hashes: run `yuqing train` (or load and save the bundle)"
+        stored, probe, words = z["hashes"], z["hash_probe"], str(z["vocabulary"]).split("\n")
+    assert np.array_equal(probe, feature_hashes(HASH_PROBE))
+    assert np.array_equal(stored, feature_hashes(words)), "the feature hashes changed: run `yuqing train`"
+
+
+def test_a_bundle_without_todays_hashes_hashes_its_vocabulary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bundle saved without hashes, or with hashes of another hash function (its probe's differ),
+    is read as before: the vocabulary is hashed at load."""
+    from processors import linear
+    from processors.features import LEAD_TOKENS
+    from yuqing.text import tokenize
+
+    bundle = ModelBundle.load(MODEL_DIR / "classifier.npz")
+    with np.load(MODEL_DIR / "classifier.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    np.savez_compressed(tmp_path / "old.npz", **{k: v for k, v in arrays.items() if k not in ("hashes", "hash_probe")})  # type: ignore[arg-type]
+    np.savez_compressed(tmp_path / "other.npz", **arrays | {"hashes": arrays["hashes"] + np.uint64(1)})  # type: ignore[arg-type]
+    hashed: list[int] = []
+    real = linear.feature_hashes
+    monkeypatch.setattr(linear, "feature_hashes", lambda fs: hashed.append(len(fs)) or real(fs))
+    posts = [(r["title"], tokenize(r["title"]), tokenize(r.get("content", ""))) for r in ROWS[:20]]
+    want = bundle.vectorizer.transform_posts(posts, LEAD_TOKENS)
+    assert ModelBundle.load(MODEL_DIR / "classifier.npz") and max(hashed) == len(linear.HASH_PROBE)  # the probe only
+    for name, probe in (("old.npz", None), ("other.npz", arrays["hash_probe"] + np.uint64(1))):
+        if probe is not None:
+            np.savez_compressed(tmp_path / name, **arrays | {"hashes": arrays["hashes"] + np.uint64(1), "hash_probe": probe})  # type: ignore[arg-type]
+        hashed.clear()
+        again = ModelBundle.load(tmp_path / name).vectorizer
+        assert max(hashed) == bundle.vectorizer.size, name  # the vocabulary was hashed
+        for (i, w), (j, v) in zip(again.transform_posts(posts, LEAD_TOKENS), want, strict=True):
+            assert np.array_equal(i, j) and np.array_equal(w, v), name
+
+
+def test_the_lookup_table_placed_by_one_sort_answers_as_insertion_does() -> None:
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 17, 3000):
+        hashes = np.unique(rng.integers(0, 1 << 63, n, dtype=np.uint64))
+        rng.shuffle(hashes)
+        size = 1 << max(4, (4 * hashes.size - 1).bit_length())
+        # every hash on the last slot: the run wraps around the end of the table
+        crowded = np.arange(1, hashes.size + 1, dtype=np.uint64) * np.uint64(size) + np.uint64(size - 1)
+        for hs in (hashes, crowded):
+            table = Vectorizer._build_table(hs)
+            if hs is crowded and hs.size > 1:
+                assert table[1][0] >= 0  # wrapped around to the first slot
+            rounds = Vectorizer._build_table_in_rounds(hs)
+            vz = Vectorizer(["x"], np.ones(1))
+            probe = np.concatenate([hs, rng.integers(0, 1 << 63, 500, dtype=np.uint64)])
+            vz._table = table
+            got = vz._lookup(probe)
+            vz._table = rounds
+            assert np.array_equal(got, vz._lookup(probe))
+            assert np.array_equal(got[: hs.size], np.arange(hs.size)) and (got[hs.size :] == -1).all()
