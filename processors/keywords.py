@@ -93,13 +93,18 @@ STOP_WORDS = frozenset(
 )
 
 
-@lru_cache(maxsize=1)
-def _idf() -> tuple[dict[str, float], float]:
-    if not IDF_PATH.exists():
+def _read_idf(path: Path) -> tuple[dict[str, float], float]:
+    """The IDF table at ``path`` (word -> IDF) and the value of an unseen word."""
+    if not path.exists():
         return {}, 10.0
-    with np.load(IDF_PATH, allow_pickle=False) as z:
+    with np.load(path, allow_pickle=False) as z:
         words = str(z["words"]).split("\n")
         return dict(zip(words, z["idf"].astype(float).tolist(), strict=True)), float(z["unseen"])
+
+
+@lru_cache(maxsize=1)
+def _idf() -> tuple[dict[str, float], float]:
+    return _read_idf(IDF_PATH)
 
 
 def learn_idf(documents: list[list[str]], path: Path = IDF_PATH, min_df: int = 2) -> int:
@@ -273,29 +278,39 @@ def _joinable(units: list[str], starters: set[str]) -> Counter[tuple[str, str]]:
     return join
 
 
+def _weight(word: str) -> float:
+    """The part-of-speech weight of ``word`` as a keyword: 1 for a noun or name (or a Latin term),
+    ``UNKNOWN_WEIGHT`` for a word the dictionary lacks, ``VERB_WEIGHT`` for a verb, 0 for a word
+    that is never a keyword."""
+    if word in STOP_WORDS or word in (_GENERIC or _load_generic()) or "西地" in word:
+        return 0.0  # 西地: the anonymised province glued to something (住西地省)
+    if not _CJK.search(word):
+        return 1.0 if word in LATIN_TERMS else 0.0
+    if _DIGIT.search(word) or len(word) < 2:
+        return 0.0
+    tag = pos(word)
+    return 1.0 if tag in NOUN_TAGS else UNKNOWN_WEIGHT if tag == "x" else VERB_WEIGHT if tag in VERB_TAGS else 0.0
+
+
 def _static(word: str) -> _Info | None:
     """(IDF × part-of-speech weight, whether one mention outside the title is enough, whether it
     may begin a phrase, whether the dictionary lacks it), or None for a word that is never a
     keyword."""
-    if word in STOP_WORDS or word in (_GENERIC or _load_generic()):
-        return None
-    if not _CJK.search(word):
-        w = 1.0 if word in LATIN_TERMS else 0.0
-    elif _DIGIT.search(word) or len(word) < 2:
-        w = 0.0
-    else:
-        tag = pos(word)
-        w = 1.0 if tag in NOUN_TAGS else UNKNOWN_WEIGHT if tag == "x" else VERB_WEIGHT if tag in VERB_TAGS else 0.0
+    w = _weight(word)
     if not w:
         return None
     idf, unseen = _idf()
     v = idf.get(word)
-    if "西地" in word:
-        return None  # the anonymised province glued to something (住西地省)
     # A rarity, a verb or a guessed word said once in passing is not what the post is about.
     once_ok = v is not None and v < RARE_IDF and w == 1.0
     starts = _CJK.match(word) is not None and word[-1] not in PLACE_END and len(word) < MAX_PHRASE_CHARS - 1
     return (unseen if v is None else v) * w, once_ok, starts, w == UNKNOWN_WEIGHT
+
+
+def _once_ok_words(table: dict[str, float]) -> list[str]:
+    """The words of an IDF table one mention outside the title is enough for (``_static``'s second
+    field): its common nouns."""
+    return [word for word, v in table.items() if v < RARE_IDF and _weight(word) == 1.0]
 
 
 _cache: dict[str, _Info] = {}
@@ -323,7 +338,7 @@ def _once_ok() -> frozenset[str]:
     without them."""
     table = _idf()[0]
     flags = _stored_once_ok(len(table))
-    return frozenset(_computed_once_ok() if flags is None else compress(table, flags.tolist()))
+    return frozenset(_once_ok_words(table) if flags is None else compress(table, flags.tolist()))
 
 
 ONCE_OK = "once_ok"  # the IDF file's array of flags, one per word, in the order of ``words``
@@ -340,37 +355,16 @@ def _stored_once_ok(n: int) -> np.ndarray | None:
     return flags if flags.dtype == np.bool_ and flags.shape == (n,) else None
 
 
-def _computed_once_ok() -> list[str]:
-    """``_once_ok`` computed: each common word of the IDF table looked at once (its info is kept
-    in the cache)."""
-    ok = []
-    for word, v in _idf()[0].items():
-        if v < RARE_IDF:
-            info = _cache[word] = _static(word) or _BAD
-            if info[1]:
-                ok.append(word)
-    return ok
-
-
 def once_ok_flags(path: Path = IDF_PATH) -> np.ndarray:
     """One flag per word of the IDF file at ``path`` (in the order of its ``words``): whether one
-    mention outside the title is enough for it, as ``_static`` judges it with that table and
-    today's stop lists, generic words and dictionary."""
-    global IDF_PATH
-    saved, IDF_PATH = IDF_PATH, path  # _static reads the table through _idf()
-    _idf.cache_clear()
-    _cache.clear()
+    mention outside the title is enough for it, with today's stop lists, generic words (as the
+    file is now: ``scripts/keywords_read.py generic`` may have just rewritten it) and dictionary."""
     generic_words.cache_clear()
-    _load_generic()  # as the file is now (``scripts/keywords_read.py generic`` may have rewritten it)
-    try:
-        ok = set(_computed_once_ok())
-        table = _idf()[0]
-        return np.fromiter(map(ok.__contains__, table), np.bool_, len(table))
-    finally:
-        IDF_PATH = saved
-        _idf.cache_clear()
-        _once_ok.cache_clear()
-        _cache.clear()
+    _load_generic()
+    _cache.clear()  # infos made with the generic words before
+    table = _read_idf(path)[0]
+    ok = set(_once_ok_words(table))
+    return np.fromiter(map(ok.__contains__, table), np.bool_, len(table))
 
 
 def store_once_ok(path: Path = IDF_PATH) -> int:

@@ -30,7 +30,7 @@ log = logging.getLogger("yuqing")
 
 # Python's cyclic collector makes a young-generation pass every 700 allocations by default. The
 # classify step allocates thousands of short-lived objects per post (token lists, regex matches,
-# small dicts) that reference counting frees; the passes found almost nothing and cost ~7 % of
+# small dicts) that reference counting frees; the passes found almost nothing and cost ~9 % of
 # the step (bench/classify, 2,000 real posts). Every ``yuqing`` process collects less often:
 # young objects are scanned every 10,000 allocations, the older generations as by default.
 GC_THRESHOLDS = (10_000, 10, 10)
